@@ -1,0 +1,3 @@
+"""chatdesk: chat with a local GGUF model, offline."""
+
+__version__ = "0.1.0"

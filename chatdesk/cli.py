@@ -1,0 +1,103 @@
+"""The `chatdesk` command: parse options, build engine, session and UI, serve on loopback."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+import webbrowser
+from collections.abc import Sequence
+from pathlib import Path
+
+from chatdesk import models, paths
+
+HOST = "127.0.0.1"
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Options shared by every way of starting chatdesk."""
+    parser = argparse.ArgumentParser(prog="chatdesk", description="Chat with a local GGUF model, offline.")
+    parser.add_argument("command", nargs="?", choices=["run", "fetch-model"], default="run",
+                        help="run the app (default) or fetch the default model")
+    parser.add_argument("--model", type=Path, help="a GGUF model file (default: the built-in model)")
+    parser.add_argument("--port", type=int, default=0, help="port to serve on (default: a free one)")
+    parser.add_argument("--data-dir", type=Path, help=f"keep every file chatdesk writes here (or set {paths.HOME_ENV})")
+    parser.add_argument("--no-window", action="store_true", help="serve only and print the URL")
+    parser.add_argument("--context", type=int, default=4096, help="context length in tokens (default 4096)")
+    parser.add_argument("--threads", type=int, default=None, help="threads for generation (default: by core count)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = parse_args(argv)
+    if args.data_dir:
+        os.environ[paths.HOME_ENV] = str(args.data_dir.expanduser().resolve())
+    if args.command == "fetch-model":
+        return fetch_model()
+    return serve(args)
+
+
+def fetch_model() -> int:
+    """Download and verify the default model."""
+    try:
+        print(models.fetch_default_model())
+    except models.ModelFetchError as error:
+        print(f"chatdesk: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def load_session(args: argparse.Namespace):
+    """The session over the chosen model; a model that fails to load becomes a message, not a crash."""
+    from chatdesk.engine import Engine, ModelError
+    from chatdesk.session import ChatSession
+
+    model_path = args.model or models.find_default_model()
+    if model_path is None:
+        return ChatSession(None, load_error="The default model is missing: run `chatdesk fetch-model`, "
+                                            "or start chatdesk with --model PATH.")
+    try:
+        return ChatSession(Engine(model_path, n_ctx=args.context, n_threads=args.threads))
+    except ModelError as error:
+        return ChatSession(None, load_error=str(error))
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Serve the app on loopback until interrupted."""
+    from chatdesk.ui import build_ui, launch_options
+
+    session = load_session(args)
+    if session.load_error:
+        print(f"chatdesk: {session.load_error}", file=sys.stderr)
+    demo = build_ui(session)
+    port = args.port or free_port()
+    demo.queue(default_concurrency_limit=None)
+    demo.launch(server_name=HOST, server_port=port, prevent_thread_lock=True, quiet=True,
+                show_error=True, **launch_options())
+    url = f"http://{HOST}:{port}/"
+    print(f"chatdesk is running at {url}", flush=True)
+    if not args.no_window and has_display():
+        webbrowser.open(url)
+    try:
+        demo.block_thread()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        demo.close()
+    return 0
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def has_display() -> bool:
+    """Whether a window could be shown at all."""
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

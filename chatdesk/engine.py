@@ -1,0 +1,292 @@
+"""The local model: load a GGUF, stream chat replies with stats, cancel, fit the context.
+
+This is the only module that imports llama_cpp.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import random
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from chatdesk import models
+
+CHATML_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+class ModelError(RuntimeError):
+    """A model that cannot be used, with a message meant for the user."""
+
+
+class ContextOverflow(ValueError):
+    """The newest message alone does not fit in the context window."""
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How to sample a reply."""
+
+    temperature: float = 0.7
+    top_p: float = 0.95
+    top_k: int = 40
+    min_p: float = 0.05
+    repeat_penalty: float = 1.1
+    max_tokens: int = 512
+    seed: int | None = None  # None: a fresh random seed per reply
+
+
+@dataclass(frozen=True)
+class Stats:
+    """What happened during one reply."""
+
+    model: str
+    seed: int
+    prompt_tokens: int
+    completion_tokens: int
+    time_to_first_token: float | None
+    tokens_per_second: float | None
+    total_seconds: float
+    finish_reason: str  # "stop", "length" or "cancelled"
+    dropped_messages: int  # oldest messages left out to fit the context
+
+
+@dataclass(frozen=True)
+class _Failure:
+    error: BaseException
+
+
+_DONE = object()
+
+
+def default_threads() -> int:
+    """Threads for generation: every core but one on big machines, all of them on small ones."""
+    cores = os.cpu_count() or 2
+    return cores if cores <= 4 else cores - 1
+
+
+class Generation:
+    """One reply being computed on a worker thread; iterate it for text deltas."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._cancelled = threading.Event()
+        self.stats: Stats | None = None
+        self.prompt_tokens = 0
+        self.tokens_so_far = 0
+
+    def cancel(self) -> None:
+        """Stop the computation after the token being computed now."""
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether cancel() was called."""
+        return self._cancelled.is_set()
+
+    def __iter__(self) -> Iterator[str]:
+        """Yield deltas; several tokens that arrived meanwhile come as one delta."""
+        try:
+            while True:
+                items = [self._queue.get()]
+                while not self._queue.empty():
+                    items.append(self._queue.get())
+                text = "".join(i for i in items if isinstance(i, str))
+                if text:
+                    yield text
+                for item in items:
+                    if isinstance(item, _Failure):
+                        raise item.error
+                    if item is _DONE:
+                        return
+        finally:
+            self.cancel()  # a reader that walks away must not leave the model running
+
+    def _put(self, item: object) -> None:
+        if isinstance(item, str):
+            self.tokens_so_far += 1
+        self._queue.put(item)
+
+
+class Engine:
+    """One loaded model; generations run one at a time."""
+
+    def __init__(self, model_path: str | Path, *, n_ctx: int = 4096, n_threads: int | None = None):
+        self.info = _check_model_file(Path(model_path))
+        self.model_path = self.info.path
+        self.model_name = self.model_path.stem
+        self._lock = threading.Lock()
+        self._llm = _load_llama(self.model_path, n_ctx, n_threads or default_threads())
+        self.context_length = self._llm.n_ctx()
+        self._formatter, self._stop = self._chat_formatter()
+
+    def chat(
+        self,
+        messages: Sequence[dict],
+        params: SamplingParams = SamplingParams(),
+        *,
+        continue_reply: bool = False,
+    ) -> Generation:
+        """Start a reply to `messages` (or continue their last, assistant, message)."""
+        prompt, dropped = self.fit(messages, params.max_tokens, continue_reply=continue_reply)
+        seed = params.seed if params.seed is not None else random.randrange(2**31)
+        generation = Generation()
+        generation.prompt_tokens = len(prompt)
+        worker = threading.Thread(
+            target=self._run,
+            args=(generation, prompt, dropped, params, seed, time.perf_counter()),
+            name="chatdesk-generation",
+            daemon=True,
+        )
+        worker.start()
+        return generation
+
+    def fit(
+        self, messages: Sequence[dict], reply_budget: int, *, continue_reply: bool = False
+    ) -> tuple[list[int], int]:
+        """The prompt tokens that fit with `reply_budget` to spare, and how many messages were left out."""
+        messages = list(messages)
+        budget = self.context_length - min(reply_budget, self.context_length // 2)
+        system = messages[:1] if messages and messages[0]["role"] == "system" else []
+        turns = messages[len(system):]
+        for dropped in range(len(turns)):
+            kept = turns[dropped:]
+            if dropped and kept and kept[0]["role"] != "user":
+                continue  # a conversation resumes at a user message
+            tokens = self.tokenize_chat(system + kept, continue_reply=continue_reply)
+            if len(tokens) <= budget:
+                return tokens, dropped
+        needed = len(self.tokenize_chat(system + turns[-1:], continue_reply=continue_reply))
+        raise ContextOverflow(
+            f"This message is too long for the model: it needs about {needed} tokens, "
+            f"but only {budget} of the {self.context_length}-token context are left for it. "
+            "Shorten it or split it up."
+        )
+
+    def tokenize_chat(self, messages: Sequence[dict], *, continue_reply: bool = False) -> list[int]:
+        """The tokens of `messages` in the model's chat template, ready for a reply."""
+        messages = [{"role": m["role"], "content": m["content"]} for m in messages]
+        tail = ""
+        if continue_reply and messages and messages[-1]["role"] == "assistant":
+            tail = messages.pop()["content"]
+        prompt = self._formatter(messages=messages).prompt + tail
+        return self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+
+    def count_tokens(self, messages: Sequence[dict]) -> int:
+        """How many context tokens `messages` take."""
+        return len(self.tokenize_chat(messages)) if messages else 0
+
+    def close(self) -> None:
+        """Release the model's memory."""
+        with self._lock:
+            self._llm.close()
+
+    def _chat_formatter(self):
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        template = self._llm.metadata.get("tokenizer.chat_template") or CHATML_TEMPLATE
+        model = self._llm._model
+        eos_id, bos_id = self._llm.token_eos(), self._llm.token_bos()
+        eos = model.token_get_text(eos_id) if eos_id != -1 else ""
+        bos = model.token_get_text(bos_id) if bos_id != -1 else ""
+        formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+        stop = [eos] if eos else []
+        if template is CHATML_TEMPLATE:
+            stop.append("<|im_end|>")
+        return formatter, stop
+
+    def _run(self, generation, prompt, dropped, params, seed, started) -> None:
+        """Compute one reply on this thread, feeding `generation`; never raises."""
+        try:
+            with self._lock:
+                stats = self._generate(generation, prompt, params, seed, started)
+            generation.stats = Stats(dropped_messages=dropped, **stats)
+            generation._put(_DONE)
+        except BaseException as error:  # handed to the reader, who reports it
+            generation._put(_Failure(error))
+
+    def _generate(self, generation, prompt, params, seed, started) -> dict:
+        first = None
+        finish = "length"
+        text = []
+        stream = self._llm.create_completion(
+            prompt,
+            max_tokens=params.max_tokens,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            top_k=params.top_k,
+            min_p=params.min_p,
+            repeat_penalty=params.repeat_penalty,
+            seed=seed,
+            stop=self._stop,
+            stream=True,
+        )
+        try:
+            for chunk in stream:
+                choice = chunk["choices"][0]
+                if choice["text"]:
+                    first = first or time.perf_counter()
+                    text.append(choice["text"])
+                    generation._put(choice["text"])
+                finish = choice.get("finish_reason") or finish
+                if generation.cancelled:
+                    finish = "cancelled"
+                    break
+        finally:
+            stream.close()  # stops llama.cpp now, not when the generator is collected
+        return self._stats(prompt, "".join(text), seed, finish, started, first)
+
+    def _stats(self, prompt, text, seed, finish, started, first) -> dict:
+        ended = time.perf_counter()
+        completion = len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)) if text else 0
+        decoding = ended - first if first else 0.0
+        return {
+            "model": self.model_name,
+            "seed": seed,
+            "prompt_tokens": len(prompt),
+            "completion_tokens": completion,
+            "time_to_first_token": first - started if first else None,
+            "tokens_per_second": (completion - 1) / decoding if completion > 1 and decoding > 0 else None,
+            "total_seconds": ended - started,
+            "finish_reason": finish,
+        }
+
+
+def _check_model_file(path: Path) -> "models.GGUFInfo":
+    """Refuse, with a clear message, a file llama.cpp would crash or choke on."""
+    try:
+        info = models.inspect_gguf(path)
+    except models.ModelFileError as error:
+        raise ModelError(str(error)) from error
+    fits, available = models.fits_in_memory(info.file_size)
+    if not fits:
+        raise ModelError(
+            f"{path.name} needs about {info.file_size / 2**30:.1f} GiB of memory, "
+            f"but only {available / 2**30:.1f} GiB is available. Pick a smaller model."
+        )
+    return info
+
+
+def _load_llama(path: Path, n_ctx: int, n_threads: int):
+    """Load the weights; llama.cpp's own failures become ModelError."""
+    from llama_cpp import Llama
+
+    try:
+        return Llama(
+            model_path=str(path),
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            n_threads_batch=n_threads,
+            verbose=False,
+        )
+    except (ValueError, RuntimeError, OSError) as error:
+        raise ModelError(f"llama.cpp could not load {path.name}: {error}") from error

@@ -1,0 +1,257 @@
+"""The Gradio page: layout and wiring over a ChatSession; handlers convert at the edge."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+from collections.abc import Iterator  # noqa: E402
+
+import gradio as gr  # noqa: E402
+
+from chatdesk.session import CONTINUE, EXAMPLES, ChatSession, Conversation, UserError  # noqa: E402
+
+FEEDBACK_OPTIONS = ("Like", "Dislike", "Inaccurate", "Unhelpful", "Off-topic")
+GENERATION = {"concurrency_id": "generation", "concurrency_limit": 1}
+SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "sans-serif")
+MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace")
+ESC_STOPS = """() => {
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") document.querySelector("#stop-btn")?.click();
+  });
+}"""
+CSS = """
+#details { font-size: 0.9em; }
+#context-usage { text-align: right; opacity: 0.8; }
+footer { display: none !important; }
+"""
+
+
+def to_chatbot(conversation: Conversation) -> list[dict]:
+    """The conversation in the Chatbot's message format, with Continue where it applies."""
+    shown = []
+    for index, message in enumerate(conversation.messages):
+        item = {"role": message.role, "content": message.content}
+        if conversation.can_continue(index) and conversation.generation is None:
+            item["options"] = [{"value": CONTINUE, "label": "Continue"}]
+        shown.append(item)
+    return shown
+
+
+def format_details(facts: dict) -> str:
+    """A message's details as a small Markdown table."""
+    labels = {
+        "role": "Role", "sent": "Sent", "characters": "Characters", "model": "Model", "seed": "Seed",
+        "prompt_tokens": "Prompt tokens", "completion_tokens": "Reply tokens",
+        "time_to_first_token": "Time to first token (s)", "tokens_per_second": "Tokens/s",
+        "total_seconds": "Total time (s)", "finish_reason": "Finished by",
+        "dropped_messages": "Messages left out of context", "feedback": "Feedback",
+    }
+    rows = [f"| {labels[k]} | {_fmt(v)} |" for k, v in facts.items() if k in labels]
+    return "**Message details**\n\n| | |\n|---|---|\n" + "\n".join(rows)
+
+
+def usage_text(session: ChatSession, conversation: Conversation | None) -> str:
+    """The context readout: tokens used against the context length."""
+    if session.engine is None:
+        return "No model loaded"
+    used, total = session.context_usage(conversation) if conversation else (0, session.engine.context_length)
+    text = f"Context: {used:,} / {total:,} tokens"
+    if conversation is not None and conversation.dropped_messages:
+        text += f" · oldest {conversation.dropped_messages} messages left out"
+    return text
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}" if value < 100 else f"{value:,.0f}"
+    return "—" if value is None else str(value)
+
+
+def _user_error(error: UserError) -> gr.Error:
+    return gr.Error(str(error), title="chatdesk", print_exception=False)
+
+
+class Handlers:
+    """The event handlers: each finds the window's conversation and calls the session."""
+
+    def __init__(self, session: ChatSession):
+        self.session = session
+
+    def _stream(self, updates: Iterator[Conversation]) -> Iterator[list[dict]]:
+        try:
+            for conversation in updates:
+                yield to_chatbot(conversation)
+        except UserError as error:
+            raise _user_error(error) from error
+
+    def add_message(self, text: str, conversation_id: str | None):
+        conversation = self.session.conversation(conversation_id)
+        try:
+            self.session.add_user_message(conversation, text)
+        except UserError as error:
+            raise _user_error(error) from error
+        return to_chatbot(conversation), "", conversation.id
+
+    def reply(self, conversation_id: str):
+        yield from self._stream(self.session.reply(self.session.conversation(conversation_id)))
+
+    def stop(self, conversation_id: str | None):
+        conversation = self.session.find(conversation_id)
+        if conversation is not None:
+            self.session.stop(conversation)
+
+    def retry(self, conversation_id: str | None, retry: gr.RetryData):
+        conversation = self.session.conversation(conversation_id)
+        yield from self._stream(self.session.retry(conversation, _index(retry.index)))
+
+    def undo(self, conversation_id: str | None, undo: gr.UndoData):
+        conversation = self.session.conversation(conversation_id)
+        try:
+            text = self.session.undo(conversation, _index(undo.index))
+        except UserError as error:
+            raise _user_error(error) from error
+        return to_chatbot(conversation), text
+
+    def edit(self, conversation_id: str | None, edit: gr.EditData):
+        conversation = self.session.conversation(conversation_id)
+        text = _text_of(edit.value)
+        yield from self._stream(self.session.edit(conversation, _index(edit.index), text))
+
+    def like(self, conversation_id: str | None, like: gr.LikeData):
+        conversation = self.session.find(conversation_id)
+        if conversation is not None:
+            kind = {True: "Like", False: "Dislike"}.get(like.liked, like.liked) if like.liked is not None else None
+            self.session.rate(conversation, _index(like.index), kind or None)
+
+    def copy(self, conversation_id: str | None, copy: gr.CopyData):
+        conversation = self.session.find(conversation_id)
+        if conversation is not None:
+            self.session.record_copy(conversation, _text_of(copy.value))
+
+    def clear(self, conversation_id: str | None):
+        old = self.session.find(conversation_id)
+        if old is not None:
+            self.session.stop(old)
+        conversation = self.session.new_conversation()
+        return conversation.id, [], "Click a message to see its details.", usage_text(self.session, conversation)
+
+    def select(self, conversation_id: str | None, selected: gr.SelectData):
+        conversation = self.session.find(conversation_id)
+        if conversation is None:
+            return gr.skip()
+        try:
+            return format_details(self.session.details(conversation, _index(selected.index)))
+        except UserError as error:
+            return str(error)
+
+    def example(self, conversation_id: str | None, example: gr.SelectData):
+        return self.add_message(_text_of(example.value), conversation_id)
+
+    def option(self, conversation_id: str | None, option: gr.SelectData):
+        conversation = self.session.conversation(conversation_id)
+        if option.value == CONTINUE:
+            yield from self._stream(self.session.continue_reply(conversation, _index(option.index)))
+
+    def usage(self, conversation_id: str | None):
+        return usage_text(self.session, self.session.find(conversation_id))
+
+    def api_chat(self, message: str, conversation_id: str = "") -> Iterator[str]:
+        """Send a message and stream the growing reply (a new conversation unless an id is given)."""
+        conversation = self.session.conversation(conversation_id)
+        try:
+            for update in self.session.submit(conversation, message):
+                last = update.messages[-1]
+                if last.role == "assistant":
+                    yield last.content
+        except UserError as error:
+            raise _user_error(error) from error
+
+    def api_new_conversation(self) -> str:
+        """Start a conversation and return its id, for /chat."""
+        return self.session.new_conversation().id
+
+
+def _index(index) -> int:
+    return index[0] if isinstance(index, (list, tuple)) else int(index)
+
+
+def _text_of(value) -> str:
+    """Plain text from a Chatbot payload: a string, a text part, or a list of parts."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return str(value.get("text") or value.get("value") or value.get("content") or "")
+    if isinstance(value, (list, tuple)):
+        return "".join(_text_of(part) for part in value)
+    return "" if value is None else str(value)
+
+
+def build_ui(session: ChatSession) -> gr.Blocks:
+    """The whole page, wired to `session`."""
+    handlers = Handlers(session)
+    with gr.Blocks(title="chatdesk", fill_height=True) as demo:
+        conversation_id = gr.State(None)
+        with gr.Row(equal_height=True):
+            gr.Markdown(f"**chatdesk** · {_model_label(session)}", elem_id="title")
+            usage = gr.Markdown(usage_text(session, None), elem_id="context-usage")
+        gr.Markdown(f"⚠️ {session.load_error}", visible=bool(session.load_error), elem_id="notice")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=4):
+                chatbot = gr.Chatbot(
+                    elem_id="chat", show_label=False, editable="all", height="65vh",
+                    feedback_options=FEEDBACK_OPTIONS, buttons=["copy", "copy_all"],
+                    examples=[{"text": text} for text in EXAMPLES],
+                    placeholder="**Ask anything.** Everything stays on this computer.",
+                )
+                with gr.Row(equal_height=True):
+                    box = gr.Textbox(
+                        show_label=False, scale=8, lines=1, max_lines=8, autofocus=True, elem_id="message",
+                        placeholder="Message chatdesk (Enter sends, Shift+Enter adds a line, Esc stops)",
+                    )
+                    send = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="send-btn")
+                    stop = gr.Button("Stop", variant="stop", scale=1, min_width=80, elem_id="stop-btn")
+            with gr.Column(scale=1, min_width=220):
+                details = gr.Markdown("Click a message to see its details.", elem_id="details")
+        _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage)
+    return demo
+
+
+def _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage) -> None:
+    stream = {"show_progress": "minimal", **GENERATION}
+    added = {"fn": handlers.add_message, "inputs": [box, conversation_id],
+             "outputs": [chatbot, box, conversation_id], "queue": False, "api_visibility": "private"}
+    reply = {"fn": handlers.reply, "inputs": [conversation_id], "outputs": [chatbot],
+             "api_visibility": "private", **stream}
+    for trigger in (box.submit, send.click):
+        trigger(**added).success(**reply)
+    stop.click(handlers.stop, [conversation_id], None, queue=False, api_visibility="private")
+    private = {"api_visibility": "private"}
+    chatbot.retry(handlers.retry, [conversation_id], [chatbot], **stream, **private)
+    chatbot.undo(handlers.undo, [conversation_id], [chatbot, box], **private)
+    chatbot.edit(handlers.edit, [conversation_id], [chatbot], **stream, **private)
+    chatbot.option_select(handlers.option, [conversation_id], [chatbot], **stream, **private)
+    chatbot.example_select(handlers.example, [conversation_id], [chatbot, box, conversation_id],
+                           queue=False, **private).success(**reply)
+    chatbot.like(handlers.like, [conversation_id], None, queue=False, **private)
+    chatbot.copy(handlers.copy, [conversation_id], None, queue=False, **private)
+    chatbot.select(handlers.select, [conversation_id], [details], queue=False, **private)
+    chatbot.clear(handlers.clear, [conversation_id], [conversation_id, chatbot, details, usage], queue=False, **private)
+    chatbot.change(handlers.usage, [conversation_id], [usage], queue=False, show_progress="hidden",
+                   trigger_mode="always_last", **private)
+    gr.api(handlers.api_chat, api_name="chat", **GENERATION)
+    gr.api(handlers.api_new_conversation, api_name="new_conversation", queue=False)
+
+
+def _model_label(session: ChatSession) -> str:
+    engine = session.engine
+    return f"{engine.model_name} ({engine.context_length:,}-token context)" if engine else "no model loaded"
+
+
+def launch_options() -> dict:
+    """The look and behaviour passed to launch(): system fonts only, Esc stops a reply."""
+    theme = gr.themes.Soft(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
+    return {"theme": theme, "css": CSS, "js": ESC_STOPS}
