@@ -25,6 +25,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--data-dir", type=Path, help=f"keep every file chatdesk writes here (or set {paths.HOME_ENV})")
     parser.add_argument("--no-window", action="store_true", help="serve only and print the URL")
     parser.add_argument("--context", type=int, default=4096, help="context length in tokens (default 4096)")
+    parser.add_argument("--max-tokens", type=int, default=512, help="longest reply in tokens (default 512)")
     parser.add_argument("--threads", type=int, default=None, help="threads for generation (default: by core count)")
     return parser.parse_args(argv)
 
@@ -51,15 +52,16 @@ def fetch_model() -> int:
 
 def load_session(args: argparse.Namespace):
     """The session over the chosen model; a model that fails to load becomes a message, not a crash."""
-    from chatdesk.engine import Engine, ModelError
+    from chatdesk.engine import Engine, ModelError, SamplingParams
     from chatdesk.session import ChatSession
 
     model_path = args.model or models.find_default_model()
     if model_path is None:
         return ChatSession(None, load_error="The default model is missing: run `chatdesk fetch-model`, "
                                             "or start chatdesk with --model PATH.")
+    params = SamplingParams(max_tokens=args.max_tokens)
     try:
-        return ChatSession(Engine(model_path, n_ctx=args.context, n_threads=args.threads))
+        return ChatSession(Engine(model_path, n_ctx=args.context, n_threads=args.threads), params=params)
     except ModelError as error:
         return ChatSession(None, load_error=str(error))
 
