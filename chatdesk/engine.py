@@ -111,10 +111,19 @@ class Generation:
         finally:
             self.cancel()  # a reader that walks away must not leave the model running
 
-    def _put(self, item: object) -> None:
-        if isinstance(item, str):
-            self.tokens_so_far += 1
-        self._queue.put(item)
+    def push(self, text: str) -> None:
+        """Producer side: hand over one token's text."""
+        self.tokens_so_far += 1
+        self._queue.put(text)
+
+    def finish(self, stats: Stats) -> None:
+        """Producer side: the reply is complete."""
+        self.stats = stats
+        self._queue.put(_DONE)
+
+    def fail(self, error: BaseException) -> None:
+        """Producer side: the reply failed; the reader gets `error` raised."""
+        self._queue.put(_Failure(error))
 
 
 class Engine:
@@ -209,10 +218,9 @@ class Engine:
         try:
             with self._lock:
                 stats = self._generate(generation, prompt, params, seed, started)
-            generation.stats = Stats(dropped_messages=dropped, **stats)
-            generation._put(_DONE)
+            generation.finish(Stats(dropped_messages=dropped, **stats))
         except BaseException as error:  # handed to the reader, who reports it
-            generation._put(_Failure(error))
+            generation.fail(error)
 
     def _generate(self, generation, prompt, params, seed, started) -> dict:
         first = None
@@ -236,7 +244,7 @@ class Engine:
                 if choice["text"]:
                     first = first or time.perf_counter()
                     text.append(choice["text"])
-                    generation._put(choice["text"])
+                    generation.push(choice["text"])
                 finish = choice.get("finish_reason") or finish
                 if generation.cancelled:
                     finish = "cancelled"

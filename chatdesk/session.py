@@ -230,8 +230,9 @@ class ChatSession:
     def _stream(self, conversation: Conversation, *, continue_reply: bool) -> Iterator[Conversation]:
         engine = self._require_engine()
         reply = conversation.messages[-1]
+        prompt = conversation.prompt() if continue_reply else conversation.prompt()[:-1]
         try:
-            generation = engine.chat(conversation.prompt(), self.params, continue_reply=continue_reply)
+            generation = engine.chat(prompt, self.params, continue_reply=continue_reply)
         except ContextOverflow as error:
             if not reply.content:
                 conversation.messages.pop()

@@ -1,0 +1,88 @@
+"""The engine on the real default model: streaming, stop, seeds, context fitting."""
+
+from chatdesk.engine import Engine, SamplingParams
+
+STORY = [{"role": "user", "content": "Tell me a long story about a dragon and a knight."}]
+
+
+def test_a_reply_streams_in_many_pieces_with_its_stats(engine):
+    generation = engine.chat(STORY, SamplingParams(max_tokens=40))
+    pieces = list(generation)
+    stats = generation.stats
+    assert len(pieces) > 5 and "".join(pieces).strip()
+    assert stats.finish_reason in ("stop", "length")
+    assert stats.prompt_tokens > 10 and 0 < stats.completion_tokens <= 41
+    assert stats.time_to_first_token > 0 and stats.tokens_per_second > 0
+    assert stats.model == "SmolLM2-135M-Instruct.Q4_1"
+
+
+def test_a_short_budget_ends_by_length(engine):
+    generation = engine.chat(STORY, SamplingParams(max_tokens=5))
+    list(generation)
+    assert generation.stats.finish_reason == "length"
+
+
+def test_cancel_stops_the_computation_within_one_token(engine):
+    generation = engine.chat(STORY, SamplingParams(max_tokens=400))
+    pieces = iter(generation)
+    next(pieces)
+    generation.cancel()
+    at_cancel = generation.tokens_so_far
+    list(pieces)
+    assert generation.stats.finish_reason == "cancelled"
+    assert generation.tokens_so_far - at_cancel <= 1
+    assert generation.stats.completion_tokens < 20
+    follow_up = engine.chat(STORY, SamplingParams(max_tokens=3))  # the model is free again
+    list(follow_up)
+    assert follow_up.stats.finish_reason == "length"
+
+
+def test_a_reader_that_walks_away_stops_the_computation(engine):
+    generation = engine.chat(STORY, SamplingParams(max_tokens=400))
+    pieces = iter(generation)
+    next(pieces)
+    pieces.close()
+    assert generation.cancelled
+    list(engine.chat(STORY, SamplingParams(max_tokens=3)))  # would wait 400 tokens if it went on
+
+
+def test_each_reply_gets_a_fresh_seed_so_retry_differs(engine):
+    params = SamplingParams(max_tokens=30, temperature=0.9)
+    first, second = engine.chat(STORY, params), engine.chat(STORY, params)
+    first_text, second_text = "".join(first), "".join(second)
+    assert first.stats.seed != second.stats.seed
+    assert first_text != second_text
+
+
+def test_the_same_seed_gives_the_same_reply(engine):
+    params = SamplingParams(max_tokens=20, temperature=0.9, seed=1234)
+    assert "".join(engine.chat(STORY, params)) == "".join(engine.chat(STORY, params))
+
+
+def test_continue_carries_on_from_the_partial_reply(engine):
+    partial = "Once upon a time, a dragon"
+    messages = STORY + [{"role": "assistant", "content": partial}]
+    prompt = engine.tokenize_chat(messages, continue_reply=True)
+    assert engine.tokenize_chat(STORY)[: len(prompt) - 8] == prompt[: len(prompt) - 8]
+    generation = engine.chat(messages, SamplingParams(max_tokens=10), continue_reply=True)
+    assert "".join(generation).strip()
+
+
+def test_the_oldest_turns_are_dropped_to_fit_and_the_system_prompt_stays(model_path):
+    small = Engine(model_path, n_ctx=512)
+    try:
+        messages = [{"role": "system", "content": "You are a pirate."}]
+        for i in range(12):
+            messages += [{"role": "user", "content": f"Question {i}: " + "tell me more " * 10},
+                         {"role": "assistant", "content": f"Answer {i}: " + "arr matey " * 10}]
+        messages.append({"role": "user", "content": "Last question?"})
+        tokens, dropped = small.fit(messages, reply_budget=128)
+        text = small._llm.detokenize(tokens).decode()
+        assert dropped > 0 and dropped % 2 == 0
+        assert len(tokens) <= 512 - 128
+        assert "You are a pirate." in text and "Last question?" in text and "Question 0:" not in text
+        generation = small.chat(messages, SamplingParams(max_tokens=8))
+        list(generation)
+        assert generation.stats.dropped_messages == small.fit(messages, reply_budget=8)[1] > 0
+    finally:
+        small.close()

@@ -1,0 +1,67 @@
+"""A scripted stand-in for engine.Engine: replies are queued, calls recorded, streams can be held open."""
+
+from __future__ import annotations
+
+import threading
+
+from chatdesk.engine import ContextOverflow, Generation, SamplingParams, Stats
+
+
+class ScriptedEngine:
+    """Replies with queued token lists; counts one token per word (+4 per message)."""
+
+    model_name = "scripted"
+
+    def __init__(self, context_length: int = 200):
+        self.context_length = context_length
+        self.replies: list[list[str]] = []
+        self.calls: list[dict] = []
+        self.gate: threading.Semaphore | None = None  # when set, each token waits for a release
+
+    def enqueue(self, *replies: list[str]) -> None:
+        """Queue the token lists of the next replies."""
+        self.replies.extend(replies)
+
+    def hold(self) -> threading.Semaphore:
+        """Make each streamed token wait for one release() of the returned semaphore."""
+        self.gate = threading.Semaphore(0)
+        return self.gate
+
+    def count_tokens(self, messages) -> int:
+        return sum(len(m["content"].split()) + 4 for m in messages)
+
+    def fit(self, messages, reply_budget, *, continue_reply=False):
+        needed = self.count_tokens(messages)
+        if needed > self.context_length - min(reply_budget, self.context_length // 2):
+            raise ContextOverflow(f"needs {needed} tokens")
+        return [0] * needed, 0
+
+    def chat(self, messages, params: SamplingParams, *, continue_reply=False) -> Generation:
+        self.fit(messages, params.max_tokens, continue_reply=continue_reply)
+        self.calls.append({"messages": [dict(m) for m in messages], "continue_reply": continue_reply})
+        tokens = self.replies.pop(0)
+        generation = Generation()
+        generation.prompt_tokens = self.count_tokens(messages)
+        threading.Thread(target=self._produce, args=(generation, tokens, params), daemon=True).start()
+        return generation
+
+    def _produce(self, generation: Generation, tokens: list[str], params: SamplingParams) -> None:
+        finish = "stop"
+        sent = 0
+        for token in tokens:
+            if sent >= params.max_tokens:
+                break
+            if self.gate is not None:
+                self.gate.acquire(timeout=5)
+            if generation.cancelled:
+                finish = "cancelled"
+                break
+            generation.push(token)
+            sent += 1
+        if finish != "cancelled" and sent >= params.max_tokens:
+            finish = "length"
+        generation.finish(Stats(
+            model=self.model_name, seed=len(self.calls), prompt_tokens=generation.prompt_tokens,
+            completion_tokens=sent, time_to_first_token=0.01, tokens_per_second=100.0,
+            total_seconds=0.1, finish_reason=finish, dropped_messages=0,
+        ))

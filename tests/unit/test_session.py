@@ -1,0 +1,230 @@
+"""The session's actions, driven with a scripted engine."""
+
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from chatdesk.engine import SamplingParams
+from chatdesk.session import MAX_MESSAGE_CHARS, ChatSession, UserError
+from tests.unit.fake_engine import ScriptedEngine
+
+
+@pytest.fixture
+def engine():
+    return ScriptedEngine()
+
+
+@pytest.fixture
+def session(engine):
+    return ChatSession(engine, params=SamplingParams(max_tokens=20), system_prompt="Be brief.")
+
+
+def chat(session, engine, conversation, text, reply):
+    engine.enqueue(reply)
+    return list(session.submit(conversation, text))
+
+
+def texts(conversation):
+    return [(m.role, m.content) for m in conversation.messages]
+
+
+def test_submit_shows_the_user_message_first_then_streams_the_reply(session, engine):
+    conversation = session.new_conversation()
+    engine.enqueue(["Hel", "lo", "!"])
+    updates = session.submit(conversation, "  Hi there  ")
+    first = next(updates)
+    assert texts(first) == [("user", "Hi there")]
+    seen = [c.messages[-1].content for c in updates]
+    assert seen[:3] != ["Hello!"] * 3 and seen[-1] == "Hello!"
+    assert conversation.messages[-1].stats.finish_reason == "stop"
+    assert engine.calls[0]["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi there"},
+    ]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t"])
+def test_an_empty_message_is_refused_and_nothing_is_added(session, text):
+    conversation = session.new_conversation()
+    with pytest.raises(UserError, match="Type a message"):
+        list(session.submit(conversation, text))
+    assert conversation.messages == []
+
+
+def test_a_message_over_the_character_limit_is_refused(session):
+    conversation = session.new_conversation()
+    with pytest.raises(UserError, match="limit"):
+        session.add_user_message(conversation, "x" * (MAX_MESSAGE_CHARS + 1))
+    assert conversation.messages == []
+
+
+def test_a_message_too_long_for_the_context_is_refused_with_the_reason(session):
+    conversation = session.new_conversation()
+    with pytest.raises(UserError, match="tokens"):
+        session.add_user_message(conversation, "word " * 500)
+    assert conversation.messages == []
+
+
+def test_stop_ends_the_reply_and_keeps_the_partial_text(session, engine):
+    conversation = session.new_conversation()
+    gate = engine.hold()
+    engine.enqueue([f"t{i} " for i in range(10)])
+    updates = session.submit(conversation, "Tell me a story")
+    next(updates)
+    gate.release()
+    next(updates)  # one token arrived
+    session.stop(conversation)
+    gate.release(10)
+    rest = list(updates)
+    reply = conversation.messages[-1]
+    assert reply.finish_reason == "cancelled"
+    assert 0 < len(reply.content.split()) <= 3  # at most a token or so after Stop
+    assert rest[-1] is conversation and conversation.can_continue(1)
+
+
+def test_continue_extends_the_same_reply(session, engine):
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "Count", [str(i) + " " for i in range(20)])
+    assert conversation.messages[-1].finish_reason == "length"
+    engine.enqueue(["20 ", "21"])
+    list(session.continue_reply(conversation, 1))
+    reply = conversation.messages[-1]
+    assert len(conversation.messages) == 2
+    assert reply.content.startswith("0 1 2") and reply.content.endswith("20 21")
+    assert engine.calls[-1]["continue_reply"] is True
+    assert engine.calls[-1]["messages"][-1]["role"] == "assistant"
+    assert reply.stats.completion_tokens == 22 and reply.finish_reason == "stop"
+
+
+def test_a_finished_reply_cannot_be_continued(session, engine):
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "Hi", ["Hello."])
+    with pytest.raises(UserError):
+        list(session.continue_reply(conversation, 1))
+
+
+def test_retry_regenerates_the_last_reply(session, engine):
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "Hi", ["First."])
+    engine.enqueue(["Second."])
+    list(session.retry(conversation, 0))
+    assert texts(conversation) == [("user", "Hi"), ("assistant", "Second.")]
+    assert engine.calls[0]["messages"] == engine.calls[1]["messages"]
+
+
+def test_undo_removes_the_exchange_and_gives_back_the_text(session, engine):
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "One", ["A"])
+    chat(session, engine, conversation, "Two", ["B"])
+    assert session.undo(conversation, 2) == "Two"
+    assert texts(conversation) == [("user", "One"), ("assistant", "A")]
+
+
+def test_editing_a_user_message_drops_what_followed_and_regenerates(session, engine):
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "One", ["A"])
+    chat(session, engine, conversation, "Two", ["B"])
+    engine.enqueue(["C"])
+    list(session.edit(conversation, 0, "Uno"))
+    assert texts(conversation) == [("user", "Uno"), ("assistant", "C")]
+    assert engine.calls[-1]["messages"][-1] == {"role": "user", "content": "Uno"}
+
+
+def test_an_edited_reply_is_what_later_turns_see(session, engine):
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "Capital of France?", ["Lyon"])
+    list(session.edit(conversation, 1, "Paris"))
+    assert len(engine.calls) == 1  # editing a reply does not regenerate
+    chat(session, engine, conversation, "Sure?", ["Yes"])
+    assert {"role": "assistant", "content": "Paris"} in engine.calls[-1]["messages"]
+
+
+def test_an_edit_to_empty_text_is_refused(session, engine):
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "Hi", ["Hello"])
+    with pytest.raises(UserError):
+        list(session.edit(conversation, 0, "  "))
+    assert texts(conversation) == [("user", "Hi"), ("assistant", "Hello")]
+
+
+def test_likes_dislikes_and_reasons_are_recorded_on_the_message(session, engine):
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "Hi", ["Hello"])
+    session.rate(conversation, 1, "Like")
+    assert conversation.messages[1].rating == "Like"
+    session.rate(conversation, 1, "Inaccurate")
+    assert conversation.messages[1].rating == "Inaccurate"
+    session.rate(conversation, 1, None)
+    assert conversation.messages[1].rating is None
+    assert [f.kind for f in conversation.messages[1].feedback] == ["Like", "Inaccurate", "none"]
+
+
+def test_a_copy_is_recorded_on_the_copied_message(session, engine):
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "Hi", ["Hello"])
+    chat(session, engine, conversation, "Again", ["Hello"])
+    copied = session.record_copy(conversation, "Hello\n")
+    assert copied is conversation.messages[3]
+    assert [f.kind for f in copied.feedback] == ["copy"]
+    assert copied.rating is None
+
+
+def test_details_show_how_a_reply_was_made(session, engine):
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "Hi", ["Hello"])
+    facts = session.details(conversation, 1)
+    assert facts["model"] == "scripted" and facts["finish_reason"] == "stop"
+    assert {"seed", "prompt_tokens", "completion_tokens", "time_to_first_token", "tokens_per_second"} <= set(facts)
+    with pytest.raises(UserError):
+        session.details(conversation, 7)
+
+
+def test_context_usage_follows_the_conversation(session, engine):
+    conversation = session.new_conversation()
+    assert session.context_usage(conversation) == (0, 200)
+    chat(session, engine, conversation, "one two three", ["four", " five"])
+    used, total = session.context_usage(conversation)
+    assert used == engine.count_tokens(conversation.prompt()[:-1]) + 2 and total == 200
+    session.undo(conversation, 0)
+    assert session.context_usage(conversation)[0] == engine.count_tokens(conversation.prompt())
+
+
+def test_nothing_else_can_start_while_a_reply_is_written(session, engine):
+    conversation = session.new_conversation()
+    gate = engine.hold()
+    engine.enqueue(["a", "b"])
+    updates = session.submit(conversation, "Hi")
+    next(updates)
+    worker = threading.Thread(target=lambda: list(updates))
+    worker.start()
+    deadline = time.time() + 2
+    while conversation.generation is None and time.time() < deadline:
+        time.sleep(0.01)
+    with pytest.raises(UserError, match="Stop"):
+        session.add_user_message(conversation, "Another")
+    gate.release(10)
+    worker.join(5)
+    assert texts(conversation) == [("user", "Hi"), ("assistant", "ab")]
+
+
+def test_conversations_are_separate_and_unknown_ids_start_new_ones(session, engine):
+    first = session.new_conversation()
+    chat(session, engine, first, "Hi", ["Hello"])
+    assert session.conversation(first.id) is first
+    fresh = session.conversation("no-such-id")
+    assert fresh.id != first.id and fresh.messages == []
+    assert session.find("no-such-id") is None
+
+
+def test_without_a_model_every_send_explains_why(engine):
+    session = ChatSession(None, load_error="The model file is missing.")
+    with pytest.raises(UserError, match="missing"):
+        list(session.submit(session.new_conversation(), "Hi"))
+
+
+def test_the_core_imports_without_gradio():
+    code = "import sys; sys.modules['gradio'] = None; import chatdesk.session, chatdesk.engine, chatdesk.models"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,54 @@
+"""The page's wiring and its conversions, without a browser."""
+
+import pytest
+
+from chatdesk.engine import SamplingParams
+from chatdesk.session import ChatSession
+from chatdesk.ui import build_ui, format_details, to_chatbot, usage_text
+from tests.unit.fake_engine import ScriptedEngine
+
+CHATBOT_EVENTS = {"change", "select", "like", "retry", "undo", "example_select",
+                  "option_select", "clear", "copy", "edit"}
+
+
+@pytest.fixture
+def session():
+    return ChatSession(ScriptedEngine(), params=SamplingParams(max_tokens=3))
+
+
+def test_every_chatbot_event_has_a_handler(session):
+    demo = build_ui(session)
+    chatbot = next(b for b in demo.blocks.values() if b.get_block_name() == "chatbot")
+    wired = {event for fn in demo.fns.values() for block_id, event in fn.targets if block_id == chatbot._id}
+    assert wired == CHATBOT_EVENTS
+
+
+def test_generating_events_share_one_concurrency_group(session):
+    demo = build_ui(session)
+    streaming = [fn for fn in demo.fns.values() if fn.name in {"reply", "retry", "edit", "option", "api_chat"}]
+    assert len(streaming) >= 5
+    assert {(fn.concurrency_id, fn.concurrency_limit) for fn in streaming} == {("generation", 1)}
+
+
+def test_the_chat_api_is_public_and_the_ui_handlers_are_not(session):
+    config = build_ui(session).get_config_file()
+    public = {d["api_name"] for d in config["dependencies"] if d.get("api_visibility") == "public"}
+    assert public == {"chat", "new_conversation"}
+
+
+def test_a_reply_cut_short_offers_continue(session):
+    conversation = session.new_conversation()
+    session.engine.enqueue(["a", "b", "c", "d"])
+    list(session.submit(conversation, "Hi"))
+    shown = to_chatbot(conversation)
+    assert shown[0] == {"role": "user", "content": "Hi"}
+    assert shown[1]["content"] == "abc" and shown[1]["options"] == [{"value": "continue", "label": "Continue"}]
+
+
+def test_details_and_usage_read_well(session):
+    conversation = session.new_conversation()
+    session.engine.enqueue(["ok"])
+    list(session.submit(conversation, "Hi"))
+    details = format_details(session.details(conversation, 1))
+    assert "| Tokens/s | 100 |" in details and "| Finished by | stop |" in details
+    assert usage_text(session, conversation) == f"Context: {conversation.tokens_used:,} / 200 tokens"
