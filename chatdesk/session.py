@@ -1,17 +1,20 @@
-"""The seam between the UI and the model: one method per user action, no gradio."""
+"""The seam between the UI and the model and history: one method per user action, no gradio."""
 
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict
 from typing import Protocol
 
-from chatdesk.engine import ContextOverflow, Generation, SamplingParams, Stats
+from chatdesk.conversation import Conversation, Feedback, Message
+from chatdesk.engine import ContextOverflow, Generation, SamplingParams
+from chatdesk.store import Store
 
 MAX_MESSAGE_CHARS = 200_000
-CONTINUE = "continue"
+SAVE_EVERY = 0.5  # seconds between checkpoints of a streaming reply
+LAST_CONVERSATION = "last_conversation"
+DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
 EXAMPLES = (
     "Explain what a large language model is in two sentences.",
     "Write a haiku about the sea.",
@@ -36,86 +39,104 @@ class ChatEngine(Protocol):
     def count_tokens(self, messages: list[dict]) -> int: ...
 
 
-@dataclass
-class Feedback:
-    """One signal a user gave on a message: like, dislike, a reason, or a copy."""
-
-    kind: str
-    at: float = field(default_factory=time.time)
-
-
-@dataclass
-class Message:
-    """One message of a conversation, with what produced it."""
-
-    role: str
-    content: str
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    created: float = field(default_factory=time.time)
-    stats: Stats | None = None
-    feedback: list[Feedback] = field(default_factory=list)
-
-    @property
-    def finish_reason(self) -> str | None:
-        """Why the reply ended, if it is a finished reply."""
-        return self.stats.finish_reason if self.stats else None
-
-    @property
-    def rating(self) -> str | None:
-        """The latest like/dislike/reason, or None (copies do not count)."""
-        rated = [f.kind for f in self.feedback if f.kind != "copy"]
-        return rated[-1] if rated and rated[-1] != "none" else None
-
-
-@dataclass
-class Conversation:
-    """One chat: its messages and what the last reply had to leave out."""
-
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    system_prompt: str = "You are a helpful assistant."
-    messages: list[Message] = field(default_factory=list)
-    dropped_messages: int = 0
-    tokens_used: int = 0
-    generation: Generation | None = field(default=None, repr=False, compare=False)
-
-    def prompt(self) -> list[dict]:
-        """The messages as the model sees them, system prompt first."""
-        system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
-        return system + [{"role": m.role, "content": m.content} for m in self.messages]
-
-    def can_continue(self, index: int) -> bool:
-        """Whether the message at `index` is a last reply cut short by length or Stop."""
-        last = index == len(self.messages) - 1
-        return last and self.messages[index].finish_reason in ("length", "cancelled")
-
-
 class ChatSession:
     """Every conversation of this process and the actions a user can take on them."""
 
-    def __init__(self, engine: ChatEngine | None, *, params: SamplingParams = SamplingParams(),
-                 system_prompt: str = "You are a helpful assistant.", load_error: str | None = None):
+    def __init__(self, engine: ChatEngine | None, store: Store, *, params: SamplingParams = SamplingParams(),
+                 system_prompt: str = DEFAULT_SYSTEM_PROMPT, load_error: str | None = None,
+                 model_sha256: str | None = None):
         self.engine = engine
+        self.store = store
         self.params = params
         self.system_prompt = system_prompt
         self.load_error = load_error
-        self._conversations: dict[str, Conversation] = {}
+        self.model_sha256 = model_sha256
+        self._open: dict[str, Conversation] = {}
 
     # conversations
 
     def new_conversation(self) -> Conversation:
         """Start an empty conversation with a new id."""
-        conversation = Conversation(system_prompt=self.system_prompt)
-        self._conversations[conversation.id] = conversation
+        row = self.store.create_conversation(self.system_prompt)
+        conversation = Conversation(row.id, system_prompt=row.system_prompt)
+        self._open[row.id] = conversation
         return conversation
+
+    def find(self, conversation_id: str | None) -> Conversation | None:
+        """The conversation with this id, loaded from the store if needed; None if there is none."""
+        if not conversation_id:
+            return None
+        if conversation_id not in self._open:
+            row = self.store.conversation(conversation_id)
+            if row is None:
+                return None
+            self._open[row.id] = Conversation(row.id, row.title, row.system_prompt)
+            self._load_branch(self._open[row.id], row.leaf_id)
+        return self._open[conversation_id]
 
     def conversation(self, conversation_id: str | None) -> Conversation:
         """The conversation with this id, or a new one when the id is unknown or empty."""
-        found = self._conversations.get(conversation_id or "")
-        return found if found is not None else self.new_conversation()
+        return self.find(conversation_id) or self.new_conversation()
 
-    def find(self, conversation_id: str | None) -> Conversation | None:
-        """The conversation with this id, if there is one."""
-        return self._conversations.get(conversation_id or "")
+    def last_conversation(self) -> Conversation:
+        """The conversation open when the app last ran (restored exactly), else a new one."""
+        found = self.find(self.store.get_state(LAST_CONVERSATION))
+        if found is not None and self.store.conversation(found.id).deleted_at is None:
+            return found
+        return self.new_conversation()
+
+    def leave(self, conversation: Conversation | None) -> None:
+        """The window moves on: undone exchanges are now deleted for good."""
+        if conversation is None:
+            return
+        self.stop(conversation)
+        for message_id, _parent in conversation.undone:
+            self.store.delete_message(message_id)
+        conversation.undone.clear()
+
+    def conversations(self, *, trashed: bool = False):
+        """Conversations for the sidebar (or the trash), most recent first."""
+        return self.store.conversations(trashed=trashed)
+
+    def rename(self, conversation_id: str, title: str) -> None:
+        """Give a conversation a new title."""
+        if not title.strip():
+            raise UserError("A title cannot be empty.")
+        self.store.rename(conversation_id, title)
+        if conversation_id in self._open:
+            self._open[conversation_id].title = title.strip()
+
+    def delete(self, conversation_id: str) -> None:
+        """Move a conversation to the trash (it can be restored)."""
+        found = self.find(conversation_id)
+        self.leave(found)
+        self.store.trash(conversation_id)
+
+    def restore(self, conversation_id: str) -> None:
+        """Bring a conversation back from the trash."""
+        self.store.restore(conversation_id)
+
+    def delete_forever(self, conversation_id: str) -> None:
+        """Destroy a conversation that is already in the trash."""
+        row = self.store.conversation(conversation_id)
+        if row is None or row.deleted_at is None:
+            raise UserError("Only a conversation in the trash can be deleted for good.")
+        self.store.purge(conversation_id)
+        self._open.pop(conversation_id, None)
+
+    def search(self, query: str):
+        """Messages matching every word of `query`."""
+        return self.store.search(query)
+
+    def open_at(self, conversation_id: str, message_id: str) -> Conversation:
+        """Open a conversation on the branch that shows `message_id`."""
+        conversation = self.conversation(conversation_id)
+        self._show(conversation, self.store.newest_leaf(message_id))
+        return conversation
+
+    def remember(self, conversation: Conversation) -> None:
+        """This is the conversation to reopen at the next start."""
+        self.store.set_state(LAST_CONVERSATION, conversation.id)
 
     # sending and generating
 
@@ -128,12 +149,13 @@ class ChatSession:
             raise UserError(f"This message has {len(text):,} characters; the limit is {MAX_MESSAGE_CHARS:,}.")
         self._ensure_idle(conversation)
         self._check_fits(conversation.prompt() + [{"role": "user", "content": text}])
-        conversation.messages.append(Message("user", text))
+        self._append(conversation, "user", text)
+        self.remember(conversation)
         return conversation
 
     def reply(self, conversation: Conversation) -> Iterator[Conversation]:
         """Stream a new reply to the conversation's last message."""
-        conversation.messages.append(Message("assistant", ""))
+        self._append(conversation, "assistant", "", status="streaming")
         yield from self._stream(conversation, continue_reply=False)
 
     def submit(self, conversation: Conversation, text: str) -> Iterator[Conversation]:
@@ -148,7 +170,7 @@ class ChatSession:
             conversation.generation.cancel()
 
     def retry(self, conversation: Conversation, index: int) -> Iterator[Conversation]:
-        """Regenerate the reply to the user message at or before `index`, with a fresh seed."""
+        """Write a new version of the reply to the user message at or before `index` (fresh seed)."""
         self._ensure_idle(conversation)
         user_index = self._user_index_at_or_before(conversation, index)
         del conversation.messages[user_index + 1:]
@@ -156,53 +178,74 @@ class ChatSession:
         yield from self.reply(conversation)
 
     def continue_reply(self, conversation: Conversation, index: int) -> Iterator[Conversation]:
-        """Carry on writing a reply that ended by length or by Stop."""
+        """Carry on writing a reply that ended by length, by Stop, or with the app."""
         self._ensure_idle(conversation)
         if not conversation.can_continue(index):
             raise UserError("Only the last reply, cut short by its length or by Stop, can be continued.")
         yield from self._stream(conversation, continue_reply=True)
 
-    # editing
+    # editing and versions
 
     def undo(self, conversation: Conversation, index: int) -> str:
-        """Remove the last exchange from the user message at or before `index`; return its text."""
+        """Take back the exchange from the user message at or before `index`; return its text."""
         self._ensure_idle(conversation)
         user_index = self._user_index_at_or_before(conversation, index)
-        text = conversation.messages[user_index].content
-        del conversation.messages[user_index:]
-        self._recount(conversation)
-        return text
+        removed = conversation.messages[user_index]
+        conversation.undone.append((removed.id, removed.parent_id))
+        self._show(conversation, removed.parent_id)
+        return removed.content
+
+    def redo(self, conversation: Conversation) -> Conversation:
+        """Bring back the exchange undone last."""
+        if not conversation.can_redo():
+            raise UserError("There is nothing to redo here.")
+        message_id, _parent = conversation.undone.pop()
+        self._show(conversation, self.store.newest_leaf(message_id))
+        return conversation
 
     def edit(self, conversation: Conversation, index: int, text: str) -> Iterator[Conversation]:
-        """Change a message: a user message regenerates from there, a reply is just replaced."""
+        """Change a message: a user message becomes a new version and is answered; a reply is rewritten."""
         self._ensure_idle(conversation)
         message = self._message(conversation, index)
         text = (text or "").strip()
         if not text:
             raise UserError("A message cannot be empty; use Undo to remove it.")
-        message.content = text
         if message.role == "assistant":
+            message.content = text
+            message.meta["edited"] = True
+            self.store.finish_message(message.id, text, message.meta, message.status)
             self._recount(conversation)
             yield conversation
             return
-        del conversation.messages[index + 1:]
-        self._check_fits(conversation.prompt())
+        self._check_fits(conversation.prompt(upto=index) + [{"role": "user", "content": text}])
+        del conversation.messages[index:]
+        self._append(conversation, "user", text)
         yield conversation
         yield from self.reply(conversation)
+
+    def step_version(self, conversation: Conversation, index: int, step: int) -> Conversation:
+        """Show the previous (-1) or next (+1) version of the message at `index`."""
+        self._ensure_idle(conversation)
+        message = self._message(conversation, index)
+        versions = self.store.siblings(self.store.message(message.id))
+        position = [v.id for v in versions].index(message.id) + step
+        if 0 <= position < len(versions):
+            self._show(conversation, self.store.newest_leaf(versions[position].id))
+        return conversation
 
     # feedback and details
 
     def rate(self, conversation: Conversation, index: int, kind: str | None) -> Message:
         """Record a like, dislike or reason on a message (None takes the rating back)."""
         message = self._message(conversation, index)
-        message.feedback.append(Feedback(kind or "none"))
+        self._feedback(message, kind or "none")
         return message
 
     def record_copy(self, conversation: Conversation, text: str) -> Message | None:
         """Record that the user copied a message, found by its text (newest first)."""
         for message in reversed(conversation.messages):
             if message.content.strip() == (text or "").strip():
-                message.feedback.append(Feedback("copy"))
+                self._feedback(message, "copy")
                 return message
         return None
 
@@ -210,9 +253,12 @@ class ChatSession:
         """What is known about the message at `index`, for a details panel."""
         message = self._message(conversation, index)
         facts = {"role": message.role, "characters": len(message.content),
-                 "sent": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(message.created))}
+                 "sent": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(message.created)),
+                 "version": f"{message.version} of {message.versions}"}
         if message.stats is not None:
-            facts.update(vars(message.stats))
+            facts.update(asdict(message.stats))
+        if message.status == "interrupted":
+            facts["finish_reason"] = "interrupted (the app stopped)"
         if message.feedback:
             facts["feedback"] = ", ".join(f.kind for f in message.feedback)
         return facts
@@ -227,36 +273,72 @@ class ChatSession:
 
     # internals
 
+    def _append(self, conversation: Conversation, role: str, text: str, status: str = "complete") -> Message:
+        row = self.store.add_message(conversation.id, conversation.leaf_id, role, text, status=status)
+        message = Message.from_row(row)
+        siblings = len(self.store.siblings(row))
+        message.version = message.versions = siblings
+        conversation.messages.append(message)
+        if not conversation.title and role == "user":
+            conversation.title = self.store.conversation(conversation.id).title
+        return message
+
     def _stream(self, conversation: Conversation, *, continue_reply: bool) -> Iterator[Conversation]:
         engine = self._require_engine()
         reply = conversation.messages[-1]
-        prompt = conversation.prompt() if continue_reply else conversation.prompt()[:-1]
+        prompt = conversation.prompt(upto=None if continue_reply else -1)
         try:
             generation = engine.chat(prompt, self.params, continue_reply=continue_reply)
         except ContextOverflow as error:
             if not reply.content:
-                conversation.messages.pop()
+                self.store.delete_message(reply.id)
+                self._show(conversation, reply.parent_id)
             raise UserError(str(error)) from error
         conversation.generation = generation
-        started_with = reply.content
+        earlier = reply.stats if continue_reply else None
+        saved = time.monotonic()
         try:
             for delta in generation:
                 reply.content += delta
+                if time.monotonic() - saved >= SAVE_EVERY:
+                    self.store.save_content(reply.id, reply.content)
+                    saved = time.monotonic()
                 yield conversation
         finally:
             conversation.generation = None
-            self._finish(conversation, reply, generation, started_with)
+            self._finish(conversation, reply, generation, earlier)
         yield conversation
 
-    def _finish(self, conversation, reply, generation, started_with) -> None:
+    def _finish(self, conversation: Conversation, reply: Message, generation: Generation, earlier) -> None:
         stats = generation.stats
         if stats is None:  # the reader went away before the end
-            return
-        if started_with and reply.stats is not None:  # a continuation: count the whole reply
-            stats = _merge(reply.stats, stats)
-        reply.stats = stats
-        conversation.dropped_messages = stats.dropped_messages
-        conversation.tokens_used = stats.prompt_tokens + stats.completion_tokens
+            reply.status = "interrupted"
+        else:
+            reply.stats = _merge(earlier, stats) if earlier else stats
+            reply.status = "complete"
+            conversation.dropped_messages = stats.dropped_messages
+            conversation.tokens_used = stats.prompt_tokens + stats.completion_tokens
+        reply.meta.update(model=getattr(self.engine, "model_name", None), model_sha256=self.model_sha256,
+                          params=asdict(self.params))
+        self.store.finish_message(reply.id, reply.content, reply.meta, reply.status)
+
+    def _show(self, conversation: Conversation, leaf_id: str | None) -> None:
+        self.store.set_leaf(conversation.id, leaf_id)
+        self._load_branch(conversation, leaf_id)
+        self._recount(conversation)
+
+    def _load_branch(self, conversation: Conversation, leaf_id: str | None) -> None:
+        rows = self.store.branch(leaf_id)
+        feedback = self.store.feedback([row.id for row in rows])
+        conversation.messages = []
+        for row in rows:
+            versions = [v.id for v in self.store.siblings(row)]
+            conversation.messages.append(
+                Message.from_row(row, feedback.get(row.id, ()), versions.index(row.id) + 1, len(versions)))
+
+    def _feedback(self, message: Message, kind: str) -> None:
+        self.store.add_feedback(message.id, kind)
+        message.feedback.append(Feedback(kind))
 
     def _recount(self, conversation: Conversation) -> None:
         if self.engine is not None:
@@ -293,11 +375,11 @@ class ChatSession:
         raise UserError("There is no message to go back to.")
 
 
-def _merge(earlier: Stats, later: Stats) -> Stats:
+def _merge(earlier, later):
     """The stats of a reply that was continued: counted as one reply."""
-    fields = vars(later) | {
+    fields = asdict(later) | {
         "completion_tokens": earlier.completion_tokens + later.completion_tokens,
         "time_to_first_token": earlier.time_to_first_token,
         "total_seconds": earlier.total_seconds + later.total_seconds,
     }
-    return Stats(**fields)
+    return type(later)(**fields)

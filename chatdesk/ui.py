@@ -12,7 +12,8 @@ from collections.abc import Iterator  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
-from chatdesk.session import CONTINUE, EXAMPLES, ChatSession, Conversation, UserError  # noqa: E402
+from chatdesk.conversation import CONTINUE, NEXT_VERSION, PREVIOUS_VERSION, REDO, Conversation  # noqa: E402
+from chatdesk.session import EXAMPLES, ChatSession, UserError  # noqa: E402
 
 FEEDBACK_OPTIONS = ("Like", "Dislike", "Inaccurate", "Unhelpful", "Off-topic")
 GENERATION = {"concurrency_id": "generation", "concurrency_limit": 1}
@@ -27,18 +28,37 @@ CSS = """
 #details { font-size: 0.9em; }
 #context-usage { text-align: right; opacity: 0.8; }
 footer { display: none !important; }
+#chat .options { justify-content: flex-start; gap: 6px; margin: 2px 0 8px 0; }
+#chat .option { flex: 0 0 auto; min-width: 0; padding: 2px 12px; font-size: 0.85em; }
 """
 
 
 def to_chatbot(conversation: Conversation) -> list[dict]:
-    """The conversation in the Chatbot's message format, with Continue where it applies."""
+    """The conversation in the Chatbot's message format, with its options (versions, Continue, Redo)."""
+    idle = conversation.generation is None
     shown = []
     for index, message in enumerate(conversation.messages):
         item = {"role": message.role, "content": message.content}
-        if conversation.can_continue(index) and conversation.generation is None:
-            item["options"] = [{"value": CONTINUE, "label": "Continue"}]
+        options = message_options(conversation, index) if idle else []
+        if options:
+            item["options"] = options
         shown.append(item)
     return shown
+
+
+def message_options(conversation: Conversation, index: int) -> list[dict]:
+    """The buttons under one message: a version stepper, Continue, Redo."""
+    message = conversation.messages[index]
+    options = []
+    if message.versions > 1:
+        options += [{"value": f"{PREVIOUS_VERSION}:{index}", "label": "◀"},
+                    {"value": f"version:{index}", "label": f"{message.version}/{message.versions}"},
+                    {"value": f"{NEXT_VERSION}:{index}", "label": "▶"}]
+    if conversation.can_continue(index):
+        options.append({"value": CONTINUE, "label": "Continue"})
+    if index == len(conversation.messages) - 1 and conversation.can_redo():
+        options.append({"value": REDO, "label": "Redo"})
+    return options
 
 
 def format_details(facts: dict) -> str:
@@ -132,10 +152,12 @@ class Handlers:
         if conversation is not None:
             self.session.record_copy(conversation, _text_of(copy.value))
 
+    def open_last(self, conversation_id: str | None):
+        conversation = self.session.find(conversation_id) or self.session.last_conversation()
+        return conversation.id, to_chatbot(conversation), usage_text(self.session, conversation)
+
     def clear(self, conversation_id: str | None):
-        old = self.session.find(conversation_id)
-        if old is not None:
-            self.session.stop(old)
+        self.session.leave(self.session.find(conversation_id))
         conversation = self.session.new_conversation()
         return conversation.id, [], "Click a message to see its details.", usage_text(self.session, conversation)
 
@@ -153,8 +175,16 @@ class Handlers:
 
     def option(self, conversation_id: str | None, option: gr.SelectData):
         conversation = self.session.conversation(conversation_id)
-        if option.value == CONTINUE:
+        action, _, index = str(option.value).partition(":")
+        if action == CONTINUE:
             yield from self._stream(self.session.continue_reply(conversation, _index(option.index)))
+        elif action == REDO:
+            yield to_chatbot(self.session.redo(conversation))
+        elif action in (PREVIOUS_VERSION, NEXT_VERSION):
+            step = -1 if action == PREVIOUS_VERSION else 1
+            yield from self._stream(iter([self.session.step_version(conversation, int(index), step)]))
+        else:
+            yield to_chatbot(conversation)
 
     def usage(self, conversation_id: str | None):
         return usage_text(self.session, self.session.find(conversation_id))
@@ -217,6 +247,7 @@ def build_ui(session: ChatSession) -> gr.Blocks:
             with gr.Column(scale=1, min_width=220):
                 details = gr.Markdown("Click a message to see its details.", elem_id="details")
         _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage)
+        demo.load(handlers.open_last, [conversation_id], [conversation_id, chatbot, usage], api_visibility="private")
     return demo
 
 

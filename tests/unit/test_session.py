@@ -9,6 +9,7 @@ import pytest
 
 from chatdesk.engine import SamplingParams
 from chatdesk.session import MAX_MESSAGE_CHARS, ChatSession, UserError
+from chatdesk.store import Store
 from tests.unit.fake_engine import ScriptedEngine
 
 
@@ -18,8 +19,15 @@ def engine():
 
 
 @pytest.fixture
-def session(engine):
-    return ChatSession(engine, params=SamplingParams(max_tokens=20), system_prompt="Be brief.")
+def store(tmp_path):
+    store = Store(tmp_path / "chatdesk.db")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def session(engine, store):
+    return ChatSession(engine, store, params=SamplingParams(max_tokens=20), system_prompt="Be brief.")
 
 
 def chat(session, engine, conversation, text, reply):
@@ -219,12 +227,13 @@ def test_conversations_are_separate_and_unknown_ids_start_new_ones(session, engi
     assert session.find("no-such-id") is None
 
 
-def test_without_a_model_every_send_explains_why(engine):
-    session = ChatSession(None, load_error="The model file is missing.")
+def test_without_a_model_every_send_explains_why(store):
+    session = ChatSession(None, store, load_error="The model file is missing.")
     with pytest.raises(UserError, match="missing"):
         list(session.submit(session.new_conversation(), "Hi"))
 
 
 def test_the_core_imports_without_gradio():
-    code = "import sys; sys.modules['gradio'] = None; import chatdesk.session, chatdesk.engine, chatdesk.models"
+    code = ("import sys; sys.modules['gradio'] = None; sys.modules['llama_cpp'] = None; "
+            "import chatdesk.session, chatdesk.store, chatdesk.engine, chatdesk.models")
     subprocess.run([sys.executable, "-c", code], check=True)

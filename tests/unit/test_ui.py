@@ -4,6 +4,7 @@ import pytest
 
 from chatdesk.engine import SamplingParams
 from chatdesk.session import ChatSession
+from chatdesk.store import Store
 from chatdesk.ui import build_ui, format_details, to_chatbot, usage_text
 from tests.unit.fake_engine import ScriptedEngine
 
@@ -12,8 +13,8 @@ CHATBOT_EVENTS = {"change", "select", "like", "retry", "undo", "example_select",
 
 
 @pytest.fixture
-def session():
-    return ChatSession(ScriptedEngine(), params=SamplingParams(max_tokens=3))
+def session(tmp_path):
+    return ChatSession(ScriptedEngine(), Store(tmp_path / "chatdesk.db"), params=SamplingParams(max_tokens=3))
 
 
 def test_every_chatbot_event_has_a_handler(session):

@@ -1,0 +1,100 @@
+"""What a window shows of a conversation: the branch of messages on screen, with their versions."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+from chatdesk.engine import Generation, Stats
+from chatdesk.store import MessageRow
+
+CONTINUE = "continue"
+REDO = "redo"
+PREVIOUS_VERSION = "previous-version"
+NEXT_VERSION = "next-version"
+
+
+@dataclass
+class Feedback:
+    """One signal a user gave on a message: like, dislike, a reason, a copy, or "none" to take back."""
+
+    kind: str
+    at: float = field(default_factory=time.time)
+
+
+@dataclass
+class Message:
+    """One message on screen, with what produced it and which version it is."""
+
+    role: str
+    content: str
+    id: str = ""
+    parent_id: str | None = None
+    created: float = field(default_factory=time.time)
+    status: str = "complete"
+    meta: dict = field(default_factory=dict)
+    feedback: list[Feedback] = field(default_factory=list)
+    version: int = 1
+    versions: int = 1
+
+    @classmethod
+    def from_row(cls, row: MessageRow, feedback=(), version: int = 1, versions: int = 1) -> "Message":
+        """A message as loaded from the store."""
+        return cls(row.role, row.content, row.id, row.parent_id, row.created, row.status, dict(row.meta),
+                   [Feedback(kind, at) for kind, at in feedback], version, versions)
+
+    @property
+    def stats(self) -> Stats | None:
+        """How the reply was produced, once it has finished."""
+        stats = self.meta.get("stats")
+        return Stats(**stats) if stats else None
+
+    @stats.setter
+    def stats(self, stats: Stats) -> None:
+        self.meta["stats"] = asdict(stats)
+
+    @property
+    def finish_reason(self) -> str | None:
+        """Why the reply ended: stop, length, cancelled, or interrupted (the app stopped)."""
+        if self.status == "interrupted":
+            return "interrupted"
+        return self.stats.finish_reason if self.stats else None
+
+    @property
+    def rating(self) -> str | None:
+        """The latest like/dislike/reason, or None (copies do not count)."""
+        rated = [f.kind for f in self.feedback if f.kind != "copy"]
+        return rated[-1] if rated and rated[-1] != "none" else None
+
+
+@dataclass
+class Conversation:
+    """One chat as a window sees it: the branch on screen and what the last reply left out."""
+
+    id: str
+    title: str = ""
+    system_prompt: str = ""
+    messages: list[Message] = field(default_factory=list)
+    dropped_messages: int = 0
+    tokens_used: int = 0
+    undone: list[tuple[str, str | None]] = field(default_factory=list)  # (message, its parent), until left
+    generation: Generation | None = field(default=None, repr=False, compare=False)
+
+    def prompt(self, upto: int | None = None) -> list[dict]:
+        """The messages (before index `upto`) as the model sees them, system prompt first."""
+        system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
+        return system + [{"role": m.role, "content": m.content} for m in self.messages[:upto]]
+
+    @property
+    def leaf_id(self) -> str | None:
+        """The last message on screen."""
+        return self.messages[-1].id if self.messages else None
+
+    def can_continue(self, index: int) -> bool:
+        """Whether the message at `index` is a last reply cut short by length, Stop or a crash."""
+        last = index == len(self.messages) - 1
+        return last and self.messages[index].finish_reason in ("length", "cancelled", "interrupted")
+
+    def can_redo(self) -> bool:
+        """Whether the last undone exchange hangs right below what is on screen."""
+        return bool(self.undone) and self.undone[-1][1] == self.leaf_id

@@ -1,0 +1,360 @@
+"""The history database: conversations, the message tree, feedback, search. The only SQLite user."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chatdesk import paths
+
+DB_NAME = "chatdesk.db"
+TITLE_CHARS = 60
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    """A conversation as stored."""
+
+    id: str
+    title: str
+    system_prompt: str
+    created: float
+    updated: float
+    leaf_id: str | None
+    deleted_at: float | None
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    """A message as stored; `parent_id` makes the tree, siblings are versions."""
+
+    id: str
+    conversation_id: str
+    parent_id: str | None
+    role: str
+    content: str
+    created: float
+    status: str  # "complete", "streaming" or "interrupted"
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A message that matched a search, with a snippet around the match."""
+
+    conversation_id: str
+    message_id: str
+    title: str
+    snippet: str
+
+
+MIGRATION_1 = """
+        CREATE TABLE conversations (
+            id TEXT PRIMARY KEY, title TEXT NOT NULL DEFAULT '', system_prompt TEXT NOT NULL DEFAULT '',
+            created REAL NOT NULL, updated REAL NOT NULL, leaf_id TEXT);
+        CREATE TABLE messages (
+            id TEXT PRIMARY KEY,
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            parent_id TEXT REFERENCES messages(id) ON DELETE CASCADE,
+            role TEXT NOT NULL, content TEXT NOT NULL, created REAL NOT NULL,
+            status TEXT NOT NULL DEFAULT 'complete', meta TEXT NOT NULL DEFAULT '{}');
+        CREATE INDEX messages_by_parent ON messages(conversation_id, parent_id, created);
+"""
+
+MIGRATION_2 = """
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY, message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL, at REAL NOT NULL);
+        CREATE INDEX feedback_by_message ON feedback(message_id);
+        CREATE TABLE app_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        ALTER TABLE conversations ADD COLUMN deleted_at REAL;
+"""
+
+MIGRATION_3 = """
+        CREATE VIRTUAL TABLE messages_fts USING fts5(
+            content, content='messages', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2');
+        CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+            INSERT INTO messages_fts(rowid, content) VALUES (new.rowid, new.content); END;
+        CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.rowid, old.content); END;
+        CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.rowid, old.content);
+            INSERT INTO messages_fts(rowid, content) VALUES (new.rowid, new.content); END;
+        INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+"""
+
+# Numbered and append-only: a database records which ones it has, and an older one gets the rest.
+MIGRATIONS = [
+    (1, "conversations and the message tree", MIGRATION_1),
+    (2, "feedback, app state, trash", MIGRATION_2),
+    (3, "full-text search", MIGRATION_3),
+]
+
+
+class Store:
+    """One SQLite database, shared by every window of this process."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = path or paths.data_dir() / DB_NAME
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.moved_aside: Path | None = None
+        self._lock = threading.RLock()
+        try:
+            self._db = self._connect()
+        except sqlite3.DatabaseError:
+            self.moved_aside = move_aside(self.path)
+            self._db = self._connect()
+        self._tidy()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            self._migrate(db)
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    @staticmethod
+    def _migrate(db: sqlite3.Connection) -> None:
+        db.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
+                   "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied REAL NOT NULL)")
+        done = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
+        for version, name, sql in MIGRATIONS:
+            if version in done:
+                continue
+            try:  # one script, one transaction: a migration applies whole or not at all
+                db.executescript(f"BEGIN IMMEDIATE; {sql}; INSERT INTO schema_migrations "
+                                 f"VALUES ({version}, '{name}', {time.time()}); COMMIT;")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+
+    def schema_version(self) -> int:
+        """The newest migration applied."""
+        return self._one("SELECT MAX(version) FROM schema_migrations")[0]
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All or nothing."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _run(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._db.execute(sql, args)
+
+    def _one(self, sql: str, args: tuple = ()):
+        with self._lock:
+            return self._db.execute(sql, args).fetchone()
+
+    def _all(self, sql: str, args: tuple = ()) -> list:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def _tidy(self) -> None:
+        """Keep replies cut off by the last run's end (marked interrupted); drop conversations never used."""
+        self._run("UPDATE messages SET status = 'interrupted' WHERE status = 'streaming'")
+        self._run("DELETE FROM conversations WHERE leaf_id IS NULL AND id NOT IN (SELECT conversation_id FROM messages)")
+
+    # conversations
+
+    def create_conversation(self, system_prompt: str = "", title: str = "") -> ConversationRow:
+        """A new, empty conversation."""
+        now = time.time()
+        row = ConversationRow(uuid.uuid4().hex, title, system_prompt, now, now, None, None)
+        self._run("INSERT INTO conversations (id, title, system_prompt, created, updated) VALUES (?, ?, ?, ?, ?)",
+                  (row.id, row.title, row.system_prompt, now, now))
+        return row
+
+    def conversation(self, conversation_id: str) -> ConversationRow | None:
+        """One conversation, trashed or not."""
+        row = self._one(f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE id = ?", (conversation_id,))
+        return ConversationRow(*row) if row else None
+
+    def conversations(self, *, trashed: bool = False) -> list[ConversationRow]:
+        """Conversations that have messages, most recently used first."""
+        where = "deleted_at IS NOT NULL" if trashed else "deleted_at IS NULL"
+        rows = self._all(f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE {where} "
+                         "AND leaf_id IS NOT NULL ORDER BY updated DESC")
+        return [ConversationRow(*row) for row in rows]
+
+    def rename(self, conversation_id: str, title: str) -> None:
+        """Give a conversation a new title."""
+        self._run("UPDATE conversations SET title = ? WHERE id = ?", (title.strip()[:200], conversation_id))
+
+    def trash(self, conversation_id: str) -> None:
+        """Move a conversation to the trash."""
+        self._run("UPDATE conversations SET deleted_at = ? WHERE id = ?", (time.time(), conversation_id))
+
+    def restore(self, conversation_id: str) -> None:
+        """Bring a conversation back from the trash."""
+        self._run("UPDATE conversations SET deleted_at = NULL WHERE id = ?", (conversation_id,))
+
+    def purge(self, conversation_id: str) -> None:
+        """Delete a trashed conversation for good."""
+        self._run("DELETE FROM conversations WHERE id = ? AND deleted_at IS NOT NULL", (conversation_id,))
+
+    def set_leaf(self, conversation_id: str, leaf_id: str | None) -> None:
+        """Show the branch that ends at `leaf_id`; the conversation counts as just used."""
+        self._run("UPDATE conversations SET leaf_id = ?, updated = ? WHERE id = ?",
+                  (leaf_id, time.time(), conversation_id))
+
+    # messages
+
+    def add_message(self, conversation_id: str, parent_id: str | None, role: str, content: str,
+                    *, meta: dict | None = None, status: str = "complete") -> MessageRow:
+        """Append a message under `parent_id` and show the branch ending at it."""
+        row = MessageRow(uuid.uuid4().hex, conversation_id, parent_id, role, content, time.time(), status, meta or {})
+        with self.transaction() as db:
+            db.execute("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (row.id, conversation_id, parent_id, role, content, row.created, status, json.dumps(row.meta)))
+            db.execute("UPDATE conversations SET leaf_id = ?, updated = ?, "
+                       "title = CASE WHEN title = '' AND ? = 'user' THEN ? ELSE title END WHERE id = ?",
+                       (row.id, row.created, role, make_title(content), conversation_id))
+        return row
+
+    def save_content(self, message_id: str, content: str) -> None:
+        """Checkpoint the text of a message being written."""
+        self._run("UPDATE messages SET content = ?, status = 'streaming' WHERE id = ?", (content, message_id))
+
+    def finish_message(self, message_id: str, content: str, meta: dict, status: str = "complete") -> None:
+        """Store a reply's final text and what produced it."""
+        self._run("UPDATE messages SET content = ?, meta = ?, status = ? WHERE id = ?",
+                  (content, json.dumps(meta), status, message_id))
+
+    def message(self, message_id: str) -> MessageRow | None:
+        """One message."""
+        row = self._one(f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?", (message_id,))
+        return _message(row) if row else None
+
+    def branch(self, leaf_id: str | None) -> list[MessageRow]:
+        """The messages from the root down to `leaf_id`."""
+        if leaf_id is None:
+            return []
+        rows = self._all(f"""
+            WITH RECURSIVE up(id, depth) AS (
+                SELECT ?, 0 UNION ALL
+                SELECT m.parent_id, up.depth + 1 FROM messages m JOIN up ON m.id = up.id
+                WHERE m.parent_id IS NOT NULL)
+            SELECT {_MESSAGE_COLUMNS} FROM messages JOIN up USING (id) ORDER BY up.depth DESC""", (leaf_id,))
+        return [_message(row) for row in rows]
+
+    def siblings(self, message: MessageRow) -> list[MessageRow]:
+        """The versions of a message: every message with its parent, oldest first."""
+        rows = self._all(f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? "
+                         "AND parent_id IS ? ORDER BY created, rowid", (message.conversation_id, message.parent_id))
+        return [_message(row) for row in rows]
+
+    def newest_leaf(self, message_id: str) -> str:
+        """The end of the most recent branch below a message."""
+        while True:
+            row = self._one("SELECT id FROM messages WHERE parent_id = ? ORDER BY created DESC, rowid DESC LIMIT 1",
+                            (message_id,))
+            if row is None:
+                return message_id
+            message_id = row[0]
+
+    def delete_message(self, message_id: str) -> None:
+        """Delete a message and everything below it."""
+        self._run("DELETE FROM messages WHERE id = ?", (message_id,))
+
+    def messages(self, conversation_id: str) -> list[MessageRow]:
+        """Every message of a conversation, every version, oldest first."""
+        rows = self._all(f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY created, rowid",
+                         (conversation_id,))
+        return [_message(row) for row in rows]
+
+    # feedback, search, state
+
+    def add_feedback(self, message_id: str, kind: str) -> None:
+        """Record a like, dislike, reason, copy or take-back on a message."""
+        self._run("INSERT INTO feedback (message_id, kind, at) VALUES (?, ?, ?)", (message_id, kind, time.time()))
+
+    def feedback(self, message_ids: list[str]) -> dict[str, list[tuple[str, float]]]:
+        """Feedback per message, oldest first."""
+        marks = ",".join("?" * len(message_ids))
+        found: dict[str, list[tuple[str, float]]] = {}
+        for message_id, kind, at in self._all(
+                f"SELECT message_id, kind, at FROM feedback WHERE message_id IN ({marks}) ORDER BY id", tuple(message_ids)):
+            found.setdefault(message_id, []).append((kind, at))
+        return found
+
+    def search(self, query: str, limit: int = 30) -> list[SearchHit]:
+        """Messages of live conversations matching every word of `query`, best first."""
+        words = [w.replace('"', '""') for w in query.split()]
+        if not words:
+            return []
+        match = " ".join(f'"{w}"*' for w in words)
+        rows = self._all("""
+            SELECT m.conversation_id, m.id, c.title, snippet(messages_fts, 0, '**', '**', '…', 12)
+            FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid
+            JOIN conversations c ON c.id = m.conversation_id
+            WHERE messages_fts MATCH ? AND c.deleted_at IS NULL ORDER BY rank LIMIT ?""", (match, limit))
+        return [SearchHit(*row) for row in rows]
+
+    def get_state(self, key: str) -> str | None:
+        """A remembered value, such as the last open conversation."""
+        row = self._one("SELECT value FROM app_state WHERE key = ?", (key,))
+        return row[0] if row else None
+
+    def set_state(self, key: str, value: str) -> None:
+        """Remember a value across restarts."""
+        self._run("INSERT INTO app_state VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                  (key, value))
+
+    def integrity(self) -> str:
+        """SQLite's own integrity check: "ok" when the file is sound."""
+        return self._one("PRAGMA integrity_check")[0]
+
+
+_CONVERSATION_COLUMNS = "id, title, system_prompt, created, updated, leaf_id, deleted_at"
+_MESSAGE_COLUMNS = "id, conversation_id, parent_id, role, content, created, status, meta"
+
+
+def _message(row: tuple) -> MessageRow:
+    return MessageRow(*row[:7], meta=json.loads(row[7] or "{}"))
+
+
+def make_title(text: str) -> str:
+    """A conversation title from its first message."""
+    line = " ".join(text.split())
+    return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1].rstrip() + "…"
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a database that cannot be opened (and its WAL files) to a dated name; never delete it."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.unreadable-{stamp}")
+    n = 1
+    while target.exists():
+        target = path.with_name(f"{path.name}.unreadable-{stamp}-{n}")
+        n += 1
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(f"{path}{suffix}")
+        if source.exists():
+            shutil.move(source, Path(f"{target}{suffix}"))
+    return target
