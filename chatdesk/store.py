@@ -288,6 +288,20 @@ class Store:
                          (conversation_id,))
         return [_message(row) for row in rows]
 
+    def insert_conversations(self, records: list[dict]) -> None:
+        """Add whole conversations (messages in parent-first order, with feedback) in one transaction."""
+        with self.transaction() as db:
+            for c in records:
+                db.execute("INSERT INTO conversations (id, title, system_prompt, created, updated) VALUES (?, ?, ?, ?, ?)",
+                           (c["id"], c["title"], c["system_prompt"], c["created"], c["updated"]))
+                for m in c["messages"]:
+                    db.execute("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                               (m["id"], c["id"], m["parent_id"], m["role"], m["content"], m["created"],
+                                m["status"], json.dumps(m["meta"])))
+                    db.executemany("INSERT INTO feedback (message_id, kind, at) VALUES (?, ?, ?)",
+                                   [(m["id"], kind, at) for kind, at in m["feedback"]])
+                db.execute("UPDATE conversations SET leaf_id = ? WHERE id = ?", (c["leaf_id"], c["id"]))
+
     # feedback, search, state
 
     def add_feedback(self, message_id: str, kind: str) -> None:

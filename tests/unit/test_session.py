@@ -237,3 +237,106 @@ def test_the_core_imports_without_gradio():
     code = ("import sys; sys.modules['gradio'] = None; sys.modules['llama_cpp'] = None; "
             "import chatdesk.session, chatdesk.store, chatdesk.engine, chatdesk.models")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def versions(conversation):
+    return [(m.content, m.version, m.versions) for m in conversation.messages]
+
+
+def test_retry_keeps_the_old_reply_as_a_version_and_the_user_can_step_between(session, engine):
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "Hi", ["One"])
+    for reply in (["Two"], ["Three"]):
+        engine.enqueue(reply)
+        list(session.retry(conversation, 1))
+    assert versions(conversation) == [("Hi", 1, 1), ("Three", 3, 3)]
+    session.step_version(conversation, 1, -1)
+    assert versions(conversation)[1] == ("Two", 2, 3)
+    session.step_version(conversation, 1, -1)
+    session.step_version(conversation, 1, -1)  # already the first: stays
+    assert versions(conversation)[1] == ("One", 1, 3)
+    chat(session, engine, conversation, "Go on", ["Continuing from One"])
+    assert {"role": "assistant", "content": "One"} in engine.calls[-1]["messages"]
+
+
+def test_editing_a_user_message_makes_a_new_version_beside_the_old(session, engine):
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "Hi", ["Hello"])
+    engine.enqueue(["Bonjour"])
+    list(session.edit(conversation, 0, "Salut"))
+    assert versions(conversation) == [("Salut", 2, 2), ("Bonjour", 1, 1)]
+    session.step_version(conversation, 0, -1)
+    assert versions(conversation) == [("Hi", 1, 2), ("Hello", 1, 1)]
+
+
+def test_undo_can_be_redone_until_the_conversation_is_left(session, engine, store):
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "One", ["A"])
+    chat(session, engine, conversation, "Two", ["B"])
+    undone_id = conversation.messages[2].id
+    assert session.undo(conversation, 2) == "Two"
+    assert conversation.can_redo()
+    session.redo(conversation)
+    assert texts(conversation)[-2:] == [("user", "Two"), ("assistant", "B")]
+    session.undo(conversation, 2)
+    session.leave(conversation)
+    assert store.message(undone_id) is None
+    assert texts(session.find(conversation.id)) == [("user", "One"), ("assistant", "A")]
+
+
+def test_a_restart_reopens_the_last_conversation_exactly(session, engine, store):
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "Hi", ["First"])
+    engine.enqueue(["Second"])
+    list(session.retry(conversation, 1))
+    session.step_version(conversation, 1, -1)
+    session.rate(conversation, 1, "Like")
+    restarted = ChatSession(engine, store)
+    reopened = restarted.last_conversation()
+    assert reopened.id == conversation.id
+    assert versions(reopened) == [("Hi", 1, 1), ("First", 1, 2)]
+    assert reopened.messages[1].rating == "Like"
+    assert reopened.messages[1].stats.finish_reason == "stop"
+    assert reopened.messages[1].meta["model"] == "scripted"
+
+
+def test_a_streaming_reply_is_saved_while_it_streams(session, engine, store, monkeypatch):
+    monkeypatch.setattr("chatdesk.session.SAVE_EVERY", 0)
+    conversation = session.new_conversation()
+    gate = engine.hold()
+    engine.enqueue(["Hel", "lo", " there"])
+    updates = session.submit(conversation, "Hi")
+    next(updates)
+    gate.release(2)
+    while conversation.messages[-1].content != "Hello":
+        next(updates)
+    saved = store.message(conversation.messages[-1].id)
+    assert (saved.content, saved.status) == ("Hello", "streaming")
+    gate.release()
+    list(updates)
+    saved = store.message(conversation.messages[-1].id)
+    assert (saved.content, saved.status) == ("Hello there", "complete")
+
+
+def test_trash_restore_and_delete_forever(session, engine):
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "Keep this", ["Kept"])
+    with pytest.raises(UserError):
+        session.delete_forever(conversation.id)
+    session.delete(conversation.id)
+    assert [c.id for c in session.conversations(trashed=True)] == [conversation.id]
+    session.restore(conversation.id)
+    assert [c.title for c in session.conversations()] == ["Keep this"]
+    session.delete(conversation.id)
+    session.delete_forever(conversation.id)
+    assert session.find(conversation.id) is None
+
+
+def test_search_opens_the_conversation_at_the_hit(session, engine):
+    old = session.new_conversation()
+    chat(session, engine, old, "Tell me about narwhals", ["Narwhals have tusks"])
+    engine.enqueue(["Something else"])
+    list(session.retry(old, 1))
+    [hit] = [h for h in session.search("tusks")]
+    opened = session.open_at(hit.conversation_id, hit.message_id)
+    assert opened.id == old.id and opened.messages[-1].content == "Narwhals have tusks"

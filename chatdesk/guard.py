@@ -1,0 +1,130 @@
+"""An ASGI guard in front of the app: only its own page and local programs may drive it.
+
+Gradio's own CORS layer echoes any localhost origin back (any port), so a page from another local
+server could post messages and read replies; this guard refuses such requests before they reach
+Gradio. It also counts the open pages (each keeps a heartbeat stream open) so the app can stop
+when the last window closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+HEARTBEAT_PREFIX = "/gradio_api/heartbeat/"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "frame-ancestors 'self'",
+    "X-Frame-Options": "SAMEORIGIN",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+log = logging.getLogger(__name__)
+
+
+def own_hosts(port: int) -> set[str]:
+    """The Host header values of requests meant for this app."""
+    hosts = {f"127.0.0.1:{port}", f"localhost:{port}"}
+    return hosts | {"127.0.0.1", "localhost"} if port == 80 else hosts
+
+
+def refusal(headers: Headers | dict, method: str, port: int) -> str | None:
+    """Why a request must be refused, or None when it comes from this app's page or a local program."""
+    headers = {key.lower(): value for key, value in headers.items()}
+    host = headers.get("host", "")
+    if host not in own_hosts(port):
+        return f"unexpected Host {host!r}"
+    origin = headers.get("origin")
+    if origin is not None and origin != f"http://{host}":
+        return f"cross-origin request from {origin!r}"
+    site = headers.get("sec-fetch-site", "none")
+    if site in ("same-origin", "none") or _is_navigation(headers, method):
+        return None
+    return f"{site} {headers.get('sec-fetch-mode', '')} request"
+
+
+def _is_navigation(headers: dict, method: str) -> bool:
+    """A top-level page load (a link or the loading page), which cannot read or send anything."""
+    return (method == "GET" and headers.get("sec-fetch-mode") == "navigate"
+            and headers.get("sec-fetch-dest", "document") == "document")
+
+
+class PageCount:
+    """How many pages are open now, and since when none is."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.open = 0
+        self.ever_opened = False
+        self._idle_since = time.monotonic()
+
+    def opened(self) -> None:
+        """A page connected its heartbeat."""
+        with self._lock:
+            self.open += 1
+            self.ever_opened = True
+
+    def closed(self) -> None:
+        """A page's heartbeat ended (the page was closed or reloaded)."""
+        with self._lock:
+            self.open -= 1
+            if self.open == 0:
+                self._idle_since = time.monotonic()
+
+    def idle_for(self) -> float:
+        """Seconds since the last page closed; 0 while a page is open or before any opened."""
+        with self._lock:
+            if self.open or not self.ever_opened:
+                return 0.0
+            return time.monotonic() - self._idle_since
+
+
+class LoopbackGuard:
+    """Refuses requests from other origins or hosts; counts open pages; forbids framing."""
+
+    def __init__(self, app: ASGIApp, port: int, pages: PageCount | None = None):
+        self.app = app
+        self.port = port
+        self.pages = pages or PageCount()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        reason = refusal(Headers(scope=scope), scope.get("method", "GET"), self.port)
+        if reason is not None:
+            log.warning("refused %s %s: %s", scope.get("method", "WEBSOCKET"), scope["path"], reason)
+            await _refuse(scope, receive, send)
+            return
+        if scope["type"] == "http" and scope["path"].startswith(HEARTBEAT_PREFIX):
+            await self._count_page(scope, receive, send)
+            return
+        await self.app(scope, receive, _with_security_headers(send))
+
+    async def _count_page(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.pages.opened()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.pages.closed()
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    await PlainTextResponse("Forbidden: chatdesk only answers its own window.", status_code=403)(scope, receive, send)
+
+
+def _with_security_headers(send: Send) -> Send:
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(scope=message)
+            for name, value in SECURITY_HEADERS.items():
+                headers.setdefault(name, value)
+        await send(message)
+    return sending

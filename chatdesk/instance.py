@@ -1,0 +1,74 @@
+"""One chatdesk per data dir: a lock held while serving, and a file that says where it serves."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+LOCK_NAME = "instance.lock"
+INFO_NAME = "instance.json"
+
+
+@dataclass(frozen=True)
+class InstanceInfo:
+    """Where a running chatdesk serves."""
+
+    url: str
+    pid: int
+
+
+class Instance:
+    """This process's claim to be the chatdesk serving `folder`'s history."""
+
+    def __init__(self, folder: Path):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.info_file = folder / INFO_NAME
+        self._lock = FileLock(str(folder / LOCK_NAME))
+        self.leftover: InstanceInfo | None = None  # what a crashed run left behind
+
+    def claim(self) -> bool:
+        """Take the lock if no other chatdesk holds it; the OS frees it when its holder dies."""
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            return False
+        self.leftover = read_info(self.info_file)
+        self.info_file.unlink(missing_ok=True)
+        return True
+
+    def publish(self, url: str) -> None:
+        """Tell later launches where this instance serves."""
+        temporary = self.info_file.with_suffix(".tmp")
+        temporary.write_text(json.dumps(asdict(InstanceInfo(url=url, pid=os.getpid()))), encoding="utf-8")
+        os.replace(temporary, self.info_file)
+
+    def release(self) -> None:
+        """Forget the instance file and free the lock."""
+        if self._lock.is_locked:
+            self.info_file.unlink(missing_ok=True)
+            self._lock.release()
+
+    def running(self, timeout: float = 10.0) -> InstanceInfo | None:
+        """The instance that holds the lock, once it has published where it serves."""
+        deadline = time.monotonic() + timeout
+        while True:
+            info = read_info(self.info_file)
+            if info is not None and info.pid != os.getpid():
+                return info
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
+
+
+def read_info(path: Path) -> InstanceInfo | None:
+    """The instance file's contents, or None when it is missing or unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return InstanceInfo(url=str(data["url"]), pid=int(data["pid"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
