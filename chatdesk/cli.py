@@ -1,19 +1,18 @@
-"""The `chatdesk` command: parse options, build engine, session and UI, serve on loopback."""
+"""The `chatdesk` command: parse options, build engine, session and UI, run them as a desktop app."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
-import socket
 import sys
 import threading
-import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
 
-from chatdesk import models, paths
+from chatdesk import logs, paths
 
-HOST = "127.0.0.1"
+log = logging.getLogger("chatdesk")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -24,7 +23,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", type=Path, help="a GGUF model file (default: the built-in model)")
     parser.add_argument("--port", type=int, default=0, help="port to serve on (default: a free one)")
     parser.add_argument("--data-dir", type=Path, help=f"keep every file chatdesk writes here (or set {paths.HOME_ENV})")
-    parser.add_argument("--no-window", action="store_true", help="serve only and print the URL")
+    parser.add_argument("--no-window", action="store_true",
+                        help="serve only and print the URL (also when there is no display)")
     parser.add_argument("--context", type=int, default=4096, help="context length in tokens (default 4096)")
     parser.add_argument("--max-tokens", type=int, default=512, help="longest reply in tokens (default 512)")
     parser.add_argument("--threads", type=int, default=None, help="threads for generation (default: by core count)")
@@ -33,6 +33,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    logs.ensure_std_streams()
     args = parse_args(argv)
     if args.data_dir:
         os.environ[paths.HOME_ENV] = str(args.data_dir.expanduser().resolve())
@@ -43,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def fetch_model() -> int:
     """Download and verify the default model."""
+    from chatdesk import models
+
     try:
         print(models.fetch_default_model())
     except models.ModelFetchError as error:
@@ -53,6 +56,7 @@ def fetch_model() -> int:
 
 def load_session(args: argparse.Namespace):
     """The session over the chosen model and the history; a model that fails to load becomes a message."""
+    from chatdesk import models
     from chatdesk.engine import Engine, ModelError, SamplingParams
     from chatdesk.session import ChatSession
     from chatdesk.store import Store
@@ -74,36 +78,31 @@ def load_session(args: argparse.Namespace):
     return session
 
 
-def serve(args: argparse.Namespace) -> int:
-    """Serve the app on loopback until interrupted."""
+def build_app(args: argparse.Namespace):
+    """The page over a fresh session, its look, and how to release the model and the history."""
+    from chatdesk.launcher import Built
     from chatdesk.ui import build_ui, launch_options
 
     session = load_session(args)
     if session.load_error:
         print(f"chatdesk: {session.load_error}", file=sys.stderr)
-    demo = build_ui(session)
-    port = args.port or free_port()
-    demo.queue(default_concurrency_limit=None)
-    demo.launch(server_name=HOST, server_port=port, prevent_thread_lock=True, quiet=True,
-                show_error=True, **launch_options())
-    url = f"http://{HOST}:{port}/"
-    print(f"chatdesk is running at {url}", flush=True)
-    if not args.no_window and has_display():
-        webbrowser.open(url)
-    try:
-        demo.block_thread()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        demo.close()
-    return 0
+    return Built(build_ui(session), launch_options(), lambda: release_session(session))
 
 
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
+def release_session(session) -> None:
+    """Free the model's memory and close the history."""
+    if session.engine is not None:
+        session.engine.close()
+    session.store.close()
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run the app in its own window (or headless) until the window closes or a signal comes."""
+    from chatdesk import launcher
+
+    log.info("chatdesk starting (pid %s) with log %s", os.getpid(), logs.setup_logging())
+    show_window = not args.no_window and has_display()
+    return launcher.run(lambda: build_app(args), port=args.port, show_window=show_window)
 
 
 def has_display() -> bool:

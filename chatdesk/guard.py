@@ -11,10 +11,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import TYPE_CHECKING
 
-from starlette.datastructures import Headers, MutableHeaders
-from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+if TYPE_CHECKING:  # starlette is imported only once the server starts, to keep the window quick
+    from collections.abc import Mapping
+
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HEARTBEAT_PREFIX = "/gradio_api/heartbeat/"
 SECURITY_HEADERS = {
@@ -32,7 +34,7 @@ def own_hosts(port: int) -> set[str]:
     return hosts | {"127.0.0.1", "localhost"} if port == 80 else hosts
 
 
-def refusal(headers: Headers | dict, method: str, port: int) -> str | None:
+def refusal(headers: Mapping[str, str], method: str, port: int) -> str | None:
     """Why a request must be refused, or None when it comes from this app's page or a local program."""
     headers = {key.lower(): value for key, value in headers.items()}
     host = headers.get("host", "")
@@ -95,6 +97,8 @@ class LoopbackGuard:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
+        from starlette.datastructures import Headers
+
         reason = refusal(Headers(scope=scope), scope.get("method", "GET"), self.port)
         if reason is not None:
             log.warning("refused %s %s: %s", scope.get("method", "WEBSOCKET"), scope["path"], reason)
@@ -114,6 +118,8 @@ class LoopbackGuard:
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
+    from starlette.responses import PlainTextResponse
+
     if scope["type"] == "websocket":
         await send({"type": "websocket.close", "code": 1008})
         return
@@ -121,6 +127,8 @@ async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 def _with_security_headers(send: Send) -> Send:
+    from starlette.datastructures import MutableHeaders
+
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = MutableHeaders(scope=message)

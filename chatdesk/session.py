@@ -70,8 +70,10 @@ class ChatSession:
             row = self.store.conversation(conversation_id)
             if row is None:
                 return None
-            self._open[row.id] = Conversation(row.id, row.title, row.system_prompt)
-            self._load_branch(self._open[row.id], row.leaf_id)
+            conversation = Conversation(row.id, row.title, row.system_prompt)
+            self._load_branch(conversation, row.leaf_id)
+            self._recount(conversation)
+            self._open[row.id] = conversation
         return self._open[conversation_id]
 
     def conversation(self, conversation_id: str | None) -> Conversation:

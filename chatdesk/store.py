@@ -324,7 +324,7 @@ class Store:
             return []
         match = " ".join(f'"{w}"*' for w in words)
         rows = self._all("""
-            SELECT m.conversation_id, m.id, c.title, snippet(messages_fts, 0, '**', '**', '…', 12)
+            SELECT m.conversation_id, m.id, c.title, snippet(messages_fts, 0, '', '', '…', 12)
             FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid
             JOIN conversations c ON c.id = m.conversation_id
             WHERE messages_fts MATCH ? AND c.deleted_at IS NULL ORDER BY rank LIMIT ?""", (match, limit))

@@ -14,7 +14,9 @@ import gradio as gr  # noqa: E402
 
 from chatdesk.conversation import CONTINUE, NEXT_VERSION, PREVIOUS_VERSION, REDO, Conversation  # noqa: E402
 from chatdesk.session import EXAMPLES, ChatSession, UserError  # noqa: E402
+from chatdesk.sidebar import SidebarHandlers, build_sidebar, wire_sidebar  # noqa: E402
 
+NO_DETAILS = "Click a message to see its details."
 FEEDBACK_OPTIONS = ("Like", "Dislike", "Inaccurate", "Unhelpful", "Off-topic")
 GENERATION = {"concurrency_id": "generation", "concurrency_limit": 1}
 SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "sans-serif")
@@ -28,8 +30,10 @@ CSS = """
 #details { font-size: 0.9em; }
 #context-usage { text-align: right; opacity: 0.8; }
 footer { display: none !important; }
-#chat .options { justify-content: flex-start; gap: 6px; margin: 2px 0 8px 0; }
-#chat .option { flex: 0 0 auto; min-width: 0; padding: 2px 12px; font-size: 0.85em; }
+#chat .options { display: flex !important; flex-wrap: wrap !important; justify-content: flex-start !important; gap: 6px !important; margin: 2px 0 8px 0 !important; }
+#chat .option { flex: 0 0 auto !important; width: auto !important; min-width: 0 !important;
+                max-width: none !important; padding: 2px 12px !important; font-size: 0.85em !important; }
+#sidebar .wrap label { width: 100%; }
 """
 
 
@@ -152,14 +156,18 @@ class Handlers:
         if conversation is not None:
             self.session.record_copy(conversation, _text_of(copy.value))
 
+    def show(self, conversation: Conversation) -> tuple:
+        """Updates that put `conversation` on screen: its id, the chat (with feedback), usage, details."""
+        ratings = [m.rating for m in conversation.messages if m.role == "assistant"]
+        chat = gr.Chatbot(value=to_chatbot(conversation), feedback_value=ratings)
+        return conversation.id, chat, usage_text(self.session, conversation), NO_DETAILS
+
     def open_last(self, conversation_id: str | None):
-        conversation = self.session.find(conversation_id) or self.session.last_conversation()
-        return conversation.id, to_chatbot(conversation), usage_text(self.session, conversation)
+        return self.show(self.session.find(conversation_id) or self.session.last_conversation())
 
     def clear(self, conversation_id: str | None):
         self.session.leave(self.session.find(conversation_id))
-        conversation = self.session.new_conversation()
-        return conversation.id, [], "Click a message to see its details.", usage_text(self.session, conversation)
+        return self.show(self.session.new_conversation())
 
     def select(self, conversation_id: str | None, selected: gr.SelectData):
         conversation = self.session.find(conversation_id)
@@ -228,8 +236,11 @@ def build_ui(session: ChatSession) -> gr.Blocks:
         with gr.Row(equal_height=True):
             gr.Markdown(f"**chatdesk** · {_model_label(session)}", elem_id="title")
             usage = gr.Markdown(usage_text(session, None), elem_id="context-usage")
-        gr.Markdown(f"⚠️ {session.load_error}", visible=bool(session.load_error), elem_id="notice")
+        for notice in _notices(session):
+            gr.Markdown(f"⚠️ {notice}", elem_classes=["notice"])
         with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=220, elem_id="sidebar"):
+                bar = build_sidebar(session)
             with gr.Column(scale=4):
                 chatbot = gr.Chatbot(
                     elem_id="chat", show_label=False, editable="all", height="65vh",
@@ -244,37 +255,56 @@ def build_ui(session: ChatSession) -> gr.Blocks:
                     )
                     send = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="send-btn")
                     stop = gr.Button("Stop", variant="stop", scale=1, min_width=80, elem_id="stop-btn")
-            with gr.Column(scale=1, min_width=220):
-                details = gr.Markdown("Click a message to see its details.", elem_id="details")
-        _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage)
-        demo.load(handlers.open_last, [conversation_id], [conversation_id, chatbot, usage], api_visibility="private")
+            with gr.Column(scale=1, min_width=200):
+                details = gr.Markdown(NO_DETAILS, elem_id="details")
+        shown = [conversation_id, chatbot, usage, details]
+        refresh = _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, bar)
+        wire_sidebar(bar, SidebarHandlers(session, handlers.show), conversation_id, shown)
+        demo.load(handlers.open_last, [conversation_id], shown, api_visibility="private").then(**refresh)
     return demo
 
 
-def _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage) -> None:
+def _notices(session: ChatSession) -> list[str]:
+    notices = [session.load_error] if session.load_error else []
+    if session.store.moved_aside is not None:
+        notices.append(f"The history file could not be opened. It was kept as {session.store.moved_aside} "
+                       "and a new, empty history was started.")
+    return notices
+
+
+def _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, bar) -> dict:
+    """Connect the chat; returns the listener that refreshes the sidebar's lists."""
+    refresh = {"fn": SidebarHandlers(handlers.session, handlers.show).lists, "inputs": [conversation_id],
+               "outputs": [bar.chats, bar.trash], "queue": False, "api_visibility": "private"}
     stream = {"show_progress": "minimal", **GENERATION}
     added = {"fn": handlers.add_message, "inputs": [box, conversation_id],
              "outputs": [chatbot, box, conversation_id], "queue": False, "api_visibility": "private"}
     reply = {"fn": handlers.reply, "inputs": [conversation_id], "outputs": [chatbot],
              "api_visibility": "private", **stream}
     for trigger in (box.submit, send.click):
-        trigger(**added).success(**reply)
+        sent = trigger(**added)
+        sent.success(**reply)
+        sent.success(**refresh)
     stop.click(handlers.stop, [conversation_id], None, queue=False, api_visibility="private")
     private = {"api_visibility": "private"}
     chatbot.retry(handlers.retry, [conversation_id], [chatbot], **stream, **private)
     chatbot.undo(handlers.undo, [conversation_id], [chatbot, box], **private)
     chatbot.edit(handlers.edit, [conversation_id], [chatbot], **stream, **private)
     chatbot.option_select(handlers.option, [conversation_id], [chatbot], **stream, **private)
-    chatbot.example_select(handlers.example, [conversation_id], [chatbot, box, conversation_id],
-                           queue=False, **private).success(**reply)
+    example = chatbot.example_select(handlers.example, [conversation_id], [chatbot, box, conversation_id],
+                                     queue=False, **private)
+    example.success(**reply)
+    example.success(**refresh)
     chatbot.like(handlers.like, [conversation_id], None, queue=False, **private)
     chatbot.copy(handlers.copy, [conversation_id], None, queue=False, **private)
     chatbot.select(handlers.select, [conversation_id], [details], queue=False, **private)
-    chatbot.clear(handlers.clear, [conversation_id], [conversation_id, chatbot, details, usage], queue=False, **private)
+    chatbot.clear(handlers.clear, [conversation_id], [conversation_id, chatbot, usage, details],
+                  queue=False, **private).then(**refresh)
     chatbot.change(handlers.usage, [conversation_id], [usage], queue=False, show_progress="hidden",
                    trigger_mode="always_last", **private)
     gr.api(handlers.api_chat, api_name="chat", **GENERATION)
     gr.api(handlers.api_new_conversation, api_name="new_conversation", queue=False)
+    return refresh
 
 
 def _model_label(session: ChatSession) -> str:

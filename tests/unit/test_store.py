@@ -80,7 +80,7 @@ def test_search_finds_words_in_old_conversations_but_not_in_the_trash(store):
     store.trash(gone.id)
     hits = store.search("zebra")
     assert {h.conversation_id for h in hits} == {old.id}
-    assert any("**" in h.snippet for h in hits)
+    assert all("zebra" in h.snippet.lower() for h in hits)
     assert isinstance(store.search('stripes" OR ( NEAR'), list)  # query syntax in the input must not raise
     assert [h.conversation_id for h in store.search('"stripes')] == [old.id]
     assert store.search("   ") == []

@@ -1,0 +1,202 @@
+"""The app's life: one instance, a window at once, the server on loopback, a clean stop."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatdesk import paths
+from chatdesk.guard import PageCount
+from chatdesk.instance import Instance
+from chatdesk.window import Window, choose_window, icon_file
+
+HOST = "127.0.0.1"
+CLOSE_GRACE = 1.0  # after our window closed: how long no page may be open before stopping
+TAB_GRACE = 10.0  # a window we cannot watch (a tab, a handed-off window): room for a reload
+FIRST_PAGE_WAIT = 120.0  # such a window must connect this soon after the server is ready
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Built:
+    """What the app factory makes: the page, how to launch it, and how to release what it holds."""
+
+    demo: Any  # a gradio.Blocks
+    launch_options: dict = field(default_factory=dict)
+    close: Callable[[], None] = lambda: None
+
+
+def private_environment() -> None:
+    """Turn off every network feature of Gradio and Hugging Face before they are imported."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(paths.cache_dir() / "gradio"))
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    """The Gradio app on loopback behind the guard, built and started on a worker thread."""
+
+    def __init__(self, build: Callable[[], Built], port: int, on_failure: Callable[[], None]):
+        self.build = build
+        self.port = port
+        self.url = f"http://{HOST}:{port}/"
+        self.pages = PageCount()
+        self.ready = threading.Event()
+        self.error: BaseException | None = None
+        self._on_failure = on_failure
+        self._built: Built | None = None
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._start, name="chatdesk-start", daemon=True)
+
+    def start(self) -> None:
+        """Build and launch in the background; `ready` is set once the server answers."""
+        self._thread.start()
+
+    def _start(self) -> None:
+        started = time.perf_counter()
+        try:
+            self._built = self.build()
+            if not self._stopping.is_set():
+                self._launch(self._built)
+        except BaseException as error:  # reported by the launcher on the main thread
+            log.exception("chatdesk could not start")
+            self.error = error
+            self._on_failure()
+            return
+        log.info("serving %s, %.2f s after the launch began", self.url, time.perf_counter() - started)
+        print(f"chatdesk is running at {self.url}", flush=True)
+        self.ready.set()
+
+    def _launch(self, built: Built) -> None:
+        from starlette.middleware import Middleware
+
+        from chatdesk.guard import LoopbackGuard
+
+        guard = Middleware(LoopbackGuard, port=self.port, pages=self.pages)
+        built.demo.queue(default_concurrency_limit=None)
+        built.demo.launch(
+            server_name=HOST, server_port=self.port, prevent_thread_lock=True, quiet=True, show_error=True,
+            inbrowser=False, share=False, ssr_mode=False, mcp_server=False, pwa=False, enable_monitoring=False,
+            favicon_path=str(icon_file()), app_kwargs={"middleware": [guard]}, **built.launch_options,
+        )
+
+    def stop(self) -> None:
+        """Stop serving, free the port and release the model."""
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=120)
+        if self._built is not None:
+            self._built.demo.close(verbose=False)
+            self._built.close()
+            self._built = None
+        log.info("stopped serving %s", self.url)
+
+
+def run(build: Callable[[], Built], *, port: int = 0, show_window: bool = True) -> int:
+    """Serve the app until its last window closes, or until SIGINT/SIGTERM; returns the exit status."""
+    private_environment()
+    instance = Instance(paths.data_dir())
+    if not instance.claim():
+        return join_running(instance, show_window)
+    try:
+        if instance.leftover is not None:
+            log.warning("took over from a chatdesk that did not stop cleanly (pid %s)", instance.leftover.pid)
+        return serve(instance, build, port, show_window)
+    finally:
+        instance.release()
+
+
+def serve(instance: Instance, build: Callable[[], Built], port: int, show_window: bool) -> int:
+    """Show the window at once, start the server behind it, and stop both when the window closes."""
+    stop = threading.Event()
+    stop_on_signals(stop)
+    server = Server(build, port or free_port(), on_failure=stop.set)
+    instance.publish(server.url)
+    window = choose_window(server.url, server.ready) if show_window else None
+    if window is not None:
+        window.show()
+        log.info("showing a %s window", window.kind)
+    server.start()
+    try:
+        wait_for_the_end(window, server, stop)
+    finally:
+        if window is not None:
+            window.close()
+        server.stop()
+    if server.error is not None:
+        print(f"chatdesk: could not start: {server.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def wait_for_the_end(window: Window | None, server: Server, stop: threading.Event) -> None:
+    """Return when the user closed the last window on the app, or on a signal or failure."""
+    if window is None:
+        stop.wait()
+        return
+    window.run_until_closed(stop)
+    if window.handed_off:
+        wait_until_no_pages(server, stop, grace=TAB_GRACE, first_page_wait=FIRST_PAGE_WAIT)
+    else:
+        wait_until_no_pages(server, stop, grace=CLOSE_GRACE, first_page_wait=0.0)
+
+
+def wait_until_no_pages(server: Server, stop: threading.Event, *, grace: float, first_page_wait: float) -> None:
+    """Wait until no page has been open for `grace` s, or none opened `first_page_wait` s after ready."""
+    ready_at: float | None = None
+    while not stop.wait(0.1):
+        pages = server.pages
+        if pages.ever_opened:
+            if pages.idle_for() >= grace:
+                return
+        elif not first_page_wait:
+            return  # closed before the chat ever showed
+        elif server.ready.is_set():
+            ready_at = ready_at or time.monotonic()
+            if time.monotonic() - ready_at >= first_page_wait:
+                return
+
+
+def join_running(instance: Instance, show_window: bool) -> int:
+    """Another chatdesk serves this history: open a window on it instead of starting a second server."""
+    running = instance.running()
+    if running is None:
+        print("chatdesk: another chatdesk holds the lock but has not said where it serves", file=sys.stderr)
+        return 1
+    print(f"chatdesk is already running at {running.url}", flush=True)
+    log.info("chatdesk already runs (pid %s) at %s", running.pid, running.url)
+    if show_window:
+        ready = threading.Event()
+        ready.set()
+        window = choose_window(running.url, ready, detached=True)
+        window.show()
+        if window.kind == "webview":  # its window lives in this process
+            stop = threading.Event()
+            stop_on_signals(stop)
+            window.run_until_closed(stop)
+    return 0
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    """Make Ctrl+C, SIGTERM and a closed terminal set `stop` (from the main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), lambda *_: stop.set())

@@ -1,0 +1,189 @@
+"""The history sidebar: chats, search, rename, trash, import and export. Thin wiring over the session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from chatdesk import exchange
+from chatdesk.session import ChatSession, UserError
+
+UNTITLED = "New chat"
+
+
+@dataclass
+class Sidebar:
+    """The sidebar's components, for wiring."""
+
+    new: gr.Button
+    search: gr.Textbox
+    hits: gr.Radio
+    chats: gr.Radio
+    title: gr.Textbox
+    rename: gr.Button
+    delete: gr.Button
+    export_markdown: gr.Button
+    export_json: gr.Button
+    trash: gr.Radio
+    restore: gr.Button
+    purge: gr.Button
+    import_file: gr.UploadButton
+    export_all: gr.Button
+    export_feedback: gr.Button
+    download: gr.File
+
+
+def build_sidebar(session: ChatSession) -> Sidebar:
+    """Lay out the sidebar (inside the caller's column)."""
+    new = gr.Button("+ New chat", variant="secondary", elem_id="new-chat")
+    search = gr.Textbox(show_label=False, placeholder="Search all chats", elem_id="search", max_lines=1)
+    hits = gr.Radio(choices=[], label="Found", visible=False, elem_id="search-hits")
+    chats = gr.Radio(choices=chat_choices(session), label="Chats", elem_id="chat-list")
+    with gr.Accordion("This chat", open=False, elem_id="this-chat"):
+        title = gr.Textbox(label="Title", max_lines=1, elem_id="chat-title")
+        rename = gr.Button("Rename", size="sm", elem_id="rename-chat")
+        with gr.Row():
+            export_markdown = gr.Button("Markdown", size="sm", elem_id="export-md")
+            export_json = gr.Button("JSON", size="sm", elem_id="export-json")
+        delete = gr.Button("Move to trash", size="sm", variant="stop", elem_id="delete-chat")
+    with gr.Accordion("Trash", open=False, elem_id="trash"):
+        trash = gr.Radio(choices=chat_choices(session, trashed=True), label="In the trash", elem_id="trash-list")
+        with gr.Row():
+            restore = gr.Button("Restore", size="sm", elem_id="restore-chat")
+            purge = gr.Button("Delete forever", size="sm", variant="stop", elem_id="purge-chat")
+    with gr.Accordion("Import and export", open=False, elem_id="import-export"):
+        import_file = gr.UploadButton("Import JSON", file_types=[".json"], size="sm", elem_id="import-json")
+        export_all = gr.Button("Export all (JSON)", size="sm", elem_id="export-all")
+        export_feedback = gr.Button("Feedback (JSONL)", size="sm", elem_id="export-feedback")
+    download = gr.File(label="Download", visible=False, elem_id="download")
+    return Sidebar(new, search, hits, chats, title, rename, delete, export_markdown, export_json,
+                   trash, restore, purge, import_file, export_all, export_feedback, download)
+
+
+def chat_choices(session: ChatSession, *, trashed: bool = False) -> list[tuple[str, str]]:
+    """(title, id) of every chat, most recent first."""
+    return [(row.title or UNTITLED, row.id) for row in session.conversations(trashed=trashed)]
+
+
+class SidebarHandlers:
+    """What the sidebar's buttons do; each returns updates for the components it names."""
+
+    def __init__(self, session: ChatSession, show):
+        self.session = session
+        self.show = show  # conversation -> updates for (conversation_id, chatbot, usage, details)
+
+    def lists(self, conversation_id: str | None = None):
+        """Fresh chat and trash lists, the open chat selected."""
+        return (gr.update(choices=chat_choices(self.session), value=conversation_id),
+                gr.update(choices=chat_choices(self.session, trashed=True), value=None))
+
+    def open(self, current_id: str | None, chosen_id: str | None):
+        if not chosen_id or chosen_id == current_id:
+            return (gr.skip(),) * 5
+        self.session.leave(self.session.find(current_id))
+        conversation = self.session.find(chosen_id)
+        if conversation is None:
+            raise gr.Error("That chat is no longer there.", print_exception=False)
+        self.session.remember(conversation)
+        return (*self.show(conversation), conversation.title)
+
+    def new(self, current_id: str | None):
+        self.session.leave(self.session.find(current_id))
+        conversation = self.session.new_conversation()
+        return (*self.show(conversation), "")
+
+    def search(self, query: str):
+        hits = self.session.search(query or "")
+        choices = [(f"{hit.title or UNTITLED}: {hit.snippet}", f"{hit.conversation_id}:{hit.message_id}")
+                   for hit in hits]
+        label = f"Found in {len({h.conversation_id for h in hits})} chats" if hits else "Nothing found"
+        return gr.update(choices=choices, value=None, label=label, visible=bool((query or "").strip()))
+
+    def open_hit(self, current_id: str | None, hit: str | None):
+        if not hit:
+            return (gr.skip(),) * 5
+        conversation_id, _, message_id = hit.partition(":")
+        self.session.leave(self.session.find(current_id))
+        conversation = self.session.open_at(conversation_id, message_id)
+        self.session.remember(conversation)
+        return (*self.show(conversation), conversation.title)
+
+    def rename(self, conversation_id: str | None, title: str):
+        conversation = self.session.find(conversation_id)
+        if conversation is None or not conversation.messages:
+            raise gr.Error("Send a message first; an empty chat has nothing to name.", print_exception=False)
+        try:
+            self.session.rename(conversation.id, title)
+        except UserError as error:
+            raise gr.Error(str(error), print_exception=False) from error
+        return self.lists(conversation.id)
+
+    def delete(self, conversation_id: str | None):
+        conversation = self.session.find(conversation_id)
+        if conversation is not None and conversation.messages:
+            self.session.delete(conversation.id)
+            gr.Info(f"“{conversation.title or UNTITLED}” is in the trash; it can be restored from there.")
+        return self.new(None)
+
+    def restore(self, chosen_id: str | None):
+        if not chosen_id:
+            raise gr.Error("Pick a chat in the trash first.", print_exception=False)
+        self.session.restore(chosen_id)
+        return self.lists()
+
+    def purge(self, chosen_id: str | None):
+        if not chosen_id:
+            raise gr.Error("Pick a chat in the trash first.", print_exception=False)
+        self.session.delete_forever(chosen_id)
+        return self.lists()
+
+    def export(self, conversation_id: str | None, kind: str):
+        store = self.session.store
+        if kind == "feedback":
+            return _download(exchange.write_export(exchange.export_feedback_jsonl(store), "feedback.jsonl"))
+        if kind == "all":
+            ids = [row.id for row in self.session.conversations() + self.session.conversations(trashed=True)]
+            return _download(exchange.write_export(exchange.export_json(store, ids), "all-chats.json"))
+        conversation = self.session.find(conversation_id)
+        if conversation is None or not conversation.messages:
+            raise gr.Error("This chat is empty; there is nothing to export yet.", print_exception=False)
+        text = exchange.export_markdown(store, [conversation.id]) if kind == "markdown" \
+            else exchange.export_json(store, [conversation.id])
+        return _download(exchange.write_export(text, f"chat.{'md' if kind == 'markdown' else 'json'}"))
+
+    def import_json(self, conversation_id: str | None, upload):
+        path = getattr(upload, "name", upload)
+        try:
+            with open(path, encoding="utf-8") as source:
+                added = exchange.import_json(self.session.store, source.read())
+        except (exchange.InvalidExport, UnicodeDecodeError) as error:
+            raise gr.Error(str(error), title="Import", print_exception=False) from error
+        gr.Info(f"Imported {len(added)} chat{'s' if len(added) != 1 else ''}.")
+        return self.lists(conversation_id)
+
+
+def _download(path) -> dict:
+    return gr.update(value=str(path), visible=True)
+
+
+def wire_sidebar(bar: Sidebar, handlers: SidebarHandlers, conversation_id, shown: list) -> None:
+    """Connect the sidebar; `shown` are the components a conversation change updates."""
+    quick = {"queue": False, "api_visibility": "private"}
+    opened = [*shown, bar.title]
+    lists = [bar.chats, bar.trash]
+    refresh = {"fn": handlers.lists, "inputs": [conversation_id], "outputs": lists, **quick}
+    bar.chats.input(handlers.open, [conversation_id, bar.chats], opened, **quick)
+    bar.new.click(handlers.new, [conversation_id], opened, **quick).then(**refresh)
+    bar.search.submit(handlers.search, [bar.search], [bar.hits], **quick)
+    bar.search.change(handlers.search, [bar.search], [bar.hits], trigger_mode="always_last", **quick)
+    bar.hits.input(handlers.open_hit, [conversation_id, bar.hits], opened, **quick).then(**refresh)
+    bar.rename.click(handlers.rename, [conversation_id, bar.title], lists, **quick)
+    bar.delete.click(handlers.delete, [conversation_id], opened, **quick).then(**refresh)
+    bar.restore.click(handlers.restore, [bar.trash], lists, **quick)
+    bar.purge.click(handlers.purge, [bar.trash], lists, **quick)
+    for button, kind in ((bar.export_markdown, "markdown"), (bar.export_json, "json"),
+                         (bar.export_all, "all"), (bar.export_feedback, "feedback")):
+        button.click(handlers.export, [conversation_id, gr.State(kind)], [bar.download], **quick)
+    bar.import_file.upload(handlers.import_json, [conversation_id, bar.import_file], lists, **quick)
+

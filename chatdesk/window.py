@@ -1,0 +1,292 @@
+"""The app's own window: pywebview if it works, else a Chromium-family browser in --app mode, else a tab.
+
+Every kind first shows a loading page, at once, that switches to the chat when the server answers.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import importlib
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import webbrowser
+from pathlib import Path
+
+from chatdesk import paths
+
+TITLE = "chatdesk"
+LOADING_TITLE = "chatdesk (starting)"
+BROWSER_ENV = "CHATDESK_BROWSER"  # a Chromium-family executable to use, or "none" to skip them
+WINDOW_SIZE = (1200, 820)
+HANDOFF_SECONDS = 2.0  # a browser that exits this fast passed its window to one already running
+log = logging.getLogger(__name__)
+
+LOADING_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>{title}</title>
+<link rel="icon" href="{icon}">
+<style>
+  html, body {{ height: 100%; margin: 0; }}
+  body {{ display: flex; flex-direction: column; align-items: center; justify-content: center; gap: 20px;
+         font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #374151; background: #f9fafb; }}
+  img {{ width: 96px; height: 96px; }}
+  @media (prefers-color-scheme: dark) {{ body {{ color: #e5e7eb; background: #111827; }} }}
+</style></head>
+<body><img src="{icon}" alt=""><div>Loading chatdesk…</div>
+<script>
+  const target = {target};
+  async function poll() {{
+    try {{ await fetch(target, {{mode: "no-cors", cache: "no-store"}}); location.replace(target); }}
+    catch (error) {{ setTimeout(poll, 100); }}
+  }}
+  poll();
+</script></body></html>
+"""
+
+
+def icon_file() -> Path:
+    """The app icon (PNG)."""
+    return paths.package_dir() / "assets" / "icon.png"
+
+
+def loading_html(url: str) -> str:
+    """A page that says chatdesk is loading and opens `url` as soon as it answers."""
+    icon = "data:image/png;base64," + base64.b64encode(icon_file().read_bytes()).decode("ascii")
+    target = '"' + url.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return LOADING_PAGE.format(title=html.escape(LOADING_TITLE), icon=icon, target=target)
+
+
+def write_loading_page(url: str) -> Path:
+    """The loading page for `url`, written under the cache dir."""
+    page = paths.cache_dir() / "loading.html"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(loading_html(url), encoding="utf-8")
+    return page
+
+
+def browser_profile_dir() -> Path:
+    """The Chromium profile that only chatdesk's windows use."""
+    return paths.cache_dir() / "browser-profile"
+
+
+# choosing
+
+
+def webview_usable() -> bool:
+    """Whether pywebview is installed and has a GUI toolkit it can use on this system."""
+    try:
+        importlib.import_module("webview")
+    except Exception:
+        return False
+    toolkits = {"darwin": ["cocoa", "qt"], "win32": ["winforms"]}.get(sys.platform, ["gtk", "qt"])
+    for toolkit in toolkits:
+        try:
+            importlib.import_module(f"webview.platforms.{toolkit}")
+            return True
+        except Exception as error:  # ImportError, ValueError from gi.require_version, missing runtimes
+            log.info("pywebview cannot use %s: %s", toolkit, error)
+    return False
+
+
+def chromium_candidates() -> list[str]:
+    """Where Chrome, Edge, Chromium and Brave live on this platform, most common first."""
+    if sys.platform == "win32":
+        roots = [os.environ.get(n, "") for n in ("PROGRAMFILES", "PROGRAMFILES(X86)", "LOCALAPPDATA")]
+        apps = [r"Google\Chrome\Application\chrome.exe", r"Microsoft\Edge\Application\msedge.exe",
+                r"Chromium\Application\chrome.exe", r"BraveSoftware\Brave-Browser\Application\brave.exe"]
+        return [str(Path(root) / app) for app in apps for root in roots if root]
+    if sys.platform == "darwin":
+        apps = ["Google Chrome", "Microsoft Edge", "Chromium", "Brave Browser"]
+        roots = ["/Applications", str(Path.home() / "Applications")]
+        return [f"{root}/{app}.app/Contents/MacOS/{app}" for app in apps for root in roots]
+    names = ["google-chrome", "google-chrome-stable", "chromium", "chromium-browser",
+             "microsoft-edge", "microsoft-edge-stable", "brave-browser", "brave"]
+    return [found for name in names if (found := shutil.which(name))]
+
+
+def find_chromium() -> str | None:
+    """A Chromium-family browser that can run chatdesk's window, if the machine has one."""
+    chosen = os.environ.get(BROWSER_ENV, "").strip()
+    if chosen:
+        return None if chosen.lower() == "none" else chosen
+    for candidate in chromium_candidates():
+        resolved = os.path.realpath(candidate)
+        if resolved.startswith("/snap/"):
+            continue  # a snap's sandbox cannot use a profile under a hidden folder
+        if os.path.isfile(resolved) and os.access(resolved, os.X_OK):
+            return candidate
+    return None
+
+
+def chromium_command(executable: str, page: str, profile: Path) -> list[str]:
+    """The command line of an app window on `page` with its own profile and no background traffic."""
+    width, height = WINDOW_SIZE
+    command = [
+        executable, f"--app={page}", f"--user-data-dir={profile}", f"--window-size={width},{height}",
+        "--no-first-run", "--no-default-browser-check", "--disable-default-apps", "--disable-sync",
+        "--disable-background-networking", "--disable-component-update", "--disable-domain-reliability",
+        "--no-pings", "--disable-features=Translate,MediaRouter,OptimizationHints",
+        "--hide-crash-restore-bubble",
+    ]
+    if sys.platform.startswith("linux"):
+        command += ["--class=chatdesk", "--password-store=basic"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--no-sandbox")  # Chromium refuses to run as root with its sandbox
+    return command
+
+
+def choose_window(url: str, ready: threading.Event, *, detached: bool = False) -> Window:
+    """The best window this machine can show for `url` (`ready` is set once it answers)."""
+    if webview_usable():
+        return WebviewWindow(url, ready)
+    executable = find_chromium()
+    if executable:
+        return ChromiumWindow(url, executable, detached=detached)
+    return BrowserTab(url)
+
+
+# the kinds of window
+
+
+class Window:
+    """A window on the app; `show()` returns at once, `run_until_closed()` blocks."""
+
+    kind = "window"
+    handed_off = False  # True when another process now shows this window
+
+    def show(self) -> None:
+        """Put the loading page on screen."""
+
+    def run_until_closed(self, stop: threading.Event) -> None:
+        """Block until the user closes the window or `stop` is set."""
+        stop.wait()
+
+    def close(self) -> None:
+        """Close the window if it is still open."""
+
+
+class ChromiumWindow(Window):
+    """A Chromium-family browser in --app mode, with its own profile so it is its own process."""
+
+    kind = "chromium"
+
+    def __init__(self, url: str, executable: str, *, detached: bool = False, profile: Path | None = None):
+        self.url = url
+        self.executable = executable
+        self.detached = detached  # a window that outlives this process (a second launch's)
+        self.profile = profile or browser_profile_dir()
+        self.process: subprocess.Popen | None = None
+
+    def show(self) -> None:
+        self.profile.mkdir(parents=True, exist_ok=True)
+        page = write_loading_page(self.url).as_uri()
+        output = open(paths.log_dir() / "browser.log", "wb") if _log_dir_ready() else subprocess.DEVNULL
+        options = _detached_options() if self.detached else _tied_options()
+        log.info("opening %s in %s", self.url, self.executable)
+        self.process = subprocess.Popen(chromium_command(self.executable, page, self.profile), stdin=subprocess.DEVNULL,
+                                        stdout=output, stderr=output, **options)
+        if output is not subprocess.DEVNULL:
+            output.close()
+
+    def run_until_closed(self, stop: threading.Event) -> None:
+        started = time.monotonic()
+        while not stop.is_set() and self.process.poll() is None:
+            stop.wait(0.1)
+        status = self.process.poll()
+        self.handed_off = status == 0 and time.monotonic() - started < HANDOFF_SECONDS
+        log.info("browser window ended with status %s%s", status, " (handed off)" if self.handed_off else "")
+
+    def close(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class WebviewWindow(Window):
+    """A native window from pywebview; its GUI loop must run on the main thread."""
+
+    kind = "webview"
+
+    def __init__(self, url: str, ready: threading.Event):
+        self.url = url
+        self.ready = ready
+        self.window = None
+
+    def show(self) -> None:
+        import webview
+
+        width, height = WINDOW_SIZE
+        self.window = webview.create_window(TITLE, html=loading_html(self.url), width=width, height=height)
+
+    def run_until_closed(self, stop: threading.Event) -> None:
+        import webview
+
+        webview.start(self._follow, (stop,), icon=str(icon_file()))
+
+    def _follow(self, stop: threading.Event) -> None:
+        """On pywebview's worker thread: open the chat when ready; close the window on stop."""
+        while not stop.is_set() and not self.ready.wait(0.1):
+            pass
+        if not stop.is_set():
+            self.window.load_url(self.url)
+        stop.wait()
+        self.close()
+
+    def close(self) -> None:
+        if self.window is not None:
+            self.window.destroy()
+            self.window = None
+
+
+class BrowserTab(Window):
+    """A tab in the default browser: the app cannot tell when it closes, so pages are watched instead."""
+
+    kind = "browser"
+    handed_off = True  # the browser owns the tab
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def show(self) -> None:
+        webbrowser.open(write_loading_page(self.url).as_uri())
+
+    def run_until_closed(self, stop: threading.Event) -> None:
+        """Return at once: the launcher watches the page instead."""
+
+
+def _log_dir_ready() -> bool:
+    try:
+        paths.log_dir().mkdir(parents=True, exist_ok=True)
+        return True
+    except OSError:
+        return False
+
+
+def _tied_options() -> dict:
+    """Popen options that make the browser end with chatdesk (Linux), in its own process group."""
+    if sys.platform.startswith("linux"):
+        return {"start_new_session": True, "preexec_fn": _die_with_parent}
+    return {"start_new_session": True} if os.name == "posix" else {}
+
+
+def _detached_options() -> dict:
+    """Popen options for a window that outlives the launch that opened it."""
+    return {"start_new_session": True} if os.name == "posix" else {"creationflags": subprocess.DETACHED_PROCESS}
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when the parent dies (a crashed chatdesk leaves no window)."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
