@@ -101,7 +101,9 @@ class LoopbackGuard:
 
         reason = refusal(Headers(scope=scope), scope.get("method", "GET"), self.port)
         if reason is not None:
-            log.warning("refused %s %s: %s", scope.get("method", "WEBSOCKET"), scope["path"], reason)
+            method = scope.get("method", "WEBSOCKET")
+            blind = method == "GET" and "origin" not in Headers(scope=scope)  # could not read the answer
+            log.log(logging.INFO if blind else logging.WARNING, "refused %s %s: %s", method, scope["path"], reason)
             await _refuse(scope, receive, send)
             return
         if scope["type"] == "http" and scope["path"].startswith(HEARTBEAT_PREFIX):

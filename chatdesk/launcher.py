@@ -19,7 +19,7 @@ from chatdesk.instance import Instance
 from chatdesk.window import Window, choose_window, icon_file
 
 HOST = "127.0.0.1"
-CLOSE_GRACE = 1.0  # after our window closed: how long no page may be open before stopping
+CLOSE_GRACE = 0.5  # after our window closed: how long no page may be open before stopping
 TAB_GRACE = 10.0  # a window we cannot watch (a tab, a handed-off window): room for a reload
 FIRST_PAGE_WAIT = 120.0  # such a window must connect this soon after the server is ready
 log = logging.getLogger(__name__)

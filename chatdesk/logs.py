@@ -15,6 +15,7 @@ LOG_FILE_NAME = "chatdesk.log"
 MAX_BYTES = 1_000_000
 BACKUP_COUNT = 3
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+QUIET_LOGGERS = ("httpx", "httpcore", "urllib3")  # one line per request otherwise
 
 
 def log_file() -> Path:
@@ -35,6 +36,8 @@ def setup_logging(level: int = logging.INFO) -> Path:
     handler.chatdesk = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    for chatty in QUIET_LOGGERS:
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     logging.captureWarnings(True)
     return path
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 
+from chatdesk import paths
+
+# Before gradio is imported: it reads these once. Uploads and downloads stay under chatdesk's own cache.
+os.environ.setdefault("GRADIO_TEMP_DIR", str(paths.cache_dir() / "gradio"))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")

@@ -1,0 +1,82 @@
+"""Start the real app as a subprocess, the way a user would, with its own data dir."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+READY = re.compile(r"chatdesk is running at (http://127\.0\.0\.1:\d+/)")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class RunningApp:
+    """A chatdesk process serving on loopback; its output is kept for failure messages."""
+
+    def __init__(self, home: Path, *args: str, timeout: float = 90):
+        env = dict(os.environ, CHATDESK_HOME=str(home), PYTHONUNBUFFERED="1")
+        env.pop("DISPLAY", None)
+        command = [sys.executable, "-m", "chatdesk", "--no-window", "--port", str(free_port()), *args]
+        self.home = home
+        self.output: list[str] = []
+        self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True, bufsize=1)
+        self.url = self._wait_ready(timeout)
+
+    def _wait_ready(self, timeout: float) -> str:
+        found: list[str] = []
+        ready = threading.Event()
+
+        def read():
+            for line in self.process.stdout:
+                self.output.append(line)
+                match = READY.search(line)
+                if match and not found:
+                    found.append(match.group(1))
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        if not ready.wait(timeout) or not found:
+            self.stop()
+            raise RuntimeError("chatdesk did not start:\n" + "".join(self.output))
+        return found[0]
+
+    def stop(self) -> int | None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        return self.process.returncode
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+
+    @property
+    def database(self) -> Path:
+        return self.home / "data" / "chatdesk.db"
+
+
+def wait_for(condition, timeout: float = 30, interval: float = 0.05):
+    """Poll until `condition()` is truthy; return its value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {condition}")
