@@ -66,6 +66,7 @@ class _Failure:
 
 
 _DONE = object()
+DEFAULT_PROMPT_CACHE = 1 << 30  # bytes of saved model state kept in RAM, least recently used dropped first
 
 
 def default_threads() -> int:
@@ -129,12 +130,17 @@ class Generation:
 class Engine:
     """One loaded model; generations run one at a time."""
 
-    def __init__(self, model_path: str | Path, *, n_ctx: int = 4096, n_threads: int | None = None):
+    def __init__(self, model_path: str | Path, *, n_ctx: int = 4096, n_threads: int | None = None,
+                 prompt_cache_bytes: int = DEFAULT_PROMPT_CACHE):
         self.info = _check_model_file(Path(model_path))
         self.model_path = self.info.path
         self.model_name = self.model_path.stem
         self._lock = threading.Lock()
         self._llm = _load_llama(self.model_path, n_ctx, n_threads or default_threads())
+        if prompt_cache_bytes > 0:  # conversations switched away from and back come back without re-evaluation
+            from llama_cpp import LlamaRAMCache
+
+            self._llm.set_cache(LlamaRAMCache(capacity_bytes=prompt_cache_bytes))
         self.context_length = self._llm.n_ctx()
         self._formatter, self._stop = self._chat_formatter()
 

@@ -204,8 +204,19 @@ class Handlers:
     def api_chat(self, message: str, conversation_id: str = "") -> Iterator[str]:
         """Send a message and stream the growing reply (a new conversation unless an id is given)."""
         conversation = self.session.conversation(conversation_id)
+        yield from self._reply_text(self.session.submit(conversation, message))
+
+    def api_retry(self, conversation_id: str) -> Iterator[str]:
+        """Write a new version of the conversation's last reply and stream it."""
+        conversation = self.session.find(conversation_id)
+        if conversation is None or not conversation.messages:
+            raise gr.Error("There is no such conversation, or it is empty.", print_exception=False)
+        yield from self._reply_text(self.session.retry(conversation, len(conversation.messages) - 1))
+
+    @staticmethod
+    def _reply_text(updates: Iterator[Conversation]) -> Iterator[str]:
         try:
-            for update in self.session.submit(conversation, message):
+            for update in updates:
                 last = update.messages[-1]
                 if last.role == "assistant":
                     yield last.content
@@ -291,7 +302,7 @@ def _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, b
         sent.success(**refresh)
     stop.click(handlers.stop, [conversation_id], None, queue=False, api_visibility="private")
     private = {"api_visibility": "private"}
-    chatbot.retry(handlers.retry, [conversation_id], [chatbot], **stream, **private)
+    chatbot.retry(handlers.retry, [conversation_id], [chatbot], api_name="window_retry", **stream, **private)
     chatbot.undo(handlers.undo, [conversation_id], [chatbot, box], **private)
     chatbot.edit(handlers.edit, [conversation_id], [chatbot], **stream, **private)
     chatbot.option_select(handlers.option, [conversation_id], [chatbot], **stream, **private)
@@ -307,6 +318,7 @@ def _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, b
     chatbot.change(handlers.usage, [conversation_id], [usage], queue=False, show_progress="hidden",
                    trigger_mode="always_last", **private)
     gr.api(handlers.api_chat, api_name="chat", **GENERATION)
+    gr.api(handlers.api_retry, api_name="retry", **GENERATION)
     gr.api(handlers.api_new_conversation, api_name="new_conversation", queue=False)
     return refresh
 

@@ -26,15 +26,15 @@ def test_every_chatbot_event_has_a_handler(session):
 
 def test_generating_events_share_one_concurrency_group(session):
     demo = build_ui(session)
-    streaming = [fn for fn in demo.fns.values() if fn.name in {"reply", "retry", "edit", "option", "api_chat"}]
-    assert len(streaming) >= 5
+    streaming = [fn for fn in demo.fns.values() if fn.name in {"reply", "retry", "edit", "option", "api_chat", "api_retry"}]
+    assert len(streaming) >= 6
     assert {(fn.concurrency_id, fn.concurrency_limit) for fn in streaming} == {("generation", 1)}
 
 
 def test_the_chat_api_is_public_and_the_ui_handlers_are_not(session):
     config = build_ui(session).get_config_file()
     public = {d["api_name"] for d in config["dependencies"] if d.get("api_visibility") == "public"}
-    assert public == {"chat", "new_conversation"}
+    assert public == {"chat", "retry", "new_conversation"}
 
 
 def test_a_reply_cut_short_offers_continue(session):

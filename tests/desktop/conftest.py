@@ -1,0 +1,145 @@
+"""chatdesk as a real subprocess with its own data dir; a virtual display for the window tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.desktop import xsession
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+URL_LINE = re.compile(r"^chatdesk is running at (http://127\.0\.0\.1:(\d+)/)$")
+START_TIMEOUT = 90
+
+
+class Chatdesk:
+    """A chatdesk process started the way a user starts it, with its output collected."""
+
+    def __init__(self, args: list[str], home: Path, *, display: str | None = None, command: list[str] | None = None,
+                 extra_env: dict | None = None):
+        self.home = home
+        env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+        env.update({"CHATDESK_HOME": str(home), "PYTHONUNBUFFERED": "1", **(extra_env or {})})
+        if display:
+            env["DISPLAY"] = display
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            (command or [sys.executable, "-m", "chatdesk"]) + args, cwd=ROOT, env=env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_for_url(self, timeout: float = START_TIMEOUT) -> str:
+        """The URL from the `chatdesk is running at` line."""
+        def found():
+            if self.process.poll() is not None:
+                raise AssertionError(f"chatdesk exited with {self.process.returncode}:\n{self.output}")
+            return next((m.group(1) for m in map(URL_LINE.match, self.lines) if m), None)
+        url = xsession.wait_for(found, timeout, step=0.1)
+        assert url, f"no URL within {timeout} s:\n{self.output}"
+        return url
+
+    def instance_info(self) -> dict | None:
+        """The instance file the running chatdesk wrote."""
+        try:
+            return json.loads((self.home / "data" / "instance.json").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def wait_exit(self, timeout: float) -> int:
+        """The exit status, which must come within `timeout` seconds."""
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"chatdesk still runs after {timeout} s:\n{self.output}") from None
+
+    def signal(self, number: int = signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(number)
+
+    def log_text(self) -> str:
+        path = self.home / "logs" / "chatdesk.log"
+        return path.read_text(encoding="utf-8") if path.exists() else ""
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def launch(tmp_path):
+    """Start chatdesk processes under a private data dir; any still running are killed afterwards."""
+    started: list[Chatdesk] = []
+
+    def start(*args: str, home: Path | None = None, **options) -> Chatdesk:
+        app = Chatdesk(list(args), home or tmp_path / "home", **options)
+        started.append(app)
+        return app
+
+    yield start
+    for app in started:
+        app.kill()
+
+
+@pytest.fixture(scope="session")
+def display():
+    """A virtual X display for the whole session."""
+    missing = xsession.tools_missing()
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} (build/system_deps.sh installs them)")
+    process, name = xsession.start_xvfb()
+    yield name
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def port_is_free(port: int) -> bool:
+    """Whether nothing listens on 127.0.0.1:port."""
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses (hex, as in /proc/net/tcp*) listening on `port`."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            local, state = row.split()[1], row.split()[3]
+            address, port_hex = local.rsplit(":", 1)
+            if state == "0A" and int(port_hex, 16) == port:
+                found.add(address)
+    return found
+
+
+def processes_using(text: str) -> list[int]:
+    """Pids whose command line contains `text`."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids

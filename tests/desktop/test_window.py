@@ -1,0 +1,56 @@
+"""The real app in a real window under Xvfb: it appears, shows the chat, is reused, and closes cleanly."""
+
+import shutil
+import time
+
+import pytest
+
+from tests.desktop import xsession
+from tests.desktop.conftest import ARTIFACTS, port_is_free, processes_using
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("chromium") is None, reason="needs chromium (build/system_deps.sh)"),
+]
+ANY_TITLE = "^chatdesk"
+CHAT_TITLE = "^chatdesk$"
+
+
+def test_a_window_opens_is_reused_by_a_second_launch_and_closing_it_ends_the_app(launch, display, tmp_path):
+    app = launch(display=display)
+    window = xsession.wait_for(lambda: xsession.visible_windows(display, ANY_TITLE), 30)
+    to_window = time.monotonic() - app.started
+    assert window, f"no chatdesk window appeared:\n{app.output}"
+    time.sleep(0.3)
+    loading_title = xsession.window_name(display, window[0])
+    xsession.screenshot(display, ARTIFACTS / "desktop-loading.png")
+
+    url = app.wait_for_url()
+    assert xsession.wait_for(lambda: xsession.visible_windows(display, CHAT_TITLE), 60), "the chat never showed"
+    to_chat = time.monotonic() - app.started
+    time.sleep(2.0)  # let the page paint
+    xsession.screenshot(display, ARTIFACTS / "desktop-window.png")
+    (ARTIFACTS / "desktop-startup.txt").write_text(
+        f"window after {to_window:.2f} s (title {loading_title!r}); chat after {to_chat:.2f} s\n")
+
+    second = launch(display=display)
+    assert second.wait_exit(timeout=15) == 0, second.output
+    assert second.lines == [f"chatdesk is already running at {url}"]
+    assert app.instance_info()["pid"] == app.process.pid  # no second server took over
+    windows = xsession.wait_for(lambda: len(xsession.visible_windows(display, CHAT_TITLE)) == 2 and
+                                xsession.visible_windows(display, CHAT_TITLE), 30)
+    assert windows, "the second launch opened no window"
+
+    xsession.close_window(display, windows[-1])
+    assert xsession.wait_for(lambda: len(xsession.visible_windows(display, ANY_TITLE)) == 1, 10)
+    time.sleep(1.0)
+    assert app.process.poll() is None, "closing one of two windows must keep the app"
+
+    port = int(url.rsplit(":", 1)[1].strip("/"))
+    closed_at = time.monotonic()
+    xsession.close_window(display, xsession.visible_windows(display, ANY_TITLE)[0])
+    assert app.wait_exit(timeout=10) == 0, app.output
+    assert time.monotonic() - closed_at < 6
+    assert port_is_free(port)
+    assert processes_using(str(tmp_path / "home")) == [], "a browser process outlived the app"
+    assert app.instance_info() is None
