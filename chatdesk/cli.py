@@ -6,7 +6,6 @@ import argparse
 import logging
 import os
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,8 +24,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--data-dir", type=Path, help=f"keep every file chatdesk writes here (or set {paths.HOME_ENV})")
     parser.add_argument("--no-window", action="store_true",
                         help="serve only and print the URL (also when there is no display)")
-    parser.add_argument("--context", type=int, default=4096, help="context length in tokens (default 4096)")
-    parser.add_argument("--max-tokens", type=int, default=512, help="longest reply in tokens (default 512)")
+    parser.add_argument("--context", type=int, help="context length in tokens (default: settings, else 4096)")
+    parser.add_argument("--max-tokens", type=int, help="longest reply in tokens (default: settings, else 512)")
     parser.add_argument("--threads", type=int, default=None, help="threads for generation (default: by core count)")
     return parser.parse_args(argv)
 
@@ -55,27 +54,43 @@ def fetch_model() -> int:
 
 
 def load_session(args: argparse.Namespace):
-    """The session over the chosen model and the history; a model that fails to load becomes a message."""
-    from chatdesk import models
-    from chatdesk.engine import Engine, ModelError, SamplingParams
+    """The session over the saved settings (options override them), the model, and the history."""
+    from chatdesk import config
+    from chatdesk.engine import ModelError
     from chatdesk.session import ChatSession
     from chatdesk.store import Store
 
+    settings, warning = config.load_settings()
+    settings = with_options(settings, args)
     store = Store()
-    params = SamplingParams(max_tokens=args.max_tokens)
-    model_path = args.model or models.find_default_model()
-    if model_path is None:
-        return ChatSession(None, store, load_error="The default model is missing: run `chatdesk fetch-model`, "
-                                                   "or start chatdesk with --model PATH.")
     try:
-        engine = Engine(model_path, n_ctx=args.context, n_threads=args.threads)
+        engine, sha256 = open_engine(settings)
     except ModelError as error:
-        return ChatSession(None, store, load_error=str(error))
-    session = ChatSession(engine, store, params=params, model_sha256=models.known_sha256(engine.model_path))
-    if session.model_sha256 is None:  # another model: hash it meanwhile, replies record it once known
-        threading.Thread(target=lambda: setattr(session, "model_sha256", models.file_sha256(engine.model_path)),
-                         daemon=True).start()
-    return session
+        engine, sha256 = None, None
+        warning = " ".join(filter(None, [str(error), warning]))
+    return ChatSession(engine, store, settings=settings, load_error=warning, model_sha256=sha256, loader=open_engine)
+
+
+def with_options(settings, args: argparse.Namespace):
+    """The settings with this run's command-line options applied (not saved)."""
+    from dataclasses import replace
+
+    chosen = {"model": str(args.model) if args.model else None, "context_length": args.context,
+              "max_tokens": args.max_tokens, "threads": args.threads}
+    return replace(settings, **{name: value for name, value in chosen.items() if value is not None})
+
+
+def open_engine(settings):
+    """Load the model the settings name (the default model when they name none): (engine, its sha256 if known)."""
+    from chatdesk import models
+    from chatdesk.engine import Engine, ModelError
+
+    path = Path(settings.model).expanduser() if settings.model else models.find_default_model()
+    if path is None:
+        raise ModelError("The default model is missing: run `chatdesk fetch-model`, or start chatdesk with --model PATH.")
+    engine = Engine(path, n_ctx=settings.context_length, n_threads=settings.threads or None,
+                    gpu_layers=settings.gpu_layers)
+    return engine, models.known_sha256(engine.model_path)
 
 
 def build_app(args: argparse.Namespace):

@@ -66,7 +66,7 @@ class _Failure:
 
 
 _DONE = object()
-DEFAULT_PROMPT_CACHE = 1 << 30  # bytes of saved model state kept in RAM, least recently used dropped first
+DEFAULT_PROMPT_CACHE = 512 << 20  # bytes of saved model state kept in RAM, least recently used dropped first
 
 
 def default_threads() -> int:
@@ -131,16 +131,14 @@ class Engine:
     """One loaded model; generations run one at a time."""
 
     def __init__(self, model_path: str | Path, *, n_ctx: int = 4096, n_threads: int | None = None,
-                 prompt_cache_bytes: int = DEFAULT_PROMPT_CACHE):
+                 gpu_layers: int = 0, prompt_cache_bytes: int = DEFAULT_PROMPT_CACHE):
         self.info = _check_model_file(Path(model_path))
         self.model_path = self.info.path
         self.model_name = self.model_path.stem
         self._lock = threading.Lock()
-        self._llm = _load_llama(self.model_path, n_ctx, n_threads or default_threads())
+        self._llm = _load_llama(self.model_path, n_ctx, n_threads or default_threads(), gpu_layers)
         if prompt_cache_bytes > 0:  # conversations switched away from and back come back without re-evaluation
-            from llama_cpp import LlamaRAMCache
-
-            self._llm.set_cache(LlamaRAMCache(capacity_bytes=prompt_cache_bytes))
+            self._llm.set_cache(_lean_ram_cache(prompt_cache_bytes, self._llm.n_vocab()))
         self.context_length = self._llm.n_ctx()
         self._formatter, self._stop = self._chat_formatter()
 
@@ -290,7 +288,24 @@ def _check_model_file(path: Path) -> "models.GGUFInfo":
     return info
 
 
-def _load_llama(path: Path, n_ctx: int, n_threads: int):
+def _lean_ram_cache(capacity: int, n_vocab: int):
+    """llama-cpp-python's RAM prompt cache, minus the logits it copies into every entry.
+
+    A restored state is always re-evaluated from its last token (load_state sets _requires_eval), so
+    the saved logits (n_batch x n_vocab floats, ~100 MB for a 49k vocabulary) are never read.
+    """
+    import numpy as np
+    from llama_cpp import LlamaRAMCache
+
+    class LeanRAMCache(LlamaRAMCache):
+        def __setitem__(self, key, state):
+            state.scores = np.zeros((1, n_vocab), dtype=np.single)  # broadcasts on load
+            super().__setitem__(key, state)
+
+    return LeanRAMCache(capacity_bytes=capacity)
+
+
+def _load_llama(path: Path, n_ctx: int, n_threads: int, gpu_layers: int):
     """Load the weights; llama.cpp's own failures become ModelError."""
     from llama_cpp import Llama
 
@@ -300,6 +315,7 @@ def _load_llama(path: Path, n_ctx: int, n_threads: int):
             n_ctx=n_ctx,
             n_threads=n_threads,
             n_threads_batch=n_threads,
+            n_gpu_layers=gpu_layers,
             verbose=False,
         )
     except (ValueError, RuntimeError, OSError) as error:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
-from dataclasses import asdict
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, replace
 from typing import Protocol
 
+from chatdesk import config
+from chatdesk.config import Settings
 from chatdesk.conversation import Conversation, Feedback, Message
-from chatdesk.engine import ContextOverflow, Generation, SamplingParams
+from chatdesk.engine import ContextOverflow, Generation, ModelError, SamplingParams
+from chatdesk.models import file_sha256
 from chatdesk.store import Store
 
 MAX_MESSAGE_CHARS = 200_000
 SAVE_EVERY = 0.5  # seconds between checkpoints of a streaming reply
 LAST_CONVERSATION = "last_conversation"
-DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
+MODEL_WAIT = 600  # seconds a message waits for a model that is loading
+RELOAD_FIELDS = ("model", "context_length", "threads", "gpu_layers")
 EXAMPLES = (
     "Explain what a large language model is in two sentences.",
     "Write a haiku about the sea.",
@@ -38,20 +43,108 @@ class ChatEngine(Protocol):
 
     def count_tokens(self, messages: list[dict]) -> int: ...
 
+    def close(self) -> None: ...
+
+
+EngineLoader = Callable[[Settings], tuple[ChatEngine, str | None]]  # settings -> (engine, model sha256)
+
 
 class ChatSession:
     """Every conversation of this process and the actions a user can take on them."""
 
-    def __init__(self, engine: ChatEngine | None, store: Store, *, params: SamplingParams = SamplingParams(),
-                 system_prompt: str = DEFAULT_SYSTEM_PROMPT, load_error: str | None = None,
-                 model_sha256: str | None = None):
+    def __init__(self, engine: ChatEngine | None, store: Store, *, settings: Settings = Settings(),
+                 load_error: str | None = None, model_sha256: str | None = None, loader: EngineLoader | None = None):
         self.engine = engine
         self.store = store
-        self.params = params
-        self.system_prompt = system_prompt
+        self.settings = settings
         self.load_error = load_error
         self.model_sha256 = model_sha256
+        self.loading: str | None = None  # the model being loaded, if any
+        self._loaded_with = settings  # the settings the current engine was loaded with
+        self._loader = loader
+        self._model_ready = threading.Event()
+        self._model_ready.set()
         self._open: dict[str, Conversation] = {}
+        if engine is not None and model_sha256 is None:
+            self._hash_model(engine)
+
+    @property
+    def params(self) -> SamplingParams:
+        """How replies are sampled now."""
+        return self.settings.sampling()
+
+    @property
+    def system_prompt(self) -> str:
+        """The system prompt new conversations start with."""
+        return self.settings.system_prompt
+
+    # settings and models
+
+    def apply_settings(self, new: Settings) -> bool:
+        """Check, save and use new settings; True when a model (re)load was started for them."""
+        try:
+            config.checked(new)
+        except config.SettingsError as error:
+            raise UserError(str(error)) from error
+        reload = any(getattr(new, name) != getattr(self.settings, name) for name in RELOAD_FIELDS)
+        self.settings = new
+        config.save_settings(new)
+        if reload:
+            self.switch_model(new)
+        return reload
+
+    def switch_model(self, settings: Settings) -> None:
+        """Load the model `settings` name in the background; messages wait; a failure keeps the old one."""
+        if self._loader is None:
+            raise UserError("This chatdesk cannot load models.")
+        self._model_ready.wait(MODEL_WAIT)
+        self._model_ready.clear()
+        self.loading = settings.model or "the default model"
+        threading.Thread(target=self._load, args=(settings,), name="chatdesk-model-load", daemon=True).start()
+
+    def wait_for_model(self, timeout: float = MODEL_WAIT) -> bool:
+        """Block until no model is loading; False on timeout."""
+        return self._model_ready.wait(timeout)
+
+    def _load(self, settings: Settings) -> None:
+        previous = self.engine
+        try:
+            engine, sha256 = self._loader(settings)
+        except ModelError as error:
+            self.load_error = f"{error} The previous model is still in use." if previous else str(error)
+            if previous is not None:  # keep what works, and do not name the bad model at the next start
+                loaded = {name: getattr(self._loaded_with, name) for name in RELOAD_FIELDS}
+                self.settings = replace(settings, **loaded)
+                config.save_settings(self.settings)
+        else:
+            self.engine, self.model_sha256, self.load_error = engine, sha256, None
+            self._loaded_with = settings
+            if sha256 is None:
+                self._hash_model(engine)
+            if previous is not None:
+                previous.close()  # waits for a reply still being written with it
+        finally:
+            self.loading = None
+            self._model_ready.set()
+
+    def _hash_model(self, engine: ChatEngine) -> None:
+        """Work out the model file's sha256 meanwhile; replies record it once known."""
+        path = getattr(engine, "model_path", None)
+        if path is None:
+            return
+
+        def work():
+            digest = file_sha256(path)
+            if self.engine is engine:
+                self.model_sha256 = digest
+
+        threading.Thread(target=work, name="chatdesk-model-hash", daemon=True).start()
+
+    def set_system_prompt(self, conversation: Conversation, text: str) -> None:
+        """Give one conversation its own system prompt."""
+        conversation.system_prompt = text.strip()
+        self.store.set_system_prompt(conversation.id, conversation.system_prompt)
+        self._recount(conversation)
 
     # conversations
 
@@ -354,6 +447,8 @@ class ChatSession:
             raise UserError(str(error)) from error
 
     def _require_engine(self) -> ChatEngine:
+        if not self._model_ready.is_set() and not self._model_ready.wait(MODEL_WAIT):
+            raise UserError(f"Still loading {self.loading}; try again in a moment.")
         if self.engine is None:
             raise UserError(self.load_error or "No model is loaded.")
         return self.engine

@@ -206,6 +206,10 @@ class Store:
         """Give a conversation a new title."""
         self._run("UPDATE conversations SET title = ? WHERE id = ?", (title.strip()[:200], conversation_id))
 
+    def set_system_prompt(self, conversation_id: str, text: str) -> None:
+        """Give a conversation its own system prompt."""
+        self._run("UPDATE conversations SET system_prompt = ? WHERE id = ?", (text, conversation_id))
+
     def trash(self, conversation_id: str) -> None:
         """Move a conversation to the trash."""
         self._run("UPDATE conversations SET deleted_at = ? WHERE id = ?", (time.time(), conversation_id))

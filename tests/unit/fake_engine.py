@@ -27,6 +27,9 @@ class ScriptedEngine:
         self.gate = threading.Semaphore(0)
         return self.gate
 
+    def close(self) -> None:
+        self.closed = True
+
     def count_tokens(self, messages) -> int:
         return sum(len(m["content"].split()) + 4 for m in messages)
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from chatdesk.engine import SamplingParams
+from chatdesk.config import Settings
 from chatdesk.session import MAX_MESSAGE_CHARS, ChatSession, UserError
 from chatdesk.store import Store
 from tests.unit.fake_engine import ScriptedEngine
@@ -27,7 +27,7 @@ def store(tmp_path):
 
 @pytest.fixture
 def session(engine, store):
-    return ChatSession(engine, store, params=SamplingParams(max_tokens=20), system_prompt="Be brief.")
+    return ChatSession(engine, store, settings=Settings(max_tokens=20, system_prompt="Be brief."))
 
 
 def chat(session, engine, conversation, text, reply):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from chatdesk.engine import SamplingParams
+from chatdesk.config import Settings
 from chatdesk.session import ChatSession
 from chatdesk.store import Store
 from chatdesk.ui import build_ui, format_details, to_chatbot, usage_text
@@ -14,7 +14,7 @@ CHATBOT_EVENTS = {"change", "select", "like", "retry", "undo", "example_select",
 
 @pytest.fixture
 def session(tmp_path):
-    return ChatSession(ScriptedEngine(), Store(tmp_path / "chatdesk.db"), params=SamplingParams(max_tokens=3))
+    return ChatSession(ScriptedEngine(), Store(tmp_path / "chatdesk.db"), settings=Settings(max_tokens=3))
 
 
 def test_every_chatbot_event_has_a_handler(session):

@@ -1,0 +1,104 @@
+"""The model library: every GGUF in chatdesk's model folders, described from its metadata."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from chatdesk import models, paths
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One GGUF file as the library shows it; `problem` says why it cannot be used."""
+
+    path: Path
+    name: str
+    architecture: str | None = None
+    parameters: int | None = None
+    quantization: str | None = None
+    file_size: int = 0
+    context_length: int | None = None
+    has_chat_template: bool = False
+    problem: str | None = None
+
+    def label(self) -> str:
+        """One line for a model picker."""
+        if self.problem:
+            return f"{self.name} · unusable: {self.problem}"
+        parts = [self.name, self.architecture, _count(self.parameters), self.quantization,
+                 f"{self.file_size / 2**20:,.0f} MB", f"{self.context_length:,} ctx" if self.context_length else None,
+                 None if self.has_chat_template else "no chat template"]
+        return " · ".join(p for p in parts if p)
+
+
+def describe(path: Path) -> ModelEntry:
+    """What a GGUF file is, read from its metadata without loading the weights."""
+    try:
+        info = models.inspect_gguf(path)
+    except models.ModelFileError as error:
+        size = path.stat().st_size if path.is_file() else 0
+        return ModelEntry(path, path.stem, file_size=size, problem=str(error))
+    return ModelEntry(info.path, path.stem, info.architecture, info.parameter_count, info.quantization,
+                      info.file_size, info.context_length, bool(info.chat_template))
+
+
+def model_folders(extra: tuple[str, ...] = ()) -> list[Path]:
+    """Folders searched for models: the shipped one, the user's, then the ones added in settings."""
+    folders = [*paths.model_search_dirs(), *(Path(f).expanduser() for f in extra)]
+    unique = []
+    for folder in folders:
+        if folder.resolve() not in [u.resolve() for u in unique]:
+            unique.append(folder)
+    return unique
+
+
+def scan(extra_folders: tuple[str, ...] = ()) -> list[ModelEntry]:
+    """Every GGUF file in the model folders, by name."""
+    found: dict[Path, ModelEntry] = {}
+    for folder in model_folders(extra_folders):
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.gguf")):
+                found.setdefault(path.resolve(), describe(path))
+    return sorted(found.values(), key=lambda entry: entry.name.lower())
+
+
+def add_model(source: Path, *, move: bool = False) -> ModelEntry:
+    """Check a GGUF file and put it in the user's models folder (moved, linked or copied)."""
+    source = Path(source).expanduser()
+    entry = describe(source)
+    if entry.problem:
+        raise models.ModelFileError(entry.problem)
+    folder = paths.user_models_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / (source.name if source.suffix == ".gguf" else source.name + ".gguf")
+    if target.exists() and target.resolve() != source.resolve():
+        raise models.ModelFileError(f"A model called {target.name} is already in the library.")
+    if not target.exists():
+        _place(source, target, move)
+    return describe(target)
+
+
+def _place(source: Path, target: Path, move: bool) -> None:
+    """Move an upload; link a file the user points at (no copy of gigabytes when avoidable)."""
+    if move:
+        shutil.move(source, target)
+        return
+    try:
+        os.link(source, target)
+    except OSError:
+        try:
+            target.symlink_to(source.resolve())
+        except OSError:
+            shutil.copy2(source, target)
+
+
+def _count(parameters: int | None) -> str | None:
+    if not parameters:
+        return None
+    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if parameters >= size:
+            return f"{parameters / size:.3g}{unit} params"
+    return f"{parameters} params"
