@@ -122,6 +122,8 @@ def load_settings(path: Path | None = None) -> tuple[Settings, str | None]:
         return Settings(), None
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):
+            raise ValueError("it does not hold a JSON object")
         known = {f.name for f in fields(Settings)}
         values = {k: tuple(v) if k == "model_folders" else v for k, v in raw.items() if k in known}
         return checked(Settings(**values)), None

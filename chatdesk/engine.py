@@ -58,6 +58,7 @@ class Stats:
     total_seconds: float
     finish_reason: str  # "stop", "length" or "cancelled"
     dropped_messages: int  # oldest messages left out to fit the context
+    prompt_evaluated: int | None = None  # prompt tokens computed; the rest came from the prompt cache
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,9 @@ class Engine:
             generation.fail(error)
 
     def _generate(self, generation, prompt, params, seed, started) -> dict:
+        import llama_cpp
+
+        llama_cpp.llama_perf_context_reset(self._llm.ctx)
         first = None
         finish = "length"
         text = []
@@ -255,7 +259,8 @@ class Engine:
                     break
         finally:
             stream.close()  # stops llama.cpp now, not when the generator is collected
-        return self._stats(prompt, "".join(text), seed, finish, started, first)
+        stats = self._stats(prompt, "".join(text), seed, finish, started, first)
+        return stats | {"prompt_evaluated": llama_cpp.llama_perf_context(self._llm.ctx).n_p_eval}
 
     def _stats(self, prompt, text, seed, finish, started, first) -> dict:
         ended = time.perf_counter()

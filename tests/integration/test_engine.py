@@ -86,3 +86,23 @@ def test_the_oldest_turns_are_dropped_to_fit_and_the_system_prompt_stays(model_p
         assert generation.stats.dropped_messages == small.fit(messages, reply_budget=8)[1] > 0
     finally:
         small.close()
+
+
+def test_switching_conversations_and_back_reuses_the_cached_prompt(model_path):
+    engine = Engine(model_path, n_ctx=2048)
+    try:
+        notes = [{"role": "user", "content": "Summarize: " + "The committee met and agreed on the plan. " * 60}]
+        first = engine.chat(notes, SamplingParams(max_tokens=8))
+        reply = "".join(first)
+        assert first.stats.prompt_evaluated >= first.stats.prompt_tokens - 1  # nothing cached yet
+        list(engine.chat([{"role": "user", "content": "Something else entirely."}], SamplingParams(max_tokens=8)))
+        follow_up = notes + [{"role": "assistant", "content": reply}, {"role": "user", "content": "Shorter?"}]
+        back = engine.chat(follow_up, SamplingParams(max_tokens=8))
+        list(back)
+        assert back.stats.prompt_tokens > 400
+        assert back.stats.prompt_evaluated < 40  # only the new turn, not the whole conversation again
+        retry = engine.chat(follow_up, SamplingParams(max_tokens=8))
+        list(retry)
+        assert retry.stats.prompt_evaluated <= 2
+    finally:
+        engine.close()

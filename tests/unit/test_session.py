@@ -5,9 +5,13 @@ import sys
 import threading
 import time
 
+from dataclasses import replace
+
 import pytest
 
+from chatdesk import config
 from chatdesk.config import Settings
+from chatdesk.engine import ModelError
 from chatdesk.session import MAX_MESSAGE_CHARS, ChatSession, UserError
 from chatdesk.store import Store
 from tests.unit.fake_engine import ScriptedEngine
@@ -340,3 +344,85 @@ def test_search_opens_the_conversation_at_the_hit(session, engine):
     [hit] = [h for h in session.search("tusks")]
     opened = session.open_at(hit.conversation_id, hit.message_id)
     assert opened.id == old.id and opened.messages[-1].content == "Narwhals have tusks"
+
+
+class Loader:
+    """Loads scripted engines; can be held open, or made to fail like a bad model file."""
+
+    def __init__(self):
+        self.release = threading.Event()
+        self.release.set()
+        self.fail_with = None
+        self.loaded = []
+
+    def __call__(self, settings):
+        self.release.wait(5)
+        if self.fail_with:
+            raise ModelError(self.fail_with)
+        engine = ScriptedEngine()
+        engine.model_name = settings.model
+        self.loaded.append(engine)
+        return engine, "sha-of-" + settings.model
+
+
+def test_sampling_settings_apply_at_once_and_are_saved(engine, store, private_home):
+    session = ChatSession(engine, store, loader=Loader())
+    reloading = session.apply_settings(replace(session.settings, temperature=0.2, max_tokens=7))
+    assert reloading is False and session.params.temperature == 0.2 and session.params.max_tokens == 7
+    assert config.load_settings()[0].temperature == 0.2
+
+
+def test_invalid_settings_are_refused_and_nothing_changes(engine, store):
+    session = ChatSession(engine, store)
+    with pytest.raises(UserError, match="Temperature"):
+        session.apply_settings(replace(session.settings, temperature=5))
+    assert session.settings.temperature == 0.7
+
+
+def test_switching_model_loads_in_the_background_and_messages_wait_for_it(engine, store):
+    loader = Loader()
+    session = ChatSession(engine, store, loader=loader)
+    conversation = session.new_conversation()
+    loader.release.clear()
+    session.apply_settings(replace(session.settings, model="other.gguf"))
+    assert session.loading == "other.gguf"
+    sent = threading.Thread(target=lambda: chat_after_load(session, loader, conversation))
+    sent.start()
+    time.sleep(0.2)
+    assert conversation.messages == []  # waiting for the model
+    loader.release.set()
+    sent.join(5)
+    assert session.engine is loader.loaded[0] and engine.closed
+    assert conversation.messages[-1].meta["model"] == "other.gguf"
+    assert conversation.messages[-1].meta["model_sha256"] == "sha-of-other.gguf"
+
+
+def chat_after_load(session, loader, conversation):
+    session.wait_for_model()
+    loader.loaded[0].enqueue(["from the new model"])
+    list(session.submit(conversation, "Hi"))
+
+
+def test_a_model_that_fails_to_load_leaves_the_previous_one_working(engine, store):
+    loader = Loader()
+    loader.fail_with = "bad.gguf is not a GGUF model file."
+    session = ChatSession(engine, store, loader=loader)
+    session.apply_settings(replace(session.settings, model="bad.gguf", temperature=0.5))
+    session.wait_for_model()
+    assert session.engine is engine and "not a GGUF" in session.load_error and "previous model" in session.load_error
+    assert session.settings.model == "" and session.settings.temperature == 0.5
+    assert config.load_settings()[0].model == ""
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "Still there?", ["Yes"])
+    assert conversation.messages[-1].content == "Yes"
+
+
+def test_a_conversation_can_keep_its_own_system_prompt(session, engine, store):
+    conversation = session.new_conversation()
+    session.set_system_prompt(conversation, "Answer in French.")
+    chat(session, engine, conversation, "Hi", ["Bonjour"])
+    assert engine.calls[-1]["messages"][0] == {"role": "system", "content": "Answer in French."}
+    assert store.conversation(conversation.id).system_prompt == "Answer in French."
+    other = session.new_conversation()
+    chat(session, engine, other, "Hi", ["Hello"])
+    assert engine.calls[-1]["messages"][0] == {"role": "system", "content": "Be brief."}

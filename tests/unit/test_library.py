@@ -1,0 +1,71 @@
+"""The model library: GGUF files found and described without loading them; adding a model."""
+
+import gguf
+import numpy as np
+import pytest
+
+from chatdesk import library, models, paths
+
+
+def write_gguf(path, *, context=2048, template="{{ messages }}"):
+    writer = gguf.GGUFWriter(path, "llama")
+    writer.add_name("Tiny")
+    writer.add_context_length(context)
+    if template:
+        writer.add_chat_template(template)
+    writer.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
+    writer.add_tensor("token_embd.weight", np.zeros((8, 4), dtype=np.float16))
+    writer.add_tensor("output.weight", np.zeros((2, 4), dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+@pytest.fixture
+def user_models():
+    folder = paths.user_models_dir()
+    folder.mkdir(parents=True)
+    return folder
+
+
+def test_the_library_describes_every_gguf_from_its_metadata(user_models, monkeypatch):
+    monkeypatch.setattr(paths, "shipped_models_dir", lambda: None)
+    write_gguf(user_models / "tiny-chat.gguf")
+    write_gguf(user_models / "tiny-base.gguf", context=512, template=None)
+    (user_models / "broken.gguf").write_text("not a model")
+    (user_models / "notes.txt").write_text("ignored")
+    entries = {entry.name: entry for entry in library.scan()}
+    assert set(entries) == {"tiny-chat", "tiny-base", "broken"}
+    chat = entries["tiny-chat"]
+    assert (chat.architecture, chat.parameters, chat.context_length, chat.has_chat_template) == ("llama", 40, 2048, True)
+    assert chat.quantization and chat.file_size > 0 and chat.problem is None
+    assert entries["tiny-base"].has_chat_template is False and "no chat template" in entries["tiny-base"].label()
+    assert "Not a GGUF" in entries["broken"].problem and "unusable" in entries["broken"].label()
+
+
+def test_folders_added_in_settings_are_searched(tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "shipped_models_dir", lambda: None)
+    extra = tmp_path / "my-models"
+    extra.mkdir()
+    write_gguf(extra / "elsewhere.gguf")
+    assert [e.name for e in library.scan((str(extra),))] == ["elsewhere"]
+
+
+def test_adding_a_model_puts_it_in_the_users_folder(tmp_path):
+    source = write_gguf(tmp_path / "download.gguf")
+    entry = library.add_model(source)
+    assert entry.path.parent == paths.user_models_dir() and entry.problem is None
+    assert source.exists()  # a file the user pointed at stays where it was
+    uploaded = write_gguf(tmp_path / "upload.gguf")
+    moved = library.add_model(uploaded, move=True)
+    assert moved.path.exists() and not uploaded.exists()
+
+
+def test_adding_something_that_is_not_a_model_is_refused(tmp_path):
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF" + b"\x00" * 10)
+    with pytest.raises(models.ModelFileError):
+        library.add_model(bad)
+    assert not paths.user_models_dir().exists() or not any(paths.user_models_dir().iterdir())
