@@ -243,7 +243,8 @@ class ChatSession:
         if len(text) > MAX_MESSAGE_CHARS:
             raise UserError(f"This message has {len(text):,} characters; the limit is {MAX_MESSAGE_CHARS:,}.")
         self._ensure_idle(conversation)
-        self._check_fits(conversation.prompt() + [{"role": "user", "content": text}])
+        if self.loading is None:  # while a model loads, the reply waits for it and is fitted then
+            self._check_fits(conversation.prompt() + [{"role": "user", "content": text}])
         self._append(conversation, "user", text)
         self.remember(conversation)
         return conversation

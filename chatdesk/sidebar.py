@@ -22,6 +22,8 @@ class Sidebar:
     chats: gr.Radio
     title: gr.Textbox
     rename: gr.Button
+    system_prompt: gr.Textbox
+    set_system_prompt: gr.Button
     delete: gr.Button
     export_markdown: gr.Button
     export_json: gr.Button
@@ -43,6 +45,8 @@ def build_sidebar(session: ChatSession) -> Sidebar:
     with gr.Accordion("This chat", open=False, elem_id="this-chat"):
         title = gr.Textbox(label="Title", max_lines=1, elem_id="chat-title")
         rename = gr.Button("Rename", size="sm", elem_id="rename-chat")
+        system_prompt = gr.Textbox(label="System prompt for this chat", lines=2, elem_id="chat-system-prompt")
+        set_system_prompt = gr.Button("Use for this chat", size="sm", elem_id="set-chat-system-prompt")
         with gr.Row():
             export_markdown = gr.Button("Markdown", size="sm", elem_id="export-md")
             export_json = gr.Button("JSON", size="sm", elem_id="export-json")
@@ -57,7 +61,8 @@ def build_sidebar(session: ChatSession) -> Sidebar:
         export_all = gr.Button("Export all (JSON)", size="sm", elem_id="export-all")
         export_feedback = gr.Button("Feedback (JSONL)", size="sm", elem_id="export-feedback")
     download = gr.File(label="Download", visible=False, elem_id="download")
-    return Sidebar(new, search, hits, chats, title, rename, delete, export_markdown, export_json,
+    return Sidebar(new, search, hits, chats, title, rename, system_prompt, set_system_prompt,
+                   delete, export_markdown, export_json,
                    trash, restore, purge, import_file, export_all, export_feedback, download)
 
 
@@ -80,18 +85,21 @@ class SidebarHandlers:
 
     def open(self, current_id: str | None, chosen_id: str | None):
         if not chosen_id or chosen_id == current_id:
-            return (gr.skip(),) * 5
+            return (gr.skip(),) * 6
         self.session.leave(self.session.find(current_id))
         conversation = self.session.find(chosen_id)
         if conversation is None:
             raise gr.Error("That chat is no longer there.", print_exception=False)
         self.session.remember(conversation)
-        return (*self.show(conversation), conversation.title)
+        return self._opened(conversation)
+
+    def _opened(self, conversation):
+        """Updates for the chat, its title and its system prompt."""
+        return (*self.show(conversation), conversation.title, conversation.system_prompt)
 
     def new(self, current_id: str | None):
         self.session.leave(self.session.find(current_id))
-        conversation = self.session.new_conversation()
-        return (*self.show(conversation), "")
+        return self._opened(self.session.new_conversation())
 
     def search(self, query: str):
         hits = self.session.search(query or "")
@@ -102,12 +110,12 @@ class SidebarHandlers:
 
     def open_hit(self, current_id: str | None, hit: str | None):
         if not hit:
-            return (gr.skip(),) * 5
+            return (gr.skip(),) * 6
         conversation_id, _, message_id = hit.partition(":")
         self.session.leave(self.session.find(current_id))
         conversation = self.session.open_at(conversation_id, message_id)
         self.session.remember(conversation)
-        return (*self.show(conversation), conversation.title)
+        return self._opened(conversation)
 
     def rename(self, conversation_id: str | None, title: str):
         conversation = self.session.find(conversation_id)
@@ -118,6 +126,12 @@ class SidebarHandlers:
         except UserError as error:
             raise gr.Error(str(error), print_exception=False) from error
         return self.lists(conversation.id)
+
+    def set_system_prompt(self, conversation_id: str | None, text: str):
+        conversation = self.session.conversation(conversation_id)
+        self.session.set_system_prompt(conversation, text)
+        gr.Info("This chat now uses its own system prompt.")
+        return conversation.id
 
     def delete(self, conversation_id: str | None):
         conversation = self.session.find(conversation_id)
@@ -170,7 +184,7 @@ def _download(path) -> dict:
 def wire_sidebar(bar: Sidebar, handlers: SidebarHandlers, conversation_id, shown: list) -> None:
     """Connect the sidebar; `shown` are the components a conversation change updates."""
     quick = {"queue": False, "api_visibility": "private"}
-    opened = [*shown, bar.title]
+    opened = [*shown, bar.title, bar.system_prompt]
     lists = [bar.chats, bar.trash]
     refresh = {"fn": handlers.lists, "inputs": [conversation_id], "outputs": lists, **quick}
     bar.chats.input(handlers.open, [conversation_id, bar.chats], opened, **quick)
@@ -179,6 +193,8 @@ def wire_sidebar(bar: Sidebar, handlers: SidebarHandlers, conversation_id, shown
     bar.search.change(handlers.search, [bar.search], [bar.hits], trigger_mode="always_last", **quick)
     bar.hits.input(handlers.open_hit, [conversation_id, bar.hits], opened, **quick).then(**refresh)
     bar.rename.click(handlers.rename, [conversation_id, bar.title], lists, **quick)
+    bar.set_system_prompt.click(handlers.set_system_prompt, [conversation_id, bar.system_prompt],
+                                [conversation_id], **quick)
     bar.delete.click(handlers.delete, [conversation_id], opened, **quick).then(**refresh)
     bar.restore.click(handlers.restore, [bar.trash], lists, **quick)
     bar.purge.click(handlers.purge, [bar.trash], lists, **quick)

@@ -18,6 +18,7 @@ import gradio as gr  # noqa: E402
 
 from chatdesk.conversation import CONTINUE, NEXT_VERSION, PREVIOUS_VERSION, REDO, Conversation  # noqa: E402
 from chatdesk.session import EXAMPLES, ChatSession, UserError  # noqa: E402
+from chatdesk.settings_panel import PanelHandlers, build_panel, header_text, wire_panel  # noqa: E402
 from chatdesk.sidebar import SidebarHandlers, build_sidebar, wire_sidebar  # noqa: E402
 
 NO_DETAILS = "Click a message to see its details."
@@ -167,7 +168,8 @@ class Handlers:
         return conversation.id, chat, usage_text(self.session, conversation), NO_DETAILS
 
     def open_last(self, conversation_id: str | None):
-        return self.show(self.session.find(conversation_id) or self.session.last_conversation())
+        conversation = self.session.find(conversation_id) or self.session.last_conversation()
+        return (*self.show(conversation), conversation.title, conversation.system_prompt)
 
     def clear(self, conversation_id: str | None):
         self.session.leave(self.session.find(conversation_id))
@@ -249,7 +251,7 @@ def build_ui(session: ChatSession) -> gr.Blocks:
     with gr.Blocks(title="chatdesk", fill_height=True) as demo:
         conversation_id = gr.State(None)
         with gr.Row(equal_height=True):
-            gr.Markdown(f"**chatdesk** · {_model_label(session)}", elem_id="title")
+            header = gr.Markdown(header_text(session), elem_id="title")
             usage = gr.Markdown(usage_text(session, None), elem_id="context-usage")
         for notice in _notices(session):
             gr.Markdown(f"⚠️ {notice}", elem_classes=["notice"])
@@ -270,12 +272,15 @@ def build_ui(session: ChatSession) -> gr.Blocks:
                     )
                     send = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="send-btn")
                     stop = gr.Button("Stop", variant="stop", scale=1, min_width=80, elem_id="stop-btn")
-            with gr.Column(scale=1, min_width=200):
+            with gr.Column(scale=1, min_width=240):
                 details = gr.Markdown(NO_DETAILS, elem_id="details")
+                panel = build_panel(session)
         shown = [conversation_id, chatbot, usage, details]
         refresh = _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, bar)
         wire_sidebar(bar, SidebarHandlers(session, handlers.show), conversation_id, shown)
-        demo.load(handlers.open_last, [conversation_id], shown, api_visibility="private").then(**refresh)
+        wire_panel(panel, PanelHandlers(session), header)
+        demo.load(handlers.open_last, [conversation_id], [*shown, bar.title, bar.system_prompt],
+                  api_visibility="private").then(**refresh)
     return demo
 
 
@@ -321,11 +326,6 @@ def _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, b
     gr.api(handlers.api_retry, api_name="retry", **GENERATION)
     gr.api(handlers.api_new_conversation, api_name="new_conversation", queue=False)
     return refresh
-
-
-def _model_label(session: ChatSession) -> str:
-    engine = session.engine
-    return f"{engine.model_name} ({engine.context_length:,}-token context)" if engine else "no model loaded"
 
 
 def launch_options() -> dict:

@@ -1,0 +1,182 @@
+"""The model and settings panel: pick, add and load models; tune sampling; presets."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import gradio as gr
+
+from chatdesk import config, library
+from chatdesk.config import BUILTIN_PRESETS, Settings
+from chatdesk.models import ModelFileError
+from chatdesk.session import ChatSession, UserError
+
+NUMBERS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens",
+           "context_length", "threads", "gpu_layers")
+INTEGERS = {"top_k", "max_tokens", "context_length", "threads", "gpu_layers"}
+
+
+@dataclass
+class Panel:
+    """The panel's components, for wiring."""
+
+    model: gr.Dropdown
+    load: gr.Button
+    status: gr.Markdown
+    add_path: gr.Textbox
+    add: gr.Button
+    upload: gr.UploadButton
+    preset: gr.Dropdown
+    preset_name: gr.Textbox
+    save_preset: gr.Button
+    system_prompt: gr.Textbox
+    numbers: dict
+    save: gr.Button
+
+
+def build_panel(session: ChatSession) -> Panel:
+    """Lay out the panel (inside the caller's column)."""
+    s = session.settings
+    with gr.Accordion("Model", open=False, elem_id="model-panel"):
+        model = gr.Dropdown(choices=model_choices(session), value=current_model(session), label="Model",
+                            elem_id="model-picker")
+        load = gr.Button("Load this model", size="sm", elem_id="load-model")
+        status = gr.Markdown(model_status(session), elem_id="model-status")
+        add_path = gr.Textbox(label="Add a model from a path", placeholder="/path/to/model.gguf", max_lines=1,
+                              elem_id="add-model-path")
+        with gr.Row():
+            add = gr.Button("Add", size="sm", elem_id="add-model")
+            upload = gr.UploadButton("Upload a GGUF", file_types=[".gguf"], size="sm", elem_id="upload-model")
+    with gr.Accordion("Settings", open=False, elem_id="settings-panel"):
+        preset = gr.Dropdown(choices=preset_choices(s), value=None, label="Preset", elem_id="preset")
+        system_prompt = gr.Textbox(s.system_prompt, label="System prompt for new chats", lines=2,
+                                   elem_id="system-prompt")
+        numbers = {
+            "temperature": gr.Slider(0, 2, s.temperature, step=0.05, label="Temperature"),
+            "top_p": gr.Slider(0, 1, s.top_p, step=0.01, label="Top-p"),
+            "top_k": gr.Slider(0, 200, s.top_k, step=1, label="Top-k"),
+            "min_p": gr.Slider(0, 1, s.min_p, step=0.01, label="Min-p"),
+            "repeat_penalty": gr.Slider(0.5, 2, s.repeat_penalty, step=0.01, label="Repeat penalty"),
+            "max_tokens": gr.Number(s.max_tokens, label="Max reply tokens", precision=0, elem_id="max-tokens"),
+            "context_length": gr.Number(s.context_length, label="Context length", precision=0,
+                                        elem_id="context-length"),
+            "threads": gr.Number(s.threads, label="Threads (0: automatic)", precision=0),
+            "gpu_layers": gr.Number(s.gpu_layers, label="GPU layers (-1: all)", precision=0),
+        }
+        save = gr.Button("Save settings", variant="primary", size="sm", elem_id="save-settings")
+        with gr.Row():
+            preset_name = gr.Textbox(show_label=False, placeholder="New preset name", max_lines=1, scale=2)
+            save_preset = gr.Button("Save as preset", size="sm", scale=1, elem_id="save-preset")
+    return Panel(model, load, status, add_path, add, upload, preset, preset_name, save_preset,
+                 system_prompt, numbers, save)
+
+
+def model_choices(session: ChatSession) -> list[tuple[str, str]]:
+    """Every model in the library, labelled with what its metadata says."""
+    return [(entry.label(), str(entry.path)) for entry in library.scan(session.settings.model_folders)]
+
+
+def current_model(session: ChatSession) -> str | None:
+    engine = session.engine
+    return str(getattr(engine, "model_path", "")) or None if engine else None
+
+
+def model_status(session: ChatSession) -> str:
+    """What is loaded, loading, or wrong."""
+    if session.loading:
+        return f"⏳ Loading {session.loading}…"
+    engine = session.engine
+    loaded = f"Loaded: **{engine.model_name}** ({engine.context_length:,}-token context)" if engine else "No model loaded."
+    return f"{loaded}\n\n⚠️ {session.load_error}" if session.load_error else loaded
+
+
+def header_text(session: ChatSession) -> str:
+    """The top line: the app and the model in use."""
+    engine = session.engine
+    model = f"{engine.model_name} ({engine.context_length:,}-token context)" if engine else "no model loaded"
+    return f"**chatdesk** · {model}"
+
+
+def preset_choices(settings: Settings) -> list[str]:
+    return [*BUILTIN_PRESETS, *settings.presets]
+
+
+class PanelHandlers:
+    """What the panel's buttons do."""
+
+    def __init__(self, session: ChatSession):
+        self.session = session
+
+    def load(self, path: str | None):
+        if not path:
+            raise gr.Error("Pick a model first.", print_exception=False)
+        yield from self._switch(replace(self.session.settings, model=path))
+
+    def save(self, system_prompt: str, *numbers):
+        values = {name: int(v) if name in INTEGERS and v is not None else v for name, v in zip(NUMBERS, numbers)}
+        new = replace(self.session.settings, system_prompt=system_prompt, **values)
+        yield from self._switch(new, saved=True)
+
+    def _switch(self, new: Settings, saved: bool = False):
+        """Apply settings; while a model loads, show how long it has taken."""
+        try:
+            reloading = self.session.apply_settings(new)
+        except UserError as error:
+            raise gr.Error(str(error), title="Settings", print_exception=False) from error
+        started = time.monotonic()
+        while reloading and not self.session.wait_for_model(0.25):
+            yield f"⏳ Loading {self.session.loading}… {time.monotonic() - started:.0f} s", gr.skip(), gr.skip()
+        note = "Settings saved. " if saved else ""
+        yield (note + model_status(self.session), gr.update(value=current_model(self.session)),
+               header_text(self.session))
+
+    def add(self, path: str):
+        return self._add(path, move=False)
+
+    def upload(self, upload):
+        return self._add(getattr(upload, "name", upload), move=True)
+
+    def _add(self, path: str, move: bool):
+        if not path or not path.strip():
+            raise gr.Error("Give the path of a .gguf file.", print_exception=False)
+        try:
+            entry = library.add_model(path.strip(), move=move)
+        except (ModelFileError, OSError) as error:
+            raise gr.Error(str(error), title="Add a model", print_exception=False) from error
+        gr.Info(f"Added {entry.name}. Pick it and press “Load this model”.")
+        return gr.update(choices=model_choices(self.session), value=str(entry.path)), ""
+
+    def apply_preset(self, name: str | None):
+        if not name:
+            return (gr.skip(),) * (len(NUMBERS) + 1)
+        try:
+            chosen = config.with_preset(self.session.settings, name)
+        except config.SettingsError as error:
+            raise gr.Error(str(error), print_exception=False) from error
+        gr.Info(f"Preset “{name}” filled in; press “Save settings” to use it.")
+        return (chosen.system_prompt, *(getattr(chosen, n) for n in NUMBERS))
+
+    def save_preset(self, name: str, system_prompt: str, *numbers):
+        values = {n: int(v) if n in INTEGERS and v is not None else v for n, v in zip(NUMBERS, numbers)}
+        try:
+            kept = config.save_preset(replace(self.session.settings, system_prompt=system_prompt, **values), name)
+            self.session.apply_settings(replace(self.session.settings, presets=kept.presets))
+        except (config.SettingsError, UserError) as error:
+            raise gr.Error(str(error), title="Preset", print_exception=False) from error
+        gr.Info(f"Preset “{name.strip()}” saved.")
+        return gr.update(choices=preset_choices(self.session.settings), value=name.strip()), ""
+
+
+def wire_panel(panel: Panel, handlers: PanelHandlers, header: gr.Markdown) -> None:
+    """Connect the panel; `header` shows the model in use."""
+    private = {"api_visibility": "private"}
+    numbers = [panel.numbers[name] for name in NUMBERS]
+    loaded = [panel.status, panel.model, header]
+    panel.load.click(handlers.load, [panel.model], loaded, **private)
+    panel.save.click(handlers.save, [panel.system_prompt, *numbers], loaded, **private)
+    panel.add.click(handlers.add, [panel.add_path], [panel.model, panel.add_path], **private)
+    panel.upload.upload(handlers.upload, [panel.upload], [panel.model, panel.add_path], **private)
+    panel.preset.input(handlers.apply_preset, [panel.preset], [panel.system_prompt, *numbers], **private)
+    panel.save_preset.click(handlers.save_preset, [panel.preset_name, panel.system_prompt, *numbers],
+                            [panel.preset, panel.preset_name], **private)
