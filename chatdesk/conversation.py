@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 
+from chatdesk.display import answer_only
 from chatdesk.engine import Generation, Stats
 from chatdesk.store import MessageRow
 
@@ -80,10 +81,16 @@ class Conversation:
     undone: list[tuple[str, str | None]] = field(default_factory=list)  # (message, its parent), until left
     generation: Generation | None = field(default=None, repr=False, compare=False)
 
-    def prompt(self, upto: int | None = None) -> list[dict]:
-        """The messages (before index `upto`) as the model sees them, system prompt first."""
+    def prompt(self, upto: int | None = None, *, whole_last: bool = False) -> list[dict]:
+        """The messages (before index `upto`) as the model sees them: system prompt first, earlier
+        replies without their reasoning (the last one whole when it is being continued)."""
         system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
-        return system + [{"role": m.role, "content": m.content} for m in self.messages[:upto]]
+        shown = self.messages[:upto]
+        turns = [{"role": m.role, "content": answer_only(m.content) if m.role == "assistant" else m.content}
+                 for m in shown]
+        if whole_last and shown:
+            turns[-1]["content"] = shown[-1].content
+        return system + turns
 
     @property
     def leaf_id(self) -> str | None:

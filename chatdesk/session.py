@@ -382,7 +382,7 @@ class ChatSession:
     def _stream(self, conversation: Conversation, *, continue_reply: bool) -> Iterator[Conversation]:
         engine = self._require_engine()
         reply = conversation.messages[-1]
-        prompt = conversation.prompt(upto=None if continue_reply else -1)
+        prompt = conversation.prompt(whole_last=True) if continue_reply else conversation.prompt(upto=-1)
         try:
             generation = engine.chat(prompt, self.params, continue_reply=continue_reply)
         except ContextOverflow as error:

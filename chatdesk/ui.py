@@ -12,10 +12,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
+import json  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
+from chatdesk.display import from_display, speed_line, to_display  # noqa: E402
 from chatdesk.conversation import CONTINUE, NEXT_VERSION, PREVIOUS_VERSION, REDO, Conversation  # noqa: E402
 from chatdesk.session import EXAMPLES, ChatSession, UserError  # noqa: E402
 from chatdesk.settings_panel import PanelHandlers, build_panel, header_text, wire_panel  # noqa: E402
@@ -26,10 +28,23 @@ FEEDBACK_OPTIONS = ("Like", "Dislike", "Inaccurate", "Unhelpful", "Off-topic")
 GENERATION = {"concurrency_id": "generation", "concurrency_limit": 1}
 SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "sans-serif")
 MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace")
-ESC_STOPS = """() => {
+PAGE_JS = """() => {
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape") document.querySelector("#stop-btn")?.click();
   });
+  // The speed line under each reply: kept on the reply's element, outside its text (so copy and edit skip it).
+  window.chatdeskStats = [];
+  window.chatdeskApplyStats = () => {
+    document.querySelectorAll('#chat [data-testid="bot"]').forEach((element, index) => {
+      const line = window.chatdeskStats[index] || "";
+      if (element.getAttribute("data-stats") !== line) element.setAttribute("data-stats", line);
+    });
+  };
+  new MutationObserver(window.chatdeskApplyStats).observe(document.body, {childList: true, subtree: true});
+}"""
+SHOW_STATS = """(lines) => {
+  window.chatdeskStats = JSON.parse(lines || "[]");
+  window.chatdeskApplyStats && window.chatdeskApplyStats();
 }"""
 CSS = """
 #details { font-size: 0.9em; }
@@ -39,6 +54,9 @@ footer { display: none !important; }
 #chat .option { flex: 0 0 auto !important; width: auto !important; min-width: 0 !important;
                 max-width: none !important; padding: 2px 12px !important; font-size: 0.85em !important; }
 #sidebar .wrap label { width: 100%; }
+#chat [data-testid="bot"][data-stats]:not([data-stats=""])::after {
+  content: attr(data-stats); display: block; margin-top: 6px; font-size: 0.75em; opacity: 0.6; }
+#chat details.reasoning { opacity: 0.8; font-size: 0.92em; margin-bottom: 6px; }
 """
 
 
@@ -47,7 +65,8 @@ def to_chatbot(conversation: Conversation) -> list[dict]:
     idle = conversation.generation is None
     shown = []
     for index, message in enumerate(conversation.messages):
-        item = {"role": message.role, "content": message.content}
+        text = to_display(message.content) if message.role == "assistant" else message.content
+        item = {"role": message.role, "content": text}
         options = message_options(conversation, index) if idle else []
         if options:
             item["options"] = options
@@ -70,6 +89,12 @@ def message_options(conversation: Conversation, index: int) -> list[dict]:
     return options
 
 
+def speed_lines(conversation: Conversation | None) -> str:
+    """The speed line of every reply on screen, in order, as JSON for the page."""
+    replies = [m for m in conversation.messages if m.role == "assistant"] if conversation else []
+    return json.dumps([speed_line(m.stats) for m in replies])
+
+
 def format_details(facts: dict) -> str:
     """A message's details as a small Markdown table."""
     labels = {
@@ -77,10 +102,11 @@ def format_details(facts: dict) -> str:
         "prompt_tokens": "Prompt tokens", "completion_tokens": "Reply tokens",
         "time_to_first_token": "Time to first token (s)", "tokens_per_second": "Tokens/s",
         "total_seconds": "Total time (s)", "finish_reason": "Finished by",
-        "dropped_messages": "Messages left out of context", "feedback": "Feedback",
+        "dropped_messages": "Messages left out of context", "feedback": "Feedback", "version": "Version",
+        "prompt_evaluated": "Prompt tokens computed (rest cached)",
     }
-    rows = [f"| {labels[k]} | {_fmt(v)} |" for k, v in facts.items() if k in labels]
-    return "**Message details**\n\n| | |\n|---|---|\n" + "\n".join(rows)
+    rows = [f"- {labels[k]}: **{_fmt(v)}**" for k, v in facts.items() if k in labels]
+    return "**Message details**\n\n" + "\n".join(rows)
 
 
 def usage_text(session: ChatSession, conversation: Conversation | None) -> str:
@@ -147,7 +173,7 @@ class Handlers:
 
     def edit(self, conversation_id: str | None, edit: gr.EditData):
         conversation = self.session.conversation(conversation_id)
-        text = _text_of(edit.value)
+        text = from_display(_text_of(edit.value))
         yield from self._stream(self.session.edit(conversation, _index(edit.index), text))
 
     def like(self, conversation_id: str | None, like: gr.LikeData):
@@ -159,7 +185,7 @@ class Handlers:
     def copy(self, conversation_id: str | None, copy: gr.CopyData):
         conversation = self.session.find(conversation_id)
         if conversation is not None:
-            self.session.record_copy(conversation, _text_of(copy.value))
+            self.session.record_copy(conversation, from_display(_text_of(copy.value)))
 
     def show(self, conversation: Conversation) -> tuple:
         """Updates that put `conversation` on screen: its id, the chat (with feedback), usage, details."""
@@ -178,11 +204,27 @@ class Handlers:
     def select(self, conversation_id: str | None, selected: gr.SelectData):
         conversation = self.session.find(conversation_id)
         if conversation is None:
-            return gr.skip()
+            return gr.skip(), gr.skip(), gr.skip()
+        return self._details(conversation, _index(selected.index))
+
+    def _details(self, conversation: Conversation, index: int):
+        """The details panel for one message, and its version buttons when it has versions."""
         try:
-            return format_details(self.session.details(conversation, _index(selected.index)))
+            facts = self.session.details(conversation, index)
         except UserError as error:
-            return str(error)
+            return str(error), None, gr.update(visible=False)
+        versions = conversation.messages[index].versions
+        return format_details(facts), index, gr.update(visible=versions > 1)
+
+    def step_version(self, conversation_id: str | None, index: int | None, step: int):
+        conversation = self.session.find(conversation_id)
+        if conversation is None or index is None:
+            raise gr.Error("Click a message first.", print_exception=False)
+        try:
+            self.session.step_version(conversation, index, step)
+        except UserError as error:
+            raise _user_error(error) from error
+        return (self.show(conversation)[1], *self._details(conversation, index))
 
     def example(self, conversation_id: str | None, example: gr.SelectData):
         return self.add_message(_text_of(example.value), conversation_id)
@@ -201,7 +243,8 @@ class Handlers:
             yield to_chatbot(conversation)
 
     def usage(self, conversation_id: str | None):
-        return usage_text(self.session, self.session.find(conversation_id))
+        conversation = self.session.find(conversation_id)
+        return usage_text(self.session, conversation), speed_lines(conversation)
 
     def api_chat(self, message: str, conversation_id: str = "") -> Iterator[str]:
         """Send a message and stream the growing reply (a new conversation unless an id is given)."""
@@ -274,9 +317,16 @@ def build_ui(session: ChatSession) -> gr.Blocks:
                     stop = gr.Button("Stop", variant="stop", scale=1, min_width=80, elem_id="stop-btn")
             with gr.Column(scale=1, min_width=240):
                 details = gr.Markdown(NO_DETAILS, elem_id="details")
+                selected = gr.State(None)
+                with gr.Row(visible=False) as versions:
+                    previous = gr.Button("◀ Previous version", size="sm", elem_id="previous-version")
+                    following = gr.Button("Next version ▶", size="sm", elem_id="next-version")
+                speeds = gr.Textbox(speed_lines(None), visible="hidden", elem_id="speed-lines")
                 panel = build_panel(session)
         shown = [conversation_id, chatbot, usage, details]
         refresh = _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, bar)
+        _wire_details(handlers, conversation_id, chatbot, details, selected, versions, previous, following,
+                      usage, speeds)
         wire_sidebar(bar, SidebarHandlers(session, handlers.show), conversation_id, shown)
         wire_panel(panel, PanelHandlers(session), header)
         demo.load(handlers.open_last, [conversation_id], [*shown, bar.title, bar.system_prompt],
@@ -317,18 +367,29 @@ def _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, b
     example.success(**refresh)
     chatbot.like(handlers.like, [conversation_id], None, queue=False, **private)
     chatbot.copy(handlers.copy, [conversation_id], None, queue=False, **private)
-    chatbot.select(handlers.select, [conversation_id], [details], queue=False, **private)
+
     chatbot.clear(handlers.clear, [conversation_id], [conversation_id, chatbot, usage, details],
                   queue=False, **private).then(**refresh)
-    chatbot.change(handlers.usage, [conversation_id], [usage], queue=False, show_progress="hidden",
-                   trigger_mode="always_last", **private)
     gr.api(handlers.api_chat, api_name="chat", **GENERATION)
     gr.api(handlers.api_retry, api_name="retry", **GENERATION)
     gr.api(handlers.api_new_conversation, api_name="new_conversation", queue=False)
     return refresh
 
 
+def _wire_details(handlers, conversation_id, chatbot, details, selected, versions, previous, following,
+                  usage, speeds) -> None:
+    """Message details on click, stepping through its versions, and the readouts kept current."""
+    private = {"queue": False, "api_visibility": "private"}
+    shown = [details, selected, versions]
+    chatbot.select(handlers.select, [conversation_id], shown, **private)
+    for button, step in ((previous, -1), (following, 1)):
+        button.click(handlers.step_version, [conversation_id, selected, gr.State(step)], [chatbot, *shown], **private)
+    chatbot.change(handlers.usage, [conversation_id], [usage, speeds], show_progress="hidden",
+                   trigger_mode="always_last", **private)
+    speeds.change(None, [speeds], None, js=SHOW_STATS, **private)
+
+
 def launch_options() -> dict:
     """The look and behaviour passed to launch(): system fonts only, Esc stops a reply."""
     theme = gr.themes.Soft(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
-    return {"theme": theme, "css": CSS, "js": ESC_STOPS}
+    return {"theme": theme, "css": CSS, "js": PAGE_JS}

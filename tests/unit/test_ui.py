@@ -51,5 +51,5 @@ def test_details_and_usage_read_well(session):
     session.engine.enqueue(["ok"])
     list(session.submit(conversation, "Hi"))
     details = format_details(session.details(conversation, 1))
-    assert "| Tokens/s | 100 |" in details and "| Finished by | stop |" in details
+    assert "- Tokens/s: **100**" in details and "- Finished by: **stop**" in details
     assert usage_text(session, conversation) == f"Context: {conversation.tokens_used:,} / 200 tokens"

@@ -1,0 +1,61 @@
+"""How message text is shown: reasoning blocks folded away, a speed line per reply. No gradio."""
+
+from __future__ import annotations
+
+import re
+
+from chatdesk.engine import Stats
+
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+FOLD_OPEN = '<details class="reasoning"><summary>Reasoning</summary>\n\n'
+FOLD_OPEN_LIVE = '<details class="reasoning"><summary>Reasoning…</summary>\n\n'
+FOLD_CLOSE = "\n\n</details>\n\n"
+_FOLDED = re.compile(r'<details class="reasoning"><summary>Reasoning…?</summary>\n\n(.*?)(?:\n\n</details>\n\n|$)', re.S)
+
+
+def split_reasoning(text: str) -> tuple[str | None, str]:
+    """(reasoning, answer) of a reply; reasoning is None when there is no <think> block."""
+    start = text.find(THINK_OPEN)
+    if start == -1 or text[:start].strip():
+        return None, text
+    body = text[start + len(THINK_OPEN):]
+    end = body.find(THINK_CLOSE)
+    if end == -1:  # still thinking
+        return body.strip(), ""
+    return body[:end].strip(), body[end + len(THINK_CLOSE):].lstrip()
+
+
+def answer_only(text: str) -> str:
+    """A reply without its reasoning, as later turns should see it."""
+    return split_reasoning(text)[1]
+
+
+def to_display(text: str) -> str:
+    """A reply with its reasoning folded into a collapsed block above the answer."""
+    reasoning, answer = split_reasoning(text)
+    if reasoning is None:
+        return text
+    still_thinking = THINK_CLOSE not in text
+    opening = FOLD_OPEN_LIVE if still_thinking else FOLD_OPEN
+    return f"{opening}{reasoning}{FOLD_CLOSE}{answer}"
+
+
+def from_display(text: str) -> str:
+    """The stored form of text shown with to_display (for edits and copies)."""
+    match = _FOLDED.match(text)
+    if match is None:
+        return text
+    return f"{THINK_OPEN}\n{match.group(1).strip()}\n{THINK_CLOSE}\n\n{text[match.end():]}"
+
+
+def speed_line(stats: Stats | None) -> str:
+    """The short speed note shown under a reply."""
+    if stats is None or stats.tokens_per_second is None:
+        return ""
+    parts = [f"{stats.tokens_per_second:.1f} tok/s"]
+    if stats.time_to_first_token is not None:
+        parts.append(f"{stats.time_to_first_token:.2f} s to first token")
+    parts.append(f"{stats.completion_tokens} tokens")
+    if stats.finish_reason in ("length", "cancelled"):
+        parts.append("stopped" if stats.finish_reason == "cancelled" else "hit the length limit")
+    return " · ".join(parts)
