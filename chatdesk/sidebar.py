@@ -48,8 +48,8 @@ def build_sidebar(session: ChatSession) -> Sidebar:
         system_prompt = gr.Textbox(label="System prompt for this chat", lines=2, elem_id="chat-system-prompt")
         set_system_prompt = gr.Button("Use for this chat", size="sm", elem_id="set-chat-system-prompt")
         with gr.Row():
-            export_markdown = gr.Button("Markdown", size="sm", elem_id="export-md")
-            export_json = gr.Button("JSON", size="sm", elem_id="export-json")
+            export_markdown = gr.Button("Export Markdown", size="sm", elem_id="export-md")
+            export_json = gr.Button("Export JSON", size="sm", elem_id="export-json")
         delete = gr.Button("Move to trash", size="sm", variant="stop", elem_id="delete-chat")
     with gr.Accordion("Trash", open=False, elem_id="trash"):
         trash = gr.Radio(choices=chat_choices(session, trashed=True), label="In the trash", elem_id="trash-list")

@@ -1,0 +1,141 @@
+"""History in real Chromium: versions, feedback, a restart, search, trash and restore."""
+
+import re
+import shutil
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from tests.apprunner import RunningApp
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if not shutil.which(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (build/system_deps.sh installs it)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def open_page(chromium, url):
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    page.wait_for_selector("#message textarea")
+    return page
+
+
+def bot_texts(page):
+    return page.locator('#chat [data-testid="bot"]').all_inner_texts()
+
+
+def send(page, text):
+    page.fill("#message textarea", text)
+    page.click("#send-btn")
+    wait_idle(page)
+
+
+def wait_idle(page):
+    """Until the reply has finished: the stream's progress marker is gone and the speed line is there."""
+    page.wait_for_function("""() => {
+        const bots = document.querySelectorAll('#chat [data-testid="bot"]');
+        return bots.length && bots[bots.length - 1].getAttribute('data-stats');
+    }""", timeout=90_000)
+
+
+def version_label(page):
+    return page.locator("#chat button.option").filter(has_text=re.compile(r"^\d+/\d+$")).inner_text()
+
+
+def test_versions_and_feedback_survive_a_restart_and_search_and_trash_work(chromium, tmp_path):
+    app = RunningApp(tmp_path, "--max-tokens", "24")
+    try:
+        page = open_page(chromium, app.url)
+        send(page, "Tell me about owls.")
+        versions = [bot_texts(page)[-1]]
+        for _ in range(2):
+            page.locator('#chat button[aria-label="Retry"]').last.click()
+            page.wait_for_timeout(300)
+            wait_idle(page)
+            versions.append(bot_texts(page)[-1])
+        assert version_label(page) == "3/3"
+        assert len(set(versions)) >= 2, "retry gave the same reply three times"
+        page.locator("#chat button.option", has_text="◀").click()
+        expect(page.locator("#chat button.option", has_text="2/3")).to_be_visible()
+        assert bot_texts(page)[-1].startswith(versions[1][:20])
+        page.locator('#chat button[aria-label="Like"]').last.click()
+        page.wait_for_timeout(500)
+        page.locator('#chat [data-testid="bot"]').last.click()
+        expect(page.locator("#details")).to_contain_text("Like")
+        page.close()
+    finally:
+        assert app.stop() == 0
+
+    app = RunningApp(tmp_path, "--max-tokens", "24")  # the same data dir: a restart
+    try:
+        page = open_page(chromium, app.url)
+        expect(page.locator("#chat button.option", has_text="2/3")).to_be_visible()
+        assert bot_texts(page)[-1].startswith(versions[1][:20])
+        page.locator('#chat [data-testid="bot"]').last.click()
+        expect(page.locator("#details")).to_contain_text("Like")
+        page.locator("#chat button.option", has_text="▶").click()
+        expect(page.locator("#chat button.option", has_text="3/3")).to_be_visible()
+        assert bot_texts(page)[-1].startswith(versions[2][:20])
+
+        page.click("#new-chat")
+        send(page, "Name one zebra fact.")
+        expect(page.locator("#chat-list label")).to_have_count(2)
+        page.locator("#search textarea, #search input").fill("owls")
+        page.locator("#search textarea, #search input").press("Enter")
+        hit = page.locator("#search-hits label").first
+        expect(hit).to_contain_text("owls")
+        hit.click()
+        expect(page.locator('#chat [data-testid="user"]').first).to_contain_text("Tell me about owls.")
+
+        page.click("#this-chat")
+        page.click("#delete-chat")
+        expect(page.locator("#chat-list label")).to_have_count(1)
+        page.click("#trash")
+        page.locator("#trash-list label", has_text="owls").click()
+        page.click("#restore-chat")
+        expect(page.locator("#chat-list label")).to_have_count(2)
+        page.locator("#chat-list label", has_text="owls").click()
+        expect(page.locator('#chat [data-testid="user"]').first).to_contain_text("Tell me about owls.")
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(artifacts() / "history.png"))
+        page.close()
+    finally:
+        assert app.stop() == 0
+
+
+def test_two_tabs_keep_their_own_conversations_and_lose_nothing(chromium, tmp_path):
+    app = RunningApp(tmp_path, "--max-tokens", "16")
+    try:
+        first, second = open_page(chromium, app.url), open_page(chromium, app.url)
+        second.click("#new-chat")
+        for page, text in ((first, "Tab one: apples."), (second, "Tab two: pears.")):
+            page.fill("#message textarea", text)
+            page.click("#send-btn")
+        wait_idle(first)
+        wait_idle(second)
+        assert "Tab one: apples." in first.locator("#chat").inner_text()
+        assert "Tab two" not in first.locator("#chat").inner_text()
+        assert "Tab two: pears." in second.locator("#chat").inner_text()
+        third = open_page(chromium, app.url)
+        expect(third.locator("#chat-list label")).to_have_count(2)
+    finally:
+        assert app.stop() == 0
+
+
+def artifacts():
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "test-artifacts"
+    folder.mkdir(exist_ok=True)
+    return folder
