@@ -81,6 +81,32 @@ def add_model(source: Path, *, move: bool = False) -> ModelEntry:
     return describe(target)
 
 
+class HubUnavailable(RuntimeError):
+    """The Hugging Face Hub could not be used, with a message saying why."""
+
+
+def download_from_hub(repo_id: str, filename: str) -> ModelEntry:
+    """Fetch a GGUF from the Hugging Face Hub into the user's models folder; only ever on request."""
+    repo_id, filename = repo_id.strip(), filename.strip()
+    if not repo_id or not filename.endswith(".gguf"):
+        raise HubUnavailable("Give a repository (owner/name) and the name of a .gguf file in it.")
+    import huggingface_hub
+    from huggingface_hub import constants, errors
+
+    was_offline = constants.HF_HUB_OFFLINE
+    constants.HF_HUB_OFFLINE = False  # chatdesk keeps the hub switched off except for this request
+    try:
+        path = huggingface_hub.hf_hub_download(repo_id, filename, local_dir=paths.user_models_dir())
+    except (errors.RepositoryNotFoundError, errors.EntryNotFoundError, errors.GatedRepoError) as error:
+        raise HubUnavailable(f"{repo_id} has no file {filename} that can be downloaded ({type(error).__name__}).")
+    except Exception as error:  # no network: DNS, refused connection, timeout, proxy
+        raise HubUnavailable("The Hugging Face Hub cannot be reached: this computer seems to be offline. "
+                             "Download the .gguf file elsewhere and add it with “Add a model”.") from error
+    finally:
+        constants.HF_HUB_OFFLINE = was_offline
+    return add_model(Path(path))
+
+
 def _place(source: Path, target: Path, move: bool) -> None:
     """Move an upload; link a file the user points at (no copy of gigabytes when avoidable)."""
     if move:

@@ -27,6 +27,9 @@ class Panel:
     add_path: gr.Textbox
     add: gr.Button
     upload: gr.UploadButton
+    hub_repo: gr.Textbox
+    hub_file: gr.Textbox
+    hub: gr.Button
     preset: gr.Dropdown
     preset_name: gr.Textbox
     save_preset: gr.Button
@@ -48,6 +51,10 @@ def build_panel(session: ChatSession) -> Panel:
         with gr.Row():
             add = gr.Button("Add", size="sm", elem_id="add-model")
             upload = gr.UploadButton("Upload a GGUF", file_types=[".gguf"], size="sm", elem_id="upload-model")
+        with gr.Accordion("Download from Hugging Face", open=False):
+            hub_repo = gr.Textbox(label="Repository", placeholder="owner/name", max_lines=1, elem_id="hub-repo")
+            hub_file = gr.Textbox(label="File", placeholder="model.Q4_K_M.gguf", max_lines=1, elem_id="hub-file")
+            hub = gr.Button("Download", size="sm", elem_id="hub-download")
     with gr.Accordion("Settings", open=False, elem_id="settings-panel"):
         preset = gr.Dropdown(choices=preset_choices(s), value=None, label="Preset", elem_id="preset")
         system_prompt = gr.Textbox(s.system_prompt, label="System prompt for new chats", lines=2,
@@ -68,7 +75,7 @@ def build_panel(session: ChatSession) -> Panel:
         with gr.Row():
             preset_name = gr.Textbox(show_label=False, placeholder="New preset name", max_lines=1, scale=2)
             save_preset = gr.Button("Save as preset", size="sm", scale=1, elem_id="save-preset")
-    return Panel(model, load, status, add_path, add, upload, preset, preset_name, save_preset,
+    return Panel(model, load, status, add_path, add, upload, hub_repo, hub_file, hub, preset, preset_name, save_preset,
                  system_prompt, numbers, save)
 
 
@@ -147,6 +154,15 @@ class PanelHandlers:
         gr.Info(f"Added {entry.name}. Pick it and press “Load this model”.")
         return gr.update(choices=model_choices(self.session), value=str(entry.path)), ""
 
+    def download(self, repo_id: str, filename: str, progress=gr.Progress(track_tqdm=True)):
+        progress(0, desc=f"Downloading {filename}")
+        try:
+            entry = library.download_from_hub(repo_id, filename)
+        except (library.HubUnavailable, ModelFileError) as error:
+            raise gr.Error(str(error), title="Download", print_exception=False) from error
+        gr.Info(f"Downloaded {entry.name}. Pick it and press “Load this model”.")
+        return gr.update(choices=model_choices(self.session), value=str(entry.path))
+
     def apply_preset(self, name: str | None):
         if not name:
             return (gr.skip(),) * (len(NUMBERS) + 1)
@@ -177,6 +193,7 @@ def wire_panel(panel: Panel, handlers: PanelHandlers, header: gr.Markdown) -> No
     panel.save.click(handlers.save, [panel.system_prompt, *numbers], loaded, **private)
     panel.add.click(handlers.add, [panel.add_path], [panel.model, panel.add_path], **private)
     panel.upload.upload(handlers.upload, [panel.upload], [panel.model, panel.add_path], **private)
+    panel.hub.click(handlers.download, [panel.hub_repo, panel.hub_file], [panel.model], **private)
     panel.preset.input(handlers.apply_preset, [panel.preset], [panel.system_prompt, *numbers], **private)
     panel.save_preset.click(handlers.save_preset, [panel.preset_name, panel.system_prompt, *numbers],
                             [panel.preset, panel.preset_name], **private)

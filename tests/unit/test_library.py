@@ -69,3 +69,21 @@ def test_adding_something_that_is_not_a_model_is_refused(tmp_path):
     with pytest.raises(models.ModelFileError):
         library.add_model(bad)
     assert not paths.user_models_dir().exists() or not any(paths.user_models_dir().iterdir())
+
+
+def test_the_hub_download_says_plainly_when_offline(monkeypatch):
+    import huggingface_hub
+
+    def unreachable(*args, **kwargs):
+        raise OSError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", unreachable)
+    with pytest.raises(library.HubUnavailable, match="offline"):
+        library.download_from_hub("someone/model", "model.gguf")
+    from huggingface_hub import constants
+    assert constants.HF_HUB_OFFLINE == constants._is_true(__import__("os").environ.get("HF_HUB_OFFLINE"))
+
+
+def test_the_hub_download_needs_a_gguf_name():
+    with pytest.raises(library.HubUnavailable, match=".gguf"):
+        library.download_from_hub("someone/model", "README.md")
