@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Install the Debian packages the tests drive: chromium (browser tests), xvfb and xdotool (window tests).
+# Install the Debian packages the tests drive: chromium (browser tests), xvfb, xdotool and xprop (window tests).
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v Xvfb >/dev/null || missing+=(xvfb)
 command -v xdotool >/dev/null || missing+=(xdotool)
+command -v xprop >/dev/null || missing+=(x11-utils)
 [ ${#missing[@]} -eq 0 ] && exit 0
 sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)

@@ -36,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.data_dir:
         os.environ[paths.HOME_ENV] = str(args.data_dir.expanduser().resolve())
+    logs.setup_logging()
     if args.command == "fetch-model":
         return fetch_model()
     return serve(args)
@@ -115,7 +116,7 @@ def serve(args: argparse.Namespace) -> int:
     """Run the app in its own window (or headless) until the window closes or a signal comes."""
     from chatdesk import launcher
 
-    log.info("chatdesk starting (pid %s) with log %s", os.getpid(), logs.setup_logging())
+    log.info("chatdesk starting (pid %s), logging to %s", os.getpid(), logs.log_file())
     show_window = not args.no_window and has_display()
     return launcher.run(lambda: build_app(args), port=args.port, show_window=show_window)
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from chatdesk import paths
 from chatdesk.guard import PageCount
-from chatdesk.instance import Instance
-from chatdesk.window import Window, choose_window, icon_file
+from chatdesk.instance import Instance, InstanceInfo
+from chatdesk.window import BrowserTab, Window, choose_window, icon_file
 
 HOST = "127.0.0.1"
 CLOSE_GRACE = 0.5  # after our window closed: how long no page may be open before stopping
@@ -47,6 +47,18 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
         return probe.getsockname()[1]
+
+
+def port_available(port: int) -> bool:
+    """Whether chatdesk could listen on `port` of loopback now."""
+    with socket.socket() as probe:
+        if os.name == "posix":  # as the server does: connections of a previous run may linger in TIME_WAIT
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
 
 
 class Server:
@@ -113,7 +125,9 @@ def run(build: Callable[[], Built], *, port: int = 0, show_window: bool = True) 
     private_environment()
     instance = Instance(paths.data_dir())
     if not instance.claim():
-        return join_running(instance, show_window)
+        running = instance.running()
+        if running is not None or not instance.claim():  # no answer: the holder may have just stopped
+            return join_running(running, show_window)
     try:
         if instance.leftover is not None:
             log.warning("took over from a chatdesk that did not stop cleanly (pid %s)", instance.leftover.pid)
@@ -124,14 +138,14 @@ def run(build: Callable[[], Built], *, port: int = 0, show_window: bool = True) 
 
 def serve(instance: Instance, build: Callable[[], Built], port: int, show_window: bool) -> int:
     """Show the window at once, start the server behind it, and stop both when the window closes."""
+    if port and not port_available(port):
+        print(f"chatdesk: port {port} is in use; choose another with --port, or leave it out", file=sys.stderr)
+        return 1
     stop = threading.Event()
     stop_on_signals(stop)
     server = Server(build, port or free_port(), on_failure=stop.set)
     instance.publish(server.url)
-    window = choose_window(server.url, server.ready) if show_window else None
-    if window is not None:
-        window.show()
-        log.info("showing a %s window", window.kind)
+    window = show(choose_window(server.url, server.ready)) if show_window else None
     server.start()
     try:
         wait_for_the_end(window, server, stop)
@@ -147,11 +161,13 @@ def serve(instance: Instance, build: Callable[[], Built], port: int, show_window
 
 def wait_for_the_end(window: Window | None, server: Server, stop: threading.Event) -> None:
     """Return when the user closed the last window on the app, or on a signal or failure."""
+    if window is not None:
+        window.run_until_closed(stop)
+        if window.failed and not stop.is_set():
+            window = show(BrowserTab(server.url))
     if window is None:
-        stop.wait()
-        return
-    window.run_until_closed(stop)
-    if window.handed_off:
+        stop.wait()  # nothing to watch: serve until a signal
+    elif window.handed_off:
         wait_until_no_pages(server, stop, grace=TAB_GRACE, first_page_wait=FIRST_PAGE_WAIT)
     else:
         wait_until_no_pages(server, stop, grace=CLOSE_GRACE, first_page_wait=0.0)
@@ -173,9 +189,22 @@ def wait_until_no_pages(server: Server, stop: threading.Event, *, grace: float, 
                 return
 
 
-def join_running(instance: Instance, show_window: bool) -> int:
+def show(window: Window) -> Window | None:
+    """Put `window` on screen, else a default-browser tab; None when neither can be shown."""
+    fallback = [] if isinstance(window, BrowserTab) else [BrowserTab(window.url)]
+    for candidate in [window, *fallback]:
+        try:
+            candidate.show()
+        except OSError as error:
+            log.warning("could not open a %s window: %s", candidate.kind, error)
+            continue
+        log.info("showing a %s window", candidate.kind)
+        return candidate
+    return None
+
+
+def join_running(running: InstanceInfo | None, show_window: bool) -> int:
     """Another chatdesk serves this history: open a window on it instead of starting a second server."""
-    running = instance.running()
     if running is None:
         print("chatdesk: another chatdesk holds the lock but has not said where it serves", file=sys.stderr)
         return 1
@@ -184,9 +213,8 @@ def join_running(instance: Instance, show_window: bool) -> int:
     if show_window:
         ready = threading.Event()
         ready.set()
-        window = choose_window(running.url, ready, detached=True)
-        window.show()
-        if window.kind == "webview":  # its window lives in this process
+        window = show(choose_window(running.url, ready, detached=True))
+        if window is not None and window.kind == "webview":  # its window lives in this process
             stop = threading.Event()
             stop_on_signals(stop)
             window.run_until_closed(stop)
@@ -197,6 +225,13 @@ def stop_on_signals(stop: threading.Event) -> None:
     """Make Ctrl+C, SIGTERM and a closed terminal set `stop` (from the main thread only)."""
     if threading.current_thread() is not threading.main_thread():
         return
+
+    def on_signal(number, _frame) -> None:
+        if stop.is_set():  # asked twice: stop waiting for a clean stop
+            log.warning("signal %s again: exiting at once", number)
+            os._exit(1)
+        stop.set()
+
     for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"):
         if hasattr(signal, name):
-            signal.signal(getattr(signal, name), lambda *_: stop.set())
+            signal.signal(getattr(signal, name), on_signal)

@@ -6,6 +6,7 @@ import io
 import logging
 import os
 import sys
+import threading
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
@@ -50,6 +51,7 @@ class LogStream(io.TextIOBase):
         self._level = level
         self._fd = fd
         self._pending = ""
+        self._writing = threading.local()
 
     def writable(self) -> bool:
         return True
@@ -58,14 +60,22 @@ class LogStream(io.TextIOBase):
         self._pending += text
         *lines, self._pending = self._pending.split("\n")
         for line in lines:
-            if line.strip():
-                self._logger.log(self._level, line.rstrip())
+            self._log(line)
         return len(text)
 
     def flush(self) -> None:
-        if self._pending.strip():
-            self._logger.log(self._level, self._pending.rstrip())
+        self._log(self._pending)
         self._pending = ""
+
+    def _log(self, line: str) -> None:
+        """Log one line, unless logging itself is writing here (no handler yet: it falls back to stderr)."""
+        if not line.strip() or getattr(self._writing, "active", False):
+            return
+        self._writing.active = True
+        try:
+            self._logger.log(self._level, line.rstrip())
+        finally:
+            self._writing.active = False
 
     def fileno(self) -> int:
         return self._fd

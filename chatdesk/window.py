@@ -1,12 +1,10 @@
 """The app's own window: pywebview if it works, else a Chromium-family browser in --app mode, else a tab.
 
-Every kind first shows a loading page, at once, that switches to the chat when the server answers.
+Every kind first shows the loading page, at once, which switches to the chat when the server answers.
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import importlib
 import logging
 import os
@@ -19,55 +17,13 @@ import webbrowser
 from pathlib import Path
 
 from chatdesk import paths
+from chatdesk.loading import icon_file, loading_html, write_loading_page
 
 TITLE = "chatdesk"
-LOADING_TITLE = "chatdesk (starting)"
 BROWSER_ENV = "CHATDESK_BROWSER"  # a Chromium-family executable to use, or "none" to skip them
 WINDOW_SIZE = (1200, 820)
 HANDOFF_SECONDS = 2.0  # a browser that exits this fast passed its window to one already running
 log = logging.getLogger(__name__)
-
-LOADING_PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>{title}</title>
-<link rel="icon" href="{icon}">
-<style>
-  html, body {{ height: 100%; margin: 0; }}
-  body {{ display: flex; flex-direction: column; align-items: center; justify-content: center; gap: 20px;
-         font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #374151; background: #f9fafb; }}
-  img {{ width: 96px; height: 96px; }}
-  @media (prefers-color-scheme: dark) {{ body {{ color: #e5e7eb; background: #111827; }} }}
-</style></head>
-<body><img src="{icon}" alt=""><div>Loading chatdesk…</div>
-<script>
-  const target = {target};
-  async function poll() {{
-    try {{ await fetch(target, {{mode: "no-cors", cache: "no-store"}}); location.replace(target); }}
-    catch (error) {{ setTimeout(poll, 100); }}
-  }}
-  poll();
-</script></body></html>
-"""
-
-
-def icon_file() -> Path:
-    """The app icon (PNG)."""
-    return paths.package_dir() / "assets" / "icon.png"
-
-
-def loading_html(url: str) -> str:
-    """A page that says chatdesk is loading and opens `url` as soon as it answers."""
-    icon = "data:image/png;base64," + base64.b64encode(icon_file().read_bytes()).decode("ascii")
-    target = '"' + url.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return LOADING_PAGE.format(title=html.escape(LOADING_TITLE), icon=icon, target=target)
-
-
-def write_loading_page(url: str) -> Path:
-    """The loading page for `url`, written under the cache dir."""
-    page = paths.cache_dir() / "loading.html"
-    page.parent.mkdir(parents=True, exist_ok=True)
-    page.write_text(loading_html(url), encoding="utf-8")
-    return page
-
 
 def browser_profile_dir() -> Path:
     """The Chromium profile that only chatdesk's windows use."""
@@ -157,7 +113,9 @@ class Window:
     """A window on the app; `show()` returns at once, `run_until_closed()` blocks."""
 
     kind = "window"
+    url = ""
     handed_off = False  # True when another process now shows this window
+    failed = False  # True when it could not be shown at all
 
     def show(self) -> None:
         """Put the loading page on screen."""
@@ -181,25 +139,26 @@ class ChromiumWindow(Window):
         self.detached = detached  # a window that outlives this process (a second launch's)
         self.profile = profile or browser_profile_dir()
         self.process: subprocess.Popen | None = None
+        self._spawned_at = 0.0
 
     def show(self) -> None:
         self.profile.mkdir(parents=True, exist_ok=True)
-        page = write_loading_page(self.url).as_uri()
-        output = open(paths.log_dir() / "browser.log", "wb") if _log_dir_ready() else subprocess.DEVNULL
+        command = chromium_command(self.executable, write_loading_page(self.url).as_uri(), self.profile)
         options = _detached_options() if self.detached else _tied_options()
         log.info("opening %s in %s", self.url, self.executable)
-        self.process = subprocess.Popen(chromium_command(self.executable, page, self.profile), stdin=subprocess.DEVNULL,
-                                        stdout=output, stderr=output, **options)
-        if output is not subprocess.DEVNULL:
-            output.close()
+        with _browser_log(truncate=not self.detached) as output:
+            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output, stderr=output, **options)
+        self._spawned_at = time.monotonic()
 
     def run_until_closed(self, stop: threading.Event) -> None:
-        started = time.monotonic()
         while not stop.is_set() and self.process.poll() is None:
             stop.wait(0.1)
         status = self.process.poll()
-        self.handed_off = status == 0 and time.monotonic() - started < HANDOFF_SECONDS
-        log.info("browser window ended with status %s%s", status, " (handed off)" if self.handed_off else "")
+        quick = time.monotonic() - self._spawned_at < HANDOFF_SECONDS
+        self.handed_off = status == 0 and quick
+        self.failed = status not in (0, None) and quick
+        log.log(logging.WARNING if self.failed else logging.INFO, "browser window ended with status %s%s",
+                status, " (handed off)" if self.handed_off else " at once: it could not start" if self.failed else "")
 
     def close(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -231,7 +190,11 @@ class WebviewWindow(Window):
     def run_until_closed(self, stop: threading.Event) -> None:
         import webview
 
-        webview.start(self._follow, (stop,), icon=str(icon_file()))
+        try:
+            webview.start(self._follow, (stop,), icon=str(icon_file()))
+        except Exception:  # no usable toolkit after all: the launcher falls back to a tab
+            log.exception("pywebview could not show its window")
+            self.failed = True
 
     def _follow(self, stop: threading.Event) -> None:
         """On pywebview's worker thread: open the chat when ready; close the window on stop."""
@@ -258,18 +221,20 @@ class BrowserTab(Window):
         self.url = url
 
     def show(self) -> None:
-        webbrowser.open(write_loading_page(self.url).as_uri())
+        if not webbrowser.open(write_loading_page(self.url).as_uri()):
+            raise OSError("no default browser was found")
 
     def run_until_closed(self, stop: threading.Event) -> None:
         """Return at once: the launcher watches the page instead."""
 
 
-def _log_dir_ready() -> bool:
+def _browser_log(*, truncate: bool):
+    """`browser.log` in the log dir for the browser's own chatter (or the null device)."""
     try:
         paths.log_dir().mkdir(parents=True, exist_ok=True)
-        return True
+        return open(paths.log_dir() / "browser.log", "wb" if truncate else "ab")
     except OSError:
-        return False
+        return open(os.devnull, "wb")
 
 
 def _tied_options() -> dict:

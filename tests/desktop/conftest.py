@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -143,3 +144,38 @@ def processes_using(text: str) -> list[int]:
             except OSError:
                 continue
     return pids
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory):
+    """One chatdesk serving headless for the browser tests."""
+    app = Chatdesk(["--no-window"], tmp_path_factory.mktemp("served") / "home")
+    app.url = app.wait_for_url()
+    yield app
+    app.signal(signal.SIGTERM)
+    app.wait_exit(timeout=15)
+    app.kill()
+
+
+def user_messages(home: Path) -> int:
+    """How many user messages the history holds (read-only, while the app runs)."""
+    import sqlite3
+
+    database = home / "data" / "chatdesk.db"
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        return db.execute("SELECT count(*) FROM messages WHERE role = 'user'").fetchone()[0]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium driven by Playwright (the system's chromium)."""
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.skip("needs chromium (build/system_deps.sh)")
+    with sync_playwright() as playwright:
+        args = ["--no-sandbox"] if os.geteuid() == 0 else []
+        launched = playwright.chromium.launch(executable_path=executable, args=args)
+        yield launched
+        launched.close()

@@ -1,6 +1,7 @@
 """Serving without a window, stopping on signals, no console at all, and one instance per data dir."""
 
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -92,3 +93,13 @@ def _wait_for_instance(app) -> dict:
     info = wait_for(published_and_serving, 90, step=0.1)
     assert info, app.log_text()
     return info
+
+
+def test_a_port_in_use_is_reported_at_once(launch):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        app = launch("--no-window", "--port", str(port))
+        assert app.wait_exit(timeout=10) == 1
+    assert app.lines == [f"chatdesk: port {port} is in use; choose another with --port, or leave it out"]

@@ -1,6 +1,8 @@
 """The real app in a real window under Xvfb: it appears, shows the chat, is reused, and closes cleanly."""
 
 import shutil
+import signal
+import sys
 import time
 
 import pytest
@@ -29,6 +31,8 @@ def test_a_window_opens_is_reused_by_a_second_launch_and_closing_it_ends_the_app
     assert xsession.wait_for(lambda: xsession.visible_windows(display, CHAT_TITLE), 60), "the chat never showed"
     to_chat = time.monotonic() - app.started
     time.sleep(2.0)  # let the page paint
+    icons = xsession.window_icon_sizes(display, xsession.visible_windows(display, CHAT_TITLE)[0])
+    assert icons is None or icons, "the window has no icon"
     xsession.screenshot(display, ARTIFACTS / "desktop-window.png")
     (ARTIFACTS / "desktop-startup.txt").write_text(
         f"window after {to_window:.2f} s (title {loading_title!r}); chat after {to_chat:.2f} s\n")
@@ -54,3 +58,17 @@ def test_a_window_opens_is_reused_by_a_second_launch_and_closing_it_ends_the_app
     assert port_is_free(port)
     assert processes_using(str(tmp_path / "home")) == [], "a browser process outlived the app"
     assert app.instance_info() is None
+
+
+def test_a_browser_that_cannot_start_gives_way_to_the_default_browser(launch, display, tmp_path):
+    opened = tmp_path / "opened.txt"
+    fake_browser = f"{sys.executable} -c \"import sys; open({str(opened)!r}, 'w').write(sys.argv[1])\" %s"
+    app = launch(display=display, extra_env={"CHATDESK_BROWSER": "/bin/false", "BROWSER": fake_browser})
+    app.wait_for_url()
+    assert xsession.wait_for(opened.exists, 20), app.log_text()
+    assert opened.read_text().startswith("file://") and opened.read_text().endswith("/cache/loading.html")
+    assert "at once: it could not start" in app.log_text()
+    time.sleep(0.5)
+    assert app.process.poll() is None, "it serves the tab"
+    app.signal(signal.SIGTERM)
+    assert app.wait_exit(timeout=10) == 0

@@ -78,3 +78,13 @@ def screenshot(display: str, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     ImageGrab.grab(xdisplay=display).save(path)
     return path
+
+
+def window_icon_sizes(display: str, window: str) -> list[str] | None:
+    """The sizes of the icons a window sets (_NET_WM_ICON), or None when xprop is not installed."""
+    if shutil.which("xprop") is None:
+        return None
+    env = {**os.environ, "DISPLAY": display}
+    done = subprocess.run(["xprop", "-id", window, "_NET_WM_ICON"], env=env, capture_output=True, text=True, timeout=10)
+    return [line.strip().removeprefix("Icon (").rstrip("):") for line in done.stdout.splitlines()
+            if line.strip().startswith("Icon (")]

@@ -1,0 +1,81 @@
+"""No network at run time: the server process touches only loopback, the page loads only from the app."""
+
+import ipaddress
+import json
+import signal
+import sys
+import textwrap
+
+import pytest
+from gradio_client import Client
+
+pytestmark = pytest.mark.slow
+
+WATCHED = ("socket.connect", "socket.bind", "socket.sendto", "socket.getaddrinfo", "socket.gethostbyname",
+           "socket.gethostbyaddr", "urllib.Request", "subprocess.Popen")
+AUDITED = textwrap.dedent(f"""
+    import json, sys, threading
+    record = open(sys.argv[1], "a", buffering=1)
+    lock = threading.Lock()
+
+    def hook(event, args):
+        if event in {WATCHED!r}:
+            with lock:
+                record.write(json.dumps([event, list(args)], default=repr) + "\\n")
+
+    sys.addaudithook(hook)
+    from chatdesk.cli import main
+    sys.exit(main(sys.argv[2:]))
+""")
+
+
+def is_local(event: str, args: list) -> bool:
+    """Whether one audited call stays on this machine."""
+    if event == "subprocess.Popen" or event == "urllib.Request":
+        return False
+    if event in ("socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr"):
+        return args[0] in (None, "localhost") or _loopback(args[0])
+    address = args[1]
+    if isinstance(address, str):  # a Unix socket path, or a repr of one
+        return not address.startswith("(")
+    return _loopback(address[0])
+
+
+def _loopback(host) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def test_the_server_process_contacts_nothing_but_loopback(launch, tmp_path):
+    record = tmp_path / "network.jsonl"
+    app = launch(str(record), "--no-window", command=[sys.executable, "-c", AUDITED])
+    url = app.wait_for_url()
+    client = Client(url, verbose=False)
+    conversation = client.predict(api_name="/new_conversation")
+    assert client.predict("Hello! Who are you?", conversation, api_name="/chat").strip()
+    app.signal(signal.SIGTERM)
+    assert app.wait_exit(timeout=15) == 0
+
+    calls = [json.loads(line) for line in record.read_text().splitlines()]
+    assert any(event == "socket.bind" for event, _ in calls), "the hook saw nothing: is it installed?"
+    outside = [call for call in calls if not is_local(*call)]
+    assert outside == [], f"chatdesk reached beyond loopback: {outside}"
+
+
+def test_the_page_loads_everything_from_the_app_itself(served, browser):
+    page = browser.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.on("websocket", lambda socket: requested.append(socket.url))
+    page.goto(served.url)
+    page.locator("#message textarea").fill("Hello!")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#chat .bot", timeout=60_000)
+    page.wait_for_timeout(2000)  # the reply streams on; a heartbeat stays open, so no "network idle"
+    page.close()
+
+    assert any("/gradio_api/" in url for url in requested)
+    foreign = [url for url in requested if not url.startswith((served.url, "data:", "blob:", "about:"))]
+    assert foreign == [], f"the page asked for: {foreign}"
