@@ -1,5 +1,6 @@
 # The two commands: `make run` sets up and opens chatdesk; `make test` sets up and runs every test.
-.PHONY: run test setup setup-test
+# `make bundle` builds the double-clickable dist/chatdesk/ (PyInstaller, chatdesk.spec).
+.PHONY: run test setup setup-test bundle
 
 run: setup
 	.venv/bin/chatdesk
@@ -12,3 +13,6 @@ setup:
 
 setup-test:
 	bash build/setup.sh --test
+
+bundle:
+	bash build/bundle.sh

@@ -50,12 +50,12 @@ def from_display(text: str) -> str:
 
 def speed_line(stats: Stats | None) -> str:
     """The short speed note shown under a reply."""
-    if stats is None or stats.tokens_per_second is None:
+    if stats is None:
         return ""
-    parts = [f"{stats.tokens_per_second:.1f} tok/s"]
+    parts = [f"{stats.tokens_per_second:.1f} tok/s"] if stats.tokens_per_second is not None else []
     if stats.time_to_first_token is not None:
         parts.append(f"{stats.time_to_first_token:.2f} s to first token")
-    parts.append(f"{stats.completion_tokens} tokens")
+    parts.append(f"{stats.completion_tokens} token{'s' if stats.completion_tokens != 1 else ''}")
     if stats.finish_reason in ("length", "cancelled"):
         parts.append("stopped" if stats.finish_reason == "cancelled" else "hit the length limit")
     return " · ".join(parts)

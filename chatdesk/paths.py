@@ -62,7 +62,9 @@ def bundle_dir() -> Path | None:
 
 
 def checkout_dir() -> Path | None:
-    """The source checkout this package runs from, if any (editable installs)."""
+    """The source checkout this package runs from, if any (editable installs); never in a bundle."""
+    if bundle_dir() is not None:
+        return None
     root = package_dir().parent
     return root if (root / "models" / "manifest.json").is_file() else None
 

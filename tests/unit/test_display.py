@@ -37,3 +37,5 @@ def test_the_speed_line_reads_well():
     stats = Stats("m", 1, 10, 42, 0.25, 55.31, 1.0, "length", 0)
     assert speed_line(stats) == "55.3 tok/s · 0.25 s to first token · 42 tokens · hit the length limit"
     assert speed_line(None) == ""
+    one = Stats("m", 1, 10, 1, 0.25, None, 0.3, "stop", 0)
+    assert speed_line(one) == "0.25 s to first token · 1 token"
