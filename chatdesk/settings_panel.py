@@ -11,6 +11,7 @@ from chatdesk import config, library
 from chatdesk.config import BUILTIN_PRESETS, Settings
 from chatdesk.models import ModelFileError
 from chatdesk.session import ChatSession, UserError
+from chatdesk.uikit import refuse
 
 NUMBERS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens",
            "context_length", "threads", "gpu_layers")
@@ -117,7 +118,8 @@ class PanelHandlers:
 
     def load(self, path: str | None):
         if not path:
-            raise gr.Error("Pick a model first.", print_exception=False)
+            yield refuse("Pick a model first.", outputs=3)
+            return
         yield from self._switch(replace(self.session.settings, model=path))
 
     def save(self, system_prompt: str, *numbers):
@@ -130,7 +132,8 @@ class PanelHandlers:
         try:
             reloading = self.session.apply_settings(new)
         except UserError as error:
-            raise gr.Error(str(error), title="Settings", print_exception=False) from error
+            yield refuse(str(error), outputs=3)
+            return
         started = time.monotonic()
         while reloading and not self.session.wait_for_model(0.25):
             yield f"⏳ Loading {self.session.loading}… {time.monotonic() - started:.0f} s", gr.skip(), gr.skip()
@@ -146,11 +149,11 @@ class PanelHandlers:
 
     def _add(self, path: str, move: bool):
         if not path or not path.strip():
-            raise gr.Error("Give the path of a .gguf file.", print_exception=False)
+            return refuse("Give the path of a .gguf file.", outputs=2)
         try:
             entry = library.add_model(path.strip(), move=move)
         except (ModelFileError, OSError) as error:
-            raise gr.Error(str(error), title="Add a model", print_exception=False) from error
+            return refuse(f"Not added: {error}", outputs=2)
         gr.Info(f"Added {entry.name}. Pick it and press “Load this model”.")
         return gr.update(choices=model_choices(self.session), value=str(entry.path)), ""
 
@@ -159,7 +162,7 @@ class PanelHandlers:
         try:
             entry = library.download_from_hub(repo_id, filename)
         except (library.HubUnavailable, ModelFileError) as error:
-            raise gr.Error(str(error), title="Download", print_exception=False) from error
+            return refuse(str(error))
         gr.Info(f"Downloaded {entry.name}. Pick it and press “Load this model”.")
         return gr.update(choices=model_choices(self.session), value=str(entry.path))
 
@@ -169,7 +172,7 @@ class PanelHandlers:
         try:
             chosen = config.with_preset(self.session.settings, name)
         except config.SettingsError as error:
-            raise gr.Error(str(error), print_exception=False) from error
+            return refuse(str(error), outputs=len(NUMBERS) + 1)
         gr.Info(f"Preset “{name}” filled in; press “Save settings” to use it.")
         return (chosen.system_prompt, *(getattr(chosen, n) for n in NUMBERS))
 
@@ -179,14 +182,14 @@ class PanelHandlers:
             kept = config.save_preset(replace(self.session.settings, system_prompt=system_prompt, **values), name)
             self.session.apply_settings(replace(self.session.settings, presets=kept.presets))
         except (config.SettingsError, UserError) as error:
-            raise gr.Error(str(error), title="Preset", print_exception=False) from error
+            return refuse(str(error), outputs=2)
         gr.Info(f"Preset “{name.strip()}” saved.")
         return gr.update(choices=preset_choices(self.session.settings), value=name.strip()), ""
 
 
 def wire_panel(panel: Panel, handlers: PanelHandlers, header: gr.Markdown) -> None:
     """Connect the panel; `header` shows the model in use."""
-    private = {"api_visibility": "private"}
+    private = {"api_visibility": "private", "show_progress": "hidden"}
     numbers = [panel.numbers[name] for name in NUMBERS]
     loaded = [panel.status, panel.model, header]
     panel.load.click(handlers.load, [panel.model], loaded, **private)

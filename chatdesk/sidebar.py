@@ -8,6 +8,7 @@ import gradio as gr
 
 from chatdesk import exchange
 from chatdesk.session import ChatSession, UserError
+from chatdesk.uikit import refuse
 
 UNTITLED = "New chat"
 
@@ -89,7 +90,7 @@ class SidebarHandlers:
         self.session.leave(self.session.find(current_id))
         conversation = self.session.find(chosen_id)
         if conversation is None:
-            raise gr.Error("That chat is no longer there.", print_exception=False)
+            return refuse("That chat is no longer there.", outputs=6)
         self.session.remember(conversation)
         return self._opened(conversation)
 
@@ -120,11 +121,11 @@ class SidebarHandlers:
     def rename(self, conversation_id: str | None, title: str):
         conversation = self.session.find(conversation_id)
         if conversation is None or not conversation.messages:
-            raise gr.Error("Send a message first; an empty chat has nothing to name.", print_exception=False)
+            return refuse("Send a message first; an empty chat has nothing to name.", outputs=2)
         try:
             self.session.rename(conversation.id, title)
         except UserError as error:
-            raise gr.Error(str(error), print_exception=False) from error
+            return refuse(str(error), outputs=2)
         return self.lists(conversation.id)
 
     def set_system_prompt(self, conversation_id: str | None, text: str):
@@ -142,13 +143,13 @@ class SidebarHandlers:
 
     def restore(self, chosen_id: str | None):
         if not chosen_id:
-            raise gr.Error("Pick a chat in the trash first.", print_exception=False)
+            return refuse("Pick a chat in the trash first.", outputs=2)
         self.session.restore(chosen_id)
         return self.lists()
 
     def purge(self, chosen_id: str | None):
         if not chosen_id:
-            raise gr.Error("Pick a chat in the trash first.", print_exception=False)
+            return refuse("Pick a chat in the trash first.", outputs=2)
         self.session.delete_forever(chosen_id)
         return self.lists()
 
@@ -161,7 +162,7 @@ class SidebarHandlers:
             return _download(exchange.write_export(exchange.export_json(store, ids), "all-chats.json"))
         conversation = self.session.find(conversation_id)
         if conversation is None or not conversation.messages:
-            raise gr.Error("This chat is empty; there is nothing to export yet.", print_exception=False)
+            return refuse("This chat is empty; there is nothing to export yet.")
         text = exchange.export_markdown(store, [conversation.id]) if kind == "markdown" \
             else exchange.export_json(store, [conversation.id])
         return _download(exchange.write_export(text, f"chat.{'md' if kind == 'markdown' else 'json'}"))
@@ -172,7 +173,7 @@ class SidebarHandlers:
             with open(path, encoding="utf-8") as source:
                 added = exchange.import_json(self.session.store, source.read())
         except (exchange.InvalidExport, UnicodeDecodeError) as error:
-            raise gr.Error(str(error), title="Import", print_exception=False) from error
+            return refuse(f"Nothing was imported: {error}", outputs=2)
         gr.Info(f"Imported {len(added)} chat{'s' if len(added) != 1 else ''}.")
         return self.lists(conversation_id)
 
@@ -183,7 +184,7 @@ def _download(path) -> dict:
 
 def wire_sidebar(bar: Sidebar, handlers: SidebarHandlers, conversation_id, shown: list) -> None:
     """Connect the sidebar; `shown` are the components a conversation change updates."""
-    quick = {"queue": False, "api_visibility": "private"}
+    quick = {"show_progress": "hidden", "api_visibility": "private"}  # queued: toasts need the queue
     opened = [*shown, bar.title, bar.system_prompt]
     lists = [bar.chats, bar.trash]
     refresh = {"fn": handlers.lists, "inputs": [conversation_id], "outputs": lists, **quick}

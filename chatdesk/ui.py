@@ -22,6 +22,7 @@ from chatdesk.conversation import CONTINUE, NEXT_VERSION, PREVIOUS_VERSION, REDO
 from chatdesk.session import EXAMPLES, ChatSession, UserError  # noqa: E402
 from chatdesk.settings_panel import PanelHandlers, build_panel, header_text, wire_panel  # noqa: E402
 from chatdesk.sidebar import SidebarHandlers, build_sidebar, wire_sidebar  # noqa: E402
+from chatdesk.uikit import refuse  # noqa: E402
 
 NO_DETAILS = "Click a message to see its details."
 FEEDBACK_OPTIONS = ("Like", "Dislike", "Inaccurate", "Unhelpful", "Off-topic")
@@ -83,7 +84,7 @@ def message_options(conversation: Conversation, index: int) -> list[dict]:
                     {"value": f"version:{index}", "label": f"{message.version}/{message.versions}"},
                     {"value": f"{NEXT_VERSION}:{index}", "label": "▶"}]
     if conversation.can_continue(index):
-        options.append({"value": CONTINUE, "label": "Continue"})
+        options.append({"value": f"{CONTINUE}:{index}", "label": "Continue"})
     if index == len(conversation.messages) - 1 and conversation.can_redo():
         options.append({"value": REDO, "label": "Redo"})
     return options
@@ -127,6 +128,7 @@ def _fmt(value) -> str:
 
 
 def _user_error(error: UserError) -> gr.Error:
+    """For API callers, who get the reason as an error."""
     return gr.Error(str(error), title="chatdesk", print_exception=False)
 
 
@@ -141,18 +143,20 @@ class Handlers:
             for conversation in updates:
                 yield to_chatbot(conversation)
         except UserError as error:
-            raise _user_error(error) from error
+            gr.Warning(str(error))  # what was shown stays shown
 
     def add_message(self, text: str, conversation_id: str | None):
         conversation = self.session.conversation(conversation_id)
         try:
             self.session.add_user_message(conversation, text)
         except UserError as error:
-            raise _user_error(error) from error
+            return refuse(str(error), outputs=3)  # the text stays in the box
         return to_chatbot(conversation), "", conversation.id
 
     def reply(self, conversation_id: str):
-        yield from self._stream(self.session.reply(self.session.conversation(conversation_id)))
+        conversation = self.session.conversation(conversation_id)
+        if conversation.messages and conversation.messages[-1].role == "user":  # else the message was refused
+            yield from self._stream(self.session.reply(conversation))
 
     def stop(self, conversation_id: str | None):
         conversation = self.session.find(conversation_id)
@@ -168,7 +172,7 @@ class Handlers:
         try:
             text = self.session.undo(conversation, _index(undo.index))
         except UserError as error:
-            raise _user_error(error) from error
+            return refuse(str(error), outputs=2)
         return to_chatbot(conversation), text
 
     def edit(self, conversation_id: str | None, edit: gr.EditData):
@@ -219,11 +223,11 @@ class Handlers:
     def step_version(self, conversation_id: str | None, index: int | None, step: int):
         conversation = self.session.find(conversation_id)
         if conversation is None or index is None:
-            raise gr.Error("Click a message first.", print_exception=False)
+            return refuse("Click a message first.", outputs=4)
         try:
             self.session.step_version(conversation, index, step)
         except UserError as error:
-            raise _user_error(error) from error
+            return refuse(str(error), outputs=4)
         return (self.show(conversation)[1], *self._details(conversation, index))
 
     def example(self, conversation_id: str | None, example: gr.SelectData):
@@ -233,7 +237,7 @@ class Handlers:
         conversation = self.session.conversation(conversation_id)
         action, _, index = str(option.value).partition(":")
         if action == CONTINUE:
-            yield from self._stream(self.session.continue_reply(conversation, _index(option.index)))
+            yield from self._stream(self.session.continue_reply(conversation, int(index)))
         elif action == REDO:
             yield to_chatbot(self.session.redo(conversation))
         elif action in (PREVIOUS_VERSION, NEXT_VERSION):
@@ -324,7 +328,7 @@ def build_ui(session: ChatSession) -> gr.Blocks:
                 speeds = gr.Textbox(speed_lines(None), visible="hidden", elem_id="speed-lines")
                 panel = build_panel(session)
         shown = [conversation_id, chatbot, usage, details]
-        refresh = _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, bar)
+        refresh = _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, speeds, bar)
         _wire_details(handlers, conversation_id, chatbot, details, selected, versions, previous, following,
                       usage, speeds)
         wire_sidebar(bar, SidebarHandlers(session, handlers.show), conversation_id, shown)
@@ -342,28 +346,32 @@ def _notices(session: ChatSession) -> list[str]:
     return notices
 
 
-def _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, bar) -> dict:
+def _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, speeds, bar) -> dict:
     """Connect the chat; returns the listener that refreshes the sidebar's lists."""
     refresh = {"fn": SidebarHandlers(handlers.session, handlers.show).lists, "inputs": [conversation_id],
                "outputs": [bar.chats, bar.trash], "queue": False, "api_visibility": "private"}
     stream = {"show_progress": "minimal", **GENERATION}
+    # A finished reply can look the same as its last streamed state, so no change event: refresh after it.
+    readouts = {"fn": handlers.usage, "inputs": [conversation_id], "outputs": [usage, speeds], "queue": False,
+                "show_progress": "hidden", "api_visibility": "private"}
     added = {"fn": handlers.add_message, "inputs": [box, conversation_id],
-             "outputs": [chatbot, box, conversation_id], "queue": False, "api_visibility": "private"}
+             "outputs": [chatbot, box, conversation_id], "show_progress": "hidden", "api_visibility": "private"}
     reply = {"fn": handlers.reply, "inputs": [conversation_id], "outputs": [chatbot],
              "api_visibility": "private", **stream}
     for trigger in (box.submit, send.click):
         sent = trigger(**added)
-        sent.success(**reply)
+        sent.success(**reply).then(**readouts)
         sent.success(**refresh)
     stop.click(handlers.stop, [conversation_id], None, queue=False, api_visibility="private")
     private = {"api_visibility": "private"}
-    chatbot.retry(handlers.retry, [conversation_id], [chatbot], api_name="window_retry", **stream, **private)
-    chatbot.undo(handlers.undo, [conversation_id], [chatbot, box], **private)
-    chatbot.edit(handlers.edit, [conversation_id], [chatbot], **stream, **private)
-    chatbot.option_select(handlers.option, [conversation_id], [chatbot], **stream, **private)
+    chatbot.retry(handlers.retry, [conversation_id], [chatbot], api_name="window_retry", **stream,
+                  **private).then(**readouts)
+    chatbot.undo(handlers.undo, [conversation_id], [chatbot, box], show_progress="hidden", **private)
+    chatbot.edit(handlers.edit, [conversation_id], [chatbot], **stream, **private).then(**readouts)
+    chatbot.option_select(handlers.option, [conversation_id], [chatbot], **stream, **private).then(**readouts)
     example = chatbot.example_select(handlers.example, [conversation_id], [chatbot, box, conversation_id],
-                                     queue=False, **private)
-    example.success(**reply)
+                                     show_progress="hidden", **private)
+    example.success(**reply).then(**readouts)
     example.success(**refresh)
     chatbot.like(handlers.like, [conversation_id], None, queue=False, **private)
     chatbot.copy(handlers.copy, [conversation_id], None, queue=False, **private)
@@ -383,7 +391,8 @@ def _wire_details(handlers, conversation_id, chatbot, details, selected, version
     shown = [details, selected, versions]
     chatbot.select(handlers.select, [conversation_id], shown, **private)
     for button, step in ((previous, -1), (following, 1)):
-        button.click(handlers.step_version, [conversation_id, selected, gr.State(step)], [chatbot, *shown], **private)
+        button.click(handlers.step_version, [conversation_id, selected, gr.State(step)], [chatbot, *shown],
+                     show_progress="hidden", api_visibility="private")
     chatbot.change(handlers.usage, [conversation_id], [usage, speeds], show_progress="hidden",
                    trigger_mode="always_last", **private)
     speeds.change(None, [speeds], None, js=SHOW_STATS, **private)

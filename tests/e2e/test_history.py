@@ -1,56 +1,13 @@
 """History in real Chromium: versions, feedback, a restart, search, trash and restore."""
 
-import re
-import shutil
-
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.apprunner import RunningApp
+from tests.e2e.chatpage import bot_texts, open_page, send, version_label, wait_idle
+from tests.e2e.conftest import artifact
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not shutil.which(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (build/system_deps.sh installs it)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-
-
-def open_page(chromium, url):
-    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(url)
-    page.wait_for_selector("#message textarea")
-    return page
-
-
-def bot_texts(page):
-    return page.locator('#chat [data-testid="bot"]').all_inner_texts()
-
-
-def send(page, text):
-    page.fill("#message textarea", text)
-    page.click("#send-btn")
-    wait_idle(page)
-
-
-def wait_idle(page):
-    """Until the reply has finished: the stream's progress marker is gone and the speed line is there."""
-    page.wait_for_function("""() => {
-        const bots = document.querySelectorAll('#chat [data-testid="bot"]');
-        return bots.length && bots[bots.length - 1].getAttribute('data-stats');
-    }""", timeout=90_000)
-
-
-def version_label(page):
-    return page.locator("#chat button.option").filter(has_text=re.compile(r"^\d+/\d+$")).inner_text()
 
 
 def test_versions_and_feedback_survive_a_restart_and_search_and_trash_work(chromium, tmp_path):
@@ -108,7 +65,7 @@ def test_versions_and_feedback_survive_a_restart_and_search_and_trash_work(chrom
         page.locator("#chat-list label", has_text="owls").click()
         expect(page.locator('#chat [data-testid="user"]').first).to_contain_text("Tell me about owls.")
         page.evaluate("window.scrollTo(0, 0)")
-        page.screenshot(path=str(artifacts() / "history.png"))
+        page.screenshot(path=str(artifact("history.png")))
         page.close()
     finally:
         assert app.stop() == 0
@@ -132,10 +89,3 @@ def test_two_tabs_keep_their_own_conversations_and_lose_nothing(chromium, tmp_pa
     finally:
         assert app.stop() == 0
 
-
-def artifacts():
-    from pathlib import Path
-
-    folder = Path(__file__).resolve().parents[2] / "test-artifacts"
-    folder.mkdir(exist_ok=True)
-    return folder

@@ -1,0 +1,14 @@
+"""Small helpers shared by the page's parts."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+
+def refuse(message: str, outputs: int = 1):
+    """Tell the user why not, in a toast, and leave every output as it is.
+
+    Raising gr.Error would also cover the outputs (the whole chat, say) with an error badge.
+    """
+    gr.Warning(message)
+    return gr.skip() if outputs == 1 else tuple(gr.skip() for _ in range(outputs))

@@ -1,0 +1,77 @@
+"""What a person does on the chat page, as Playwright steps."""
+
+import re
+
+from playwright.sync_api import Page, expect
+
+REPLY_TIMEOUT = 120_000
+
+
+def open_page(chromium, url: str, *, new_chat: bool = False, **context) -> Page:
+    page = chromium.new_context(viewport={"width": 1400, "height": 1000}, **context).new_page()
+    page.goto(url)
+    page.wait_for_selector("#message textarea")
+    expect(page.locator("#context-usage")).to_contain_text("Context")
+    if new_chat:
+        page.click("#new-chat")
+        expect(page.locator('#chat [data-testid="user"]')).to_have_count(0)
+    return page
+
+
+def box(page: Page):
+    return page.locator("#message textarea")
+
+
+def bots(page: Page):
+    return page.locator('#chat [data-testid="bot"]')
+
+
+def users(page: Page):
+    return page.locator('#chat [data-testid="user"]')
+
+
+def bot_texts(page: Page) -> list[str]:
+    return bots(page).all_inner_texts()
+
+
+def last_reply(page: Page) -> str:
+    texts = bot_texts(page)
+    return texts[-1] if texts else ""
+
+
+def send(page: Page, text: str, *, wait: bool = True) -> None:
+    box(page).fill(text)
+    page.click("#send-btn")
+    if wait:
+        wait_idle(page)
+
+
+def wait_idle(page: Page, count: int | None = None) -> None:
+    """Until the last reply has finished: the chat's progress marker is gone and the reply has its speed line."""
+    page.wait_for_function("""(count) => {
+        const bots = document.querySelectorAll('#chat [data-testid="bot"]');
+        if (!bots.length || (count !== null && bots.length !== count)) return false;
+        const busy = [...document.querySelectorAll('#chat [data-testid="status-tracker"]')]
+            .some((tracker) => !tracker.classList.contains('hide'));
+        return !busy && !!bots[bots.length - 1].getAttribute('data-stats');
+    }""", arg=count, timeout=REPLY_TIMEOUT)
+
+
+def message_button(page: Page, label: str):
+    """A button under the last reply: Retry, Undo, Edit, Like, Dislike, Copy message…"""
+    return page.locator(f'#chat button[aria-label="{label}"]').last
+
+
+def option(page: Page, text: str | re.Pattern):
+    return page.locator("#chat button.option", has_text=text)
+
+
+def version_label(page: Page) -> str:
+    return option(page, re.compile(r"^\d+/\d+$")).inner_text()
+
+
+def toast_text(page: Page) -> str:
+    """The text of the newest notice the page shows."""
+    toast = page.locator(".toast-body").last
+    toast.wait_for(timeout=15_000)
+    return toast.inner_text()

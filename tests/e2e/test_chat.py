@@ -1,0 +1,225 @@
+"""Every Chatbot event in real Chromium, clicking the real buttons and reading what a person sees."""
+
+import time
+
+from playwright.sync_api import expect
+
+from tests.e2e.chatpage import (box, bot_texts, bots, last_reply, message_button, open_page, option, send,
+                                toast_text, users, wait_idle)
+from tests.e2e.conftest import artifact
+
+
+def test_send_shows_the_message_at_once_and_streams_the_reply(chromium, long_app):
+    page = open_page(chromium, long_app.url, new_chat=True)
+    send(page, "Write a long story about a lighthouse keeper.", wait=False)
+    expect(users(page).last).to_contain_text("lighthouse keeper", timeout=5_000)
+    expect(box(page)).to_have_value("")
+    lengths = []
+    for _ in range(30):
+        lengths.append(len(last_reply(page)))
+        if len(set(lengths)) >= 4:
+            break
+        time.sleep(0.15)
+    assert len(set(lengths)) >= 4 and lengths == sorted(lengths), f"the reply did not grow: {lengths}"
+    page.click("#stop-btn")
+    wait_idle(page)
+    page.screenshot(path=str(artifact("chat-streamed.png")))
+
+
+def test_enter_sends_too(chromium, app):
+    page = open_page(chromium, app.url, new_chat=True)
+    box(page).fill("Say hello.")
+    box(page).press("Enter")
+    wait_idle(page, count=1)
+    assert users(page).last.inner_text().strip() == "Say hello." and last_reply(page).strip()
+
+
+def test_stop_ends_the_reply_keeps_it_and_offers_continue(chromium, long_app):
+    page = open_page(chromium, long_app.url, new_chat=True)
+    send(page, "Write a very long essay about the history of bread.", wait=False)
+    page.wait_for_function("""() => { const b = document.querySelectorAll('#chat [data-testid="bot"]');
+                              return b.length && b[b.length - 1].innerText.length > 40; }""", timeout=60_000)
+    page.click("#stop-btn")
+    wait_idle(page)
+    stopped = last_reply(page)
+    time.sleep(1.5)
+    assert last_reply(page) == stopped and len(stopped) > 40
+    expect(option(page, "Continue")).to_be_visible()
+    assert "stopped" in bots(page).last.get_attribute("data-stats")
+
+
+def test_escape_stops_a_reply(chromium, long_app):
+    page = open_page(chromium, long_app.url, new_chat=True)
+    send(page, "Describe every planet of the solar system in detail.", wait=False)
+    page.wait_for_function("""() => { const b = document.querySelectorAll('#chat [data-testid="bot"]');
+                              return b.length && b[b.length - 1].innerText.length > 20; }""", timeout=60_000)
+    page.keyboard.press("Escape")
+    wait_idle(page)
+    expect(option(page, "Continue")).to_be_visible()
+
+
+def test_continue_lengthens_a_reply_cut_short(chromium, app):
+    page = open_page(chromium, app.url, new_chat=True)
+    send(page, "Write a long poem about the sea.")
+    first = last_reply(page)
+    expect(option(page, "Continue")).to_be_visible()
+    option(page, "Continue").click()
+    page.wait_for_function("(before) => { const b = document.querySelectorAll('#chat [data-testid=\"bot\"]');"
+                           " return b[b.length - 1].innerText.length > before; }", arg=len(first), timeout=60_000)
+    wait_idle(page, count=1)
+    assert last_reply(page).startswith(first[:30]) and len(last_reply(page)) > len(first)
+
+
+def test_retry_writes_a_different_reply(chromium, app):
+    page = open_page(chromium, app.url, new_chat=True)
+    send(page, "Invent a name for a cat.")
+    replies = {last_reply(page)}
+    for _ in range(3):
+        message_button(page, "Retry").click()
+        page.wait_for_timeout(300)
+        wait_idle(page, count=1)
+        replies.add(last_reply(page))
+        if len(replies) > 1:
+            break
+    assert len(replies) > 1, "three retries gave the same reply"
+    assert bots(page).count() == 1
+
+
+def test_undo_removes_the_exchange_and_gives_the_text_back(chromium, app):
+    page = open_page(chromium, app.url, new_chat=True)
+    send(page, "First question.")
+    send(page, "Second question.")
+    message_button(page, "Undo").click()
+    expect(users(page)).to_have_count(1)
+    expect(box(page)).to_have_value("Second question.")
+    expect(option(page, "Redo")).to_be_visible()
+
+
+def test_editing_a_user_message_regenerates_from_there(chromium, app):
+    page = open_page(chromium, app.url, new_chat=True)
+    send(page, "Name a fruit.")
+    send(page, "Name a colour.")
+    users(page).first.hover()
+    page.locator('#chat button[aria-label="Edit"]').first.click()
+    editor = page.locator("#chat textarea").first
+    editor.fill("Name a vegetable.")
+    page.locator('#chat button[aria-label="Submit"]').first.click()
+    wait_idle(page, count=1)
+    expect(users(page)).to_have_count(1)
+    assert users(page).first.inner_text().strip() == "Name a vegetable."
+
+
+def test_editing_a_reply_replaces_its_text(chromium, app):
+    page = open_page(chromium, app.url, new_chat=True)
+    send(page, "What is the capital of France?")
+    message_button(page, "Edit").click()
+    page.locator("#chat textarea").first.fill("Paris is the capital of France.")
+    page.locator('#chat button[aria-label="Submit"]').first.click()
+    expect(bots(page).last).to_contain_text("Paris is the capital of France.")
+    bots(page).last.click()
+    expect(page.locator("#details")).to_contain_text("Characters: 31")
+
+
+def test_like_dislike_and_a_reason_are_recorded(chromium, app):
+    page = open_page(chromium, app.url, new_chat=True)
+    send(page, "Tell me a fact about owls.")
+    message_button(page, "Like").click()
+    page.wait_for_timeout(300)
+    message_button(page, "Dislike").click()
+    page.wait_for_timeout(300)
+    page.locator('#chat button[aria-label="Feedback"]').last.click()
+    page.get_by_text("Inaccurate", exact=True).click()
+    page.wait_for_timeout(500)
+    bots(page).last.click()
+    expect(page.locator("#details")).to_contain_text("Like, Dislike, Inaccurate")
+
+
+def test_copy_is_recorded_as_a_signal(chromium, app):
+    page = open_page(chromium, app.url, new_chat=True, permissions=["clipboard-read", "clipboard-write"])
+    send(page, "Give me a short motto.")
+    message_button(page, "Copy message").click()
+    page.wait_for_timeout(500)
+    bots(page).last.click()
+    expect(page.locator("#details")).to_contain_text("copy")
+
+
+def test_clear_starts_a_new_conversation(chromium, app):
+    page = open_page(chromium, app.url, new_chat=True)
+    send(page, "My name is Ada. Remember it.")
+    chats = page.locator("#chat-list label")
+    before = chats.count()
+    page.locator('#chat button[aria-label="Clear"]').click()
+    expect(users(page)).to_have_count(0)
+    expect(page.locator("#chat button.example")).to_have_count(3)
+    send(page, "Hi again.")
+    expect(users(page)).to_have_count(1)
+    expect(chats).to_have_count(before + 1, timeout=10_000)
+
+
+def test_a_starter_example_is_sent(chromium, app):
+    page = open_page(chromium, app.url, new_chat=True)
+    page.locator("#chat button.example").filter(has_text="haiku").click()
+    wait_idle(page, count=1)
+    assert users(page).first.inner_text().strip() == "Write a haiku about the sea." and last_reply(page).strip()
+
+
+def test_clicking_a_reply_shows_how_it_was_made(chromium, app):
+    page = open_page(chromium, app.url, new_chat=True)
+    send(page, "Count to five.")
+    bots(page).last.click()
+    details = page.locator("#details")
+    for fact in ("Model: SmolLM2-135M-Instruct.Q4_1", "Seed:", "Prompt tokens:", "Reply tokens:",
+                 "Time to first token", "Tokens/s:", "Finished by:"):
+        expect(details).to_contain_text(fact)
+    assert "tok/s" in bots(page).last.get_attribute("data-stats")
+
+
+def test_the_context_readout_follows_the_conversation(chromium, app):
+    page = open_page(chromium, app.url, new_chat=True)
+    readout = page.locator("#context-usage")
+    expect(readout).to_contain_text("Context: 0 / 4,096 tokens")
+    send(page, "Hello!")
+    page.wait_for_function("() => !document.querySelector('#context-usage').innerText.includes('Context: 0 ')")
+    used = int(readout.inner_text().split(":")[1].split("/")[0].replace(",", ""))
+    assert 10 < used < 4096
+
+
+def test_an_empty_message_is_refused_clearly(chromium, app):
+    page = open_page(chromium, app.url, new_chat=True)
+    page.click("#send-btn")
+    assert "Type a message first" in toast_text(page)
+    expect(users(page)).to_have_count(0)
+
+
+def test_a_huge_message_is_refused_and_kept_in_the_box(chromium, app):
+    page = open_page(chromium, app.url, new_chat=True)
+    huge = "word " * 20_000
+    box(page).fill(huge)
+    page.click("#send-btn")
+    assert "too long" in toast_text(page)
+    expect(users(page)).to_have_count(0)
+    assert box(page).input_value() == huge
+    send(page, "Still there?")
+    assert last_reply(page).strip()
+
+
+def test_emoji_and_right_to_left_text_get_a_real_reply(chromium, app):
+    page = open_page(chromium, app.url, new_chat=True)
+    send(page, "مرحبا 👋 שלום — how do you say hello?")
+    assert "مرحبا 👋 שלום" in users(page).last.inner_text() and last_reply(page).strip()
+
+
+def test_the_page_loads_nothing_from_outside_the_machine(chromium, app):
+    requests = []
+    page = chromium.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(app.url)
+    page.wait_for_selector("#message textarea")
+    page.click("#new-chat")
+    send(page, "Hello!")
+    page.click("#model-panel")
+    page.click("#settings-panel")
+    page.wait_for_timeout(500)
+    outside = [url for url in requests if not url.startswith((app.url, "data:", "blob:"))]
+    assert requests and outside == []
+    assert bot_texts(page)
