@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, replace
-from typing import Protocol
+from collections.abc import Iterator
+from dataclasses import asdict
 
-from chatdesk import config
 from chatdesk.config import Settings
 from chatdesk.conversation import Conversation, Feedback, Message
-from chatdesk.engine import ContextOverflow, Generation, ModelError, SamplingParams
-from chatdesk.models import file_sha256
+from chatdesk.engine import ContextOverflow, Generation
+from chatdesk.history import History
+from chatdesk.host import ChatEngine, EngineLoader, ModelHost, UserError
 from chatdesk.store import Store
+
+__all__ = ["ChatSession", "ChatEngine", "UserError", "EXAMPLES", "MAX_MESSAGE_CHARS"]
 
 MAX_MESSAGE_CHARS = 200_000
 SAVE_EVERY = 0.5  # seconds between checkpoints of a streaming reply
-LAST_CONVERSATION = "last_conversation"
-MODEL_WAIT = 600  # seconds a message waits for a model that is loading
-RELOAD_FIELDS = ("model", "context_length", "threads", "gpu_layers")
 EXAMPLES = (
     "Explain what a large language model is in two sentences.",
     "Write a haiku about the sea.",
@@ -27,211 +24,13 @@ EXAMPLES = (
 )
 
 
-class UserError(ValueError):
-    """Something the user asked for that cannot be done, with a message saying why."""
-
-
-class ChatEngine(Protocol):
-    """What the session needs from a model (engine.Engine, or a scripted fake in tests)."""
-
-    model_name: str
-    context_length: int
-
-    def chat(self, messages: list[dict], params: SamplingParams, *, continue_reply: bool = False) -> Generation: ...
-
-    def fit(self, messages: list[dict], reply_budget: int, *, continue_reply: bool = False) -> tuple[list[int], int]: ...
-
-    def count_tokens(self, messages: list[dict]) -> int: ...
-
-    def close(self) -> None: ...
-
-
-EngineLoader = Callable[[Settings], tuple[ChatEngine, str | None]]  # settings -> (engine, model sha256)
-
-
-class ChatSession:
+class ChatSession(ModelHost, History):
     """Every conversation of this process and the actions a user can take on them."""
 
     def __init__(self, engine: ChatEngine | None, store: Store, *, settings: Settings = Settings(),
                  load_error: str | None = None, model_sha256: str | None = None, loader: EngineLoader | None = None):
-        self.engine = engine
-        self.store = store
-        self.settings = settings
-        self.load_error = load_error
-        self.model_sha256 = model_sha256
-        self.loading: str | None = None  # the model being loaded, if any
-        self._loaded_with = settings  # the settings the current engine was loaded with
-        self._loader = loader
-        self._model_ready = threading.Event()
-        self._model_ready.set()
-        self._open: dict[str, Conversation] = {}
-        if engine is not None and model_sha256 is None:
-            self._hash_model(engine)
-
-    @property
-    def params(self) -> SamplingParams:
-        """How replies are sampled now."""
-        return self.settings.sampling()
-
-    @property
-    def system_prompt(self) -> str:
-        """The system prompt new conversations start with."""
-        return self.settings.system_prompt
-
-    # settings and models
-
-    def apply_settings(self, new: Settings) -> bool:
-        """Check, save and use new settings; True when a model (re)load was started for them."""
-        try:
-            config.checked(new)
-        except config.SettingsError as error:
-            raise UserError(str(error)) from error
-        reload = any(getattr(new, name) != getattr(self.settings, name) for name in RELOAD_FIELDS)
-        self.settings = new
-        config.save_settings(new)
-        if reload:
-            self.switch_model(new)
-        return reload
-
-    def switch_model(self, settings: Settings) -> None:
-        """Load the model `settings` name in the background; messages wait; a failure keeps the old one."""
-        if self._loader is None:
-            raise UserError("This chatdesk cannot load models.")
-        self._model_ready.wait(MODEL_WAIT)
-        self._model_ready.clear()
-        self.loading = settings.model or "the default model"
-        threading.Thread(target=self._load, args=(settings,), name="chatdesk-model-load", daemon=True).start()
-
-    def wait_for_model(self, timeout: float = MODEL_WAIT) -> bool:
-        """Block until no model is loading; False on timeout."""
-        return self._model_ready.wait(timeout)
-
-    def _load(self, settings: Settings) -> None:
-        previous = self.engine
-        try:
-            engine, sha256 = self._loader(settings)
-        except ModelError as error:
-            self.load_error = f"{error} The previous model is still in use." if previous else str(error)
-            if previous is not None:  # keep what works, and do not name the bad model at the next start
-                loaded = {name: getattr(self._loaded_with, name) for name in RELOAD_FIELDS}
-                self.settings = replace(settings, **loaded)
-                config.save_settings(self.settings)
-        else:
-            self.engine, self.model_sha256, self.load_error = engine, sha256, None
-            self._loaded_with = settings
-            if sha256 is None:
-                self._hash_model(engine)
-            if previous is not None:
-                previous.close()  # waits for a reply still being written with it
-        finally:
-            self.loading = None
-            self._model_ready.set()
-
-    def _hash_model(self, engine: ChatEngine) -> None:
-        """Work out the model file's sha256 meanwhile; replies record it once known."""
-        path = getattr(engine, "model_path", None)
-        if path is None:
-            return
-
-        def work():
-            digest = file_sha256(path)
-            if self.engine is engine:
-                self.model_sha256 = digest
-
-        threading.Thread(target=work, name="chatdesk-model-hash", daemon=True).start()
-
-    def set_system_prompt(self, conversation: Conversation, text: str) -> None:
-        """Give one conversation its own system prompt."""
-        conversation.system_prompt = text.strip()
-        self.store.set_system_prompt(conversation.id, conversation.system_prompt)
-        self._recount(conversation)
-
-    # conversations
-
-    def new_conversation(self) -> Conversation:
-        """Start an empty conversation with a new id."""
-        row = self.store.create_conversation(self.system_prompt)
-        conversation = Conversation(row.id, system_prompt=row.system_prompt)
-        self._open[row.id] = conversation
-        return conversation
-
-    def find(self, conversation_id: str | None) -> Conversation | None:
-        """The conversation with this id, loaded from the store if needed; None if there is none."""
-        if not conversation_id:
-            return None
-        if conversation_id not in self._open:
-            row = self.store.conversation(conversation_id)
-            if row is None:
-                return None
-            conversation = Conversation(row.id, row.title, row.system_prompt)
-            self._load_branch(conversation, row.leaf_id)
-            self._recount(conversation)
-            self._open[row.id] = conversation
-        return self._open[conversation_id]
-
-    def conversation(self, conversation_id: str | None) -> Conversation:
-        """The conversation with this id, or a new one when the id is unknown or empty."""
-        return self.find(conversation_id) or self.new_conversation()
-
-    def last_conversation(self) -> Conversation:
-        """The conversation open when the app last ran (restored exactly), else a new one."""
-        found = self.find(self.store.get_state(LAST_CONVERSATION))
-        if found is not None and self.store.conversation(found.id).deleted_at is None:
-            return found
-        return self.new_conversation()
-
-    def leave(self, conversation: Conversation | None) -> None:
-        """The window moves on: undone exchanges are now deleted for good."""
-        if conversation is None:
-            return
-        self.stop(conversation)
-        for message_id, _parent in conversation.undone:
-            self.store.delete_message(message_id)
-        conversation.undone.clear()
-
-    def conversations(self, *, trashed: bool = False):
-        """Conversations for the sidebar (or the trash), most recent first."""
-        return self.store.conversations(trashed=trashed)
-
-    def rename(self, conversation_id: str, title: str) -> None:
-        """Give a conversation a new title."""
-        if not title.strip():
-            raise UserError("A title cannot be empty.")
-        self.store.rename(conversation_id, title)
-        if conversation_id in self._open:
-            self._open[conversation_id].title = title.strip()
-
-    def delete(self, conversation_id: str) -> None:
-        """Move a conversation to the trash (it can be restored)."""
-        found = self.find(conversation_id)
-        self.leave(found)
-        self.store.trash(conversation_id)
-
-    def restore(self, conversation_id: str) -> None:
-        """Bring a conversation back from the trash."""
-        self.store.restore(conversation_id)
-
-    def delete_forever(self, conversation_id: str) -> None:
-        """Destroy a conversation that is already in the trash."""
-        row = self.store.conversation(conversation_id)
-        if row is None or row.deleted_at is None:
-            raise UserError("Only a conversation in the trash can be deleted for good.")
-        self.store.purge(conversation_id)
-        self._open.pop(conversation_id, None)
-
-    def search(self, query: str):
-        """Messages matching every word of `query`."""
-        return self.store.search(query)
-
-    def open_at(self, conversation_id: str, message_id: str) -> Conversation:
-        """Open a conversation on the branch that shows `message_id`."""
-        conversation = self.conversation(conversation_id)
-        self._show(conversation, self.store.newest_leaf(message_id))
-        return conversation
-
-    def remember(self, conversation: Conversation) -> None:
-        """This is the conversation to reopen at the next start."""
-        self.store.set_state(LAST_CONVERSATION, conversation.id)
+        ModelHost.__init__(self, engine, settings, load_error, model_sha256, loader)
+        History.__init__(self, store)
 
     # sending and generating
 
@@ -418,27 +217,9 @@ class ChatSession:
                           params=asdict(self.params))
         self.store.finish_message(reply.id, reply.content, reply.meta, reply.status)
 
-    def _show(self, conversation: Conversation, leaf_id: str | None) -> None:
-        self.store.set_leaf(conversation.id, leaf_id)
-        self._load_branch(conversation, leaf_id)
-        self._recount(conversation)
-
-    def _load_branch(self, conversation: Conversation, leaf_id: str | None) -> None:
-        rows = self.store.branch(leaf_id)
-        feedback = self.store.feedback([row.id for row in rows])
-        conversation.messages = []
-        for row in rows:
-            versions = [v.id for v in self.store.siblings(row)]
-            conversation.messages.append(
-                Message.from_row(row, feedback.get(row.id, ()), versions.index(row.id) + 1, len(versions)))
-
     def _feedback(self, message: Message, kind: str) -> None:
         self.store.add_feedback(message.id, kind)
         message.feedback.append(Feedback(kind))
-
-    def _recount(self, conversation: Conversation) -> None:
-        if self.engine is not None:
-            conversation.tokens_used = self.engine.count_tokens(conversation.prompt())
 
     def _check_fits(self, messages: list[dict]) -> None:
         engine = self._require_engine()
@@ -446,13 +227,6 @@ class ChatSession:
             engine.fit(messages, self.params.max_tokens)
         except ContextOverflow as error:
             raise UserError(str(error)) from error
-
-    def _require_engine(self) -> ChatEngine:
-        if not self._model_ready.is_set() and not self._model_ready.wait(MODEL_WAIT):
-            raise UserError(f"Still loading {self.loading}; try again in a moment.")
-        if self.engine is None:
-            raise UserError(self.load_error or "No model is loaded.")
-        return self.engine
 
     @staticmethod
     def _ensure_idle(conversation: Conversation) -> None:
