@@ -11,5 +11,8 @@ work="$(realpath -m "${2:-build/work}")"
 bash build/setup.sh
 py="$root/.venv/bin/python"
 "$py" -m pip install --quiet --disable-pip-version-check -e ".[build,window]"
+# Gradio writes its components' .pyi stubs at first import; make them now so the bundle has them and
+# never writes into its own folder at run time.
+GRADIO_ANALYTICS_ENABLED=False "$py" -c "import gradio" >/dev/null
 "$py" -m PyInstaller --noconfirm --clean --log-level WARN --distpath "$dist" --workpath "$work" chatdesk.spec >&2
 echo "$dist/chatdesk"

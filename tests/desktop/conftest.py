@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -167,15 +166,6 @@ def user_messages(home: Path) -> int:
 
 
 @pytest.fixture(scope="session")
-def browser():
-    """Headless Chromium driven by Playwright (the system's chromium)."""
-    from playwright.sync_api import sync_playwright
-
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    if executable is None:
-        pytest.skip("needs chromium (build/system_deps.sh)")
-    with sync_playwright() as playwright:
-        args = ["--no-sandbox"] if os.geteuid() == 0 else []
-        launched = playwright.chromium.launch(executable_path=executable, args=args)
-        yield launched
-        launched.close()
+def browser(chromium):
+    """Headless Chromium driven by Playwright (the system's chromium), shared with the other suites."""
+    return chromium

@@ -43,7 +43,7 @@ def test_a_reply_cut_short_offers_continue(session):
     list(session.submit(conversation, "Hi"))
     shown = to_chatbot(conversation)
     assert shown[0] == {"role": "user", "content": "Hi"}
-    assert shown[1]["content"] == "abc" and shown[1]["options"] == [{"value": "continue", "label": "Continue"}]
+    assert shown[1]["content"] == "abc" and shown[1]["options"] == [{"value": "continue:1", "label": "Continue"}]
 
 
 def test_details_and_usage_read_well(session):
