@@ -11,8 +11,11 @@ work="$(realpath -m "${2:-build/work}")"
 bash build/setup.sh
 py="$root/.venv/bin/python"
 "$py" -m pip install --quiet --disable-pip-version-check -e ".[build,window]"
-# Gradio writes its components' .pyi stubs at first import; make them now so the bundle has them and
-# never writes into its own folder at run time.
-GRADIO_ANALYTICS_ENABLED=False "$py" -c "import gradio" >/dev/null
+# Gradio writes a component's .pyi stub when the component is first imported (gr.api imports its Api
+# component lazily); import them all now so the bundle has every stub and never writes into itself.
+GRADIO_ANALYTICS_ENABLED=False "$py" -c "
+import importlib, pkgutil, gradio.components as c
+for m in pkgutil.iter_modules(c.__path__):
+    importlib.import_module(f'gradio.components.{m.name}')" >/dev/null
 "$py" -m PyInstaller --noconfirm --clean --log-level WARN --distpath "$dist" --workpath "$work" chatdesk.spec >&2
 echo "$dist/chatdesk"
