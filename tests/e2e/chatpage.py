@@ -3,6 +3,9 @@
 import re
 
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from tests.e2e.conftest import artifact
 
 REPLY_TIMEOUT = 120_000
 
@@ -43,7 +46,35 @@ def send(page: Page, text: str, *, wait: bool = True) -> None:
     box(page).fill(text)
     page.click("#send-btn")
     if wait:
-        wait_idle(page)
+        wait_replied(page, text)
+
+
+def wait_replied(page: Page, text: str) -> None:
+    """Until the last message sent is `text` and its reply has finished (not just the previous reply)."""
+    try:
+        _wait_replied(page, text)
+    except PlaywrightTimeout:
+        page.screenshot(path=str(artifact("timeout.png")))
+        raise AssertionError(f"no finished reply to {text[:60]!r}; the chat shows:\n{chat_state(page)}") from None
+
+
+def chat_state(page: Page) -> str:
+    """What the chat shows, with each reply's speed line, for failure messages."""
+    return page.evaluate("""() => [...document.querySelectorAll('#chat [data-testid]')]
+        .filter((e) => ['user', 'bot'].includes(e.dataset.testid))
+        .map((e) => `${e.dataset.testid}: ${e.innerText.slice(0, 80)} [${e.getAttribute('data-stats')}]`)
+        .join('\\n')""")
+
+
+def _wait_replied(page: Page, text: str) -> None:
+    page.wait_for_function("""(text) => {
+        const plain = (s) => s.replace(/\\s+/g, ' ').trim();
+        const users = document.querySelectorAll('#chat [data-testid="user"]');
+        const bots = document.querySelectorAll('#chat [data-testid="bot"]');
+        return users.length && bots.length === users.length
+            && plain(users[users.length - 1].innerText).includes(plain(text).slice(0, 60));
+    }""", arg=text, timeout=REPLY_TIMEOUT)
+    wait_idle(page, count=users(page).count())
 
 
 def wait_idle(page: Page, count: int | None = None) -> None:
@@ -55,6 +86,12 @@ def wait_idle(page: Page, count: int | None = None) -> None:
             .some((tracker) => !tracker.classList.contains('hide'));
         return !busy && !!bots[bots.length - 1].getAttribute('data-stats');
     }""", arg=count, timeout=REPLY_TIMEOUT)
+
+
+def context_tokens(page: Page) -> int:
+    """N in the readout "Context: N / 4,096 tokens"."""
+    text = page.locator("#context-usage").inner_text()
+    return int(re.search(r"Context: ([\d,]+) /", text).group(1).replace(",", ""))
 
 
 def message_button(page: Page, label: str):

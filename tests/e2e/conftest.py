@@ -31,6 +31,15 @@ def long_app(tmp_path_factory):
     running.stop()
 
 
+@pytest.fixture(autouse=True)
+def close_pages(request):
+    """Close every page a test opened: an open Gradio page keeps using CPU that the model needs."""
+    yield
+    if "chromium" in request.fixturenames:
+        for context in request.getfixturevalue("chromium").contexts:
+            context.close()
+
+
 def artifact(name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / name

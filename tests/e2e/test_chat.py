@@ -1,11 +1,12 @@
 """Every Chatbot event in real Chromium, clicking the real buttons and reading what a person sees."""
 
+import re
 import time
 
 from playwright.sync_api import expect
 
-from tests.e2e.chatpage import (box, bot_texts, bots, last_reply, message_button, open_page, option, send,
-                                toast_text, users, wait_idle)
+from tests.e2e.chatpage import (box, bot_texts, bots, context_tokens, last_reply, message_button, open_page,
+                                option, send, toast_text, users, wait_idle)
 from tests.e2e.conftest import artifact
 
 
@@ -21,6 +22,7 @@ def test_send_shows_the_message_at_once_and_streams_the_reply(chromium, long_app
             break
         time.sleep(0.15)
     assert len(set(lengths)) >= 4 and lengths == sorted(lengths), f"the reply did not grow: {lengths}"
+    page.screenshot(path=str(artifact("chat-streaming.png")))
     page.click("#stop-btn")
     wait_idle(page)
     page.screenshot(path=str(artifact("chat-streamed.png")))
@@ -118,20 +120,28 @@ def test_editing_a_reply_replaces_its_text(chromium, app):
     expect(bots(page).last).to_contain_text("Paris is the capital of France.")
     bots(page).last.click()
     expect(page.locator("#details")).to_contain_text("Characters: 31")
+    send(page, "And of Spain?")
+    assert bot_texts(page)[0].strip() == "Paris is the capital of France." and last_reply(page).strip()
 
 
 def test_like_dislike_and_a_reason_are_recorded(chromium, app):
     page = open_page(chromium, app.url, new_chat=True)
     send(page, "Tell me a fact about owls.")
     message_button(page, "Like").click()
-    page.wait_for_timeout(300)
+    expect(message_button(page, "Liked")).to_be_visible()  # the button shows it is selected
     message_button(page, "Dislike").click()
-    page.wait_for_timeout(300)
+    expect(message_button(page, "Disliked")).to_be_visible()
+    expect(page.locator('#chat button[aria-label="Liked"]')).to_have_count(0)
     page.locator('#chat button[aria-label="Feedback"]').last.click()
-    page.get_by_text("Inaccurate", exact=True).click()
+    reason = page.locator("#chat .extra-feedback-option", has_text="Inaccurate").last
+    reason.click()
+    expect(reason).to_have_css("font-weight", "700")
     page.wait_for_timeout(500)
     bots(page).last.click()
-    expect(page.locator("#details")).to_contain_text("Like, Dislike, Inaccurate")
+    details = page.locator("#details")
+    expect(details).to_contain_text("Feedback: Like, Dislike, Inaccurate")
+    feedback = [line for line in details.inner_text().splitlines() if line.startswith("Feedback:")]
+    assert feedback == ["Feedback: Like, Dislike, Inaccurate"], "each click is recorded once"
 
 
 def test_copy_is_recorded_as_a_signal(chromium, app):
@@ -146,14 +156,20 @@ def test_copy_is_recorded_as_a_signal(chromium, app):
 def test_clear_starts_a_new_conversation(chromium, app):
     page = open_page(chromium, app.url, new_chat=True)
     send(page, "My name is Ada. Remember it.")
+    old_context = context_tokens(page)
     chats = page.locator("#chat-list label")
     before = chats.count()
     page.locator('#chat button[aria-label="Clear"]').click()
     expect(users(page)).to_have_count(0)
     expect(page.locator("#chat button.example")).to_have_count(3)
+    expect(page.locator("#context-usage")).to_contain_text("Context: 0 /")
     send(page, "Hi again.")
     expect(users(page)).to_have_count(1)
     expect(chats).to_have_count(before + 1, timeout=10_000)
+    bots(page).last.click()
+    expect(page.locator("#details")).to_contain_text("Prompt tokens:")
+    prompt = int(re.search(r"Prompt tokens: (\d+)", page.locator("#details").inner_text()).group(1))
+    assert prompt < old_context, "the new conversation's prompt carries the old one"
 
 
 def test_a_starter_example_is_sent(chromium, app):
@@ -180,8 +196,14 @@ def test_the_context_readout_follows_the_conversation(chromium, app):
     expect(readout).to_contain_text("Context: 0 / 4,096 tokens")
     send(page, "Hello!")
     page.wait_for_function("() => !document.querySelector('#context-usage').innerText.includes('Context: 0 ')")
-    used = int(readout.inner_text().split(":")[1].split("/")[0].replace(",", ""))
+    used = context_tokens(page)
     assert 10 < used < 4096
+    send(page, "Tell me more.")
+    page.wait_for_function("""(used) => {
+        const match = document.querySelector('#context-usage').innerText.match(/Context: ([\\d,]+) \\//);
+        return match && Number(match[1].replaceAll(',', '')) > used; }""", arg=used)
+    assert used < context_tokens(page) < 4096
+    page.screenshot(path=str(artifact("chat-conversation.png")))
 
 
 def test_an_empty_message_is_refused_clearly(chromium, app):
@@ -213,9 +235,12 @@ def test_the_page_loads_nothing_from_outside_the_machine(chromium, app):
     requests = []
     page = chromium.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     page.on("request", lambda request: requests.append(request.url))
+    page.on("websocket", lambda socket: requests.append(socket.url))
     page.goto(app.url)
     page.wait_for_selector("#message textarea")
+    expect(page.locator("#context-usage")).to_contain_text("Context")
     page.click("#new-chat")
+    expect(users(page)).to_have_count(0)
     send(page, "Hello!")
     page.click("#model-panel")
     page.click("#settings-panel")
