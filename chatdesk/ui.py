@@ -253,8 +253,9 @@ class Handlers:
         else:
             yield to_chatbot(conversation)
 
-    def usage(self, conversation_id: str | None):
-        conversation = self.session.find(conversation_id)
+    def usage(self, conversation_id: str | None, shown: list):
+        # Clear empties the chat in the browser before the new conversation's id arrives.
+        conversation = self.session.find(conversation_id) if shown else None
         return usage_text(self.session, conversation), speed_lines(conversation)
 
     def api_chat(self, message: str, conversation_id: str = "") -> Iterator[str]:
@@ -359,7 +360,7 @@ def _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, s
                "outputs": [bar.chats, bar.trash], "queue": False, "api_visibility": "private"}
     stream = {"show_progress": "minimal", **GENERATION}
     # A finished reply can look the same as its last streamed state, so no change event: refresh after it.
-    readouts = {"fn": handlers.usage, "inputs": [conversation_id], "outputs": [usage, speeds], "queue": False,
+    readouts = {"fn": handlers.usage, "inputs": [conversation_id, chatbot], "outputs": [usage, speeds], "queue": False,
                 "show_progress": "hidden", "api_visibility": "private"}
     added = {"fn": handlers.add_message, "inputs": [box, conversation_id],
              "outputs": [chatbot, box, conversation_id], "show_progress": "hidden", "api_visibility": "private"}
@@ -384,7 +385,7 @@ def _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, s
     chatbot.copy(handlers.copy, [conversation_id], None, queue=False, **private)
 
     chatbot.clear(handlers.clear, [conversation_id], [conversation_id, chatbot, usage, details],
-                  queue=False, **private).then(**refresh)
+                  queue=False, **private).then(**refresh).then(**readouts)
     gr.api(handlers.api_chat, api_name="chat", **GENERATION)
     gr.api(handlers.api_retry, api_name="retry", **GENERATION)
     gr.api(handlers.api_new_conversation, api_name="new_conversation", queue=False)
@@ -400,7 +401,7 @@ def _wire_details(handlers, conversation_id, chatbot, details, selected, version
     for button, step in ((previous, -1), (following, 1)):
         button.click(handlers.step_version, [conversation_id, selected, gr.State(step)], [chatbot, *shown],
                      show_progress="hidden", api_visibility="private")
-    chatbot.change(handlers.usage, [conversation_id], [usage, speeds], show_progress="hidden",
+    chatbot.change(handlers.usage, [conversation_id, chatbot], [usage, speeds], show_progress="hidden",
                    trigger_mode="always_last", **private)
     speeds.change(None, [speeds], None, js=SHOW_STATS, **private)
 
