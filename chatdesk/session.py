@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -31,6 +32,7 @@ class ChatSession(ModelHost, History):
                  load_error: str | None = None, model_sha256: str | None = None, loader: EngineLoader | None = None):
         ModelHost.__init__(self, engine, settings, load_error, model_sha256, loader)
         History.__init__(self, store)
+        self._rating = threading.Lock()
 
     # sending and generating
 
@@ -131,9 +133,11 @@ class ChatSession(ModelHost, History):
     # feedback and details
 
     def rate(self, conversation: Conversation, index: int, kind: str | None) -> Message:
-        """Record a like, dislike or reason on a message (None takes the rating back)."""
+        """Record a like, dislike or reason on a message (None takes the rating back); a repeat changes nothing."""
         message = self._message(conversation, index)
-        self._feedback(message, kind or "none")
+        with self._rating:  # Gradio 6.31 sends a reason click twice at once
+            if message.rating != (kind or None):
+                self._feedback(message, kind or "none")
         return message
 
     def record_copy(self, conversation: Conversation, text: str) -> Message | None:

@@ -13,7 +13,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import json  # noqa: E402
-import threading  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 
 import gradio as gr  # noqa: E402
@@ -138,7 +137,6 @@ class Handlers:
 
     def __init__(self, session: ChatSession):
         self.session = session
-        self._rating = threading.Lock()
 
     def _stream(self, updates: Iterator[Conversation]) -> Iterator[list[dict]]:
         try:
@@ -187,11 +185,7 @@ class Handlers:
         if conversation is None:
             return
         kind = {True: "Like", False: "Dislike"}.get(like.liked, like.liked) if like.liked is not None else None
-        index = _index(like.index)
-        with self._rating:  # Gradio 6.31 sends a reason click twice, at once: the repeat changes nothing
-            if 0 <= index < len(conversation.messages) and conversation.messages[index].rating == (kind or None):
-                return
-            self.session.rate(conversation, index, kind or None)
+        self.session.rate(conversation, _index(like.index), kind or None)
 
     def copy(self, conversation_id: str | None, copy: gr.CopyData):
         conversation = self.session.find(conversation_id)

@@ -174,6 +174,15 @@ def test_likes_dislikes_and_reasons_are_recorded_on_the_message(session, engine)
     assert [f.kind for f in conversation.messages[1].feedback] == ["Like", "Inaccurate", "none"]
 
 
+def test_the_same_rating_twice_is_recorded_once(session, engine):
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "Hi", ["Hello"])
+    for kind in ("Unhelpful", "Unhelpful", None, None):
+        session.rate(conversation, 1, kind)
+    kinds = [kind for kind, _at in session.store.feedback([conversation.messages[1].id])[conversation.messages[1].id]]
+    assert kinds == ["Unhelpful", "none"]
+
+
 def test_a_copy_is_recorded_on_the_copied_message(session, engine):
     conversation = session.new_conversation()
     chat(session, engine, conversation, "Hi", ["Hello"])
