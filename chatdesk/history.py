@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chatdesk.conversation import Conversation, Message
+from chatdesk.engine import ContextOverflow
 from chatdesk.host import UserError
 from chatdesk.store import Store
 
@@ -12,7 +13,7 @@ LAST_CONVERSATION = "last_conversation"
 class History:
     """Every conversation, loaded from the store on demand and written through to it.
 
-    Part of ChatSession, which provides `engine` and `system_prompt` (ModelHost) and `stop`.
+    Part of ChatSession, which provides `engine`, `params` and `system_prompt` (ModelHost) and `stop`.
     """
 
     store: Store
@@ -127,5 +128,11 @@ class History:
                 Message.from_row(row, feedback.get(row.id, ()), versions.index(row.id) + 1, len(versions)))
 
     def _recount(self, conversation: Conversation) -> None:
-        if self.engine is not None:
+        """What the next reply's prompt takes: its tokens and the oldest messages left out of it."""
+        if self.engine is None:
+            return
+        try:
+            tokens, conversation.dropped_messages = self.engine.fit(conversation.prompt(), self.params.max_tokens)
+            conversation.tokens_used = len(tokens)
+        except ContextOverflow:  # even the last turn alone is too long: sending says so
             conversation.tokens_used = self.engine.count_tokens(conversation.prompt())

@@ -215,11 +215,10 @@ class ChatSession(ModelHost, History):
         else:
             reply.stats = _merge(earlier, stats) if earlier else stats
             reply.status = "complete"
-            conversation.dropped_messages = stats.dropped_messages
-            conversation.tokens_used = stats.prompt_tokens + stats.completion_tokens
         reply.meta.update(model=getattr(self.engine, "model_name", None), model_sha256=self.model_sha256,
                           params=asdict(self.params))
         self.store.finish_message(reply.id, reply.content, reply.meta, reply.status)
+        self._recount(conversation)
 
     def _feedback(self, message: Message, kind: str) -> None:
         self.store.add_feedback(message.id, kind)

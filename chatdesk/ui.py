@@ -33,19 +33,25 @@ PAGE_JS = """() => {
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape") document.querySelector("#stop-btn")?.click();
   });
-  // The speed line under each reply: kept on the reply's element, outside its text (so copy and edit skip it).
-  window.chatdeskStats = [];
-  window.chatdeskApplyStats = () => {
+  // Marks kept on message elements, outside their text (so copy and edit skip them):
+  // the speed line under each reply, and the oldest messages the model no longer sees.
+  window.chatdeskMarks = {stats: [], leftOut: 0};
+  window.chatdeskApplyMarks = () => {
+    const marks = window.chatdeskMarks;
     document.querySelectorAll('#chat [data-testid="bot"]').forEach((element, index) => {
-      const line = window.chatdeskStats[index] || "";
+      const line = marks.stats[index] || "";
       if (element.getAttribute("data-stats") !== line) element.setAttribute("data-stats", line);
     });
+    document.querySelectorAll('#chat [data-testid="user"], #chat [data-testid="bot"]').forEach((element, index) => {
+      if (index < marks.leftOut) element.setAttribute("data-left-out", "");
+      else if (element.hasAttribute("data-left-out")) element.removeAttribute("data-left-out");
+    });
   };
-  new MutationObserver(window.chatdeskApplyStats).observe(document.body, {childList: true, subtree: true});
+  new MutationObserver(window.chatdeskApplyMarks).observe(document.body, {childList: true, subtree: true});
 }"""
-SHOW_STATS = """(lines) => {
-  window.chatdeskStats = JSON.parse(lines || "[]");
-  window.chatdeskApplyStats && window.chatdeskApplyStats();
+SHOW_MARKS = """(marks) => {
+  window.chatdeskMarks = JSON.parse(marks || '{"stats": [], "leftOut": 0}');
+  window.chatdeskApplyMarks && window.chatdeskApplyMarks();
 }"""
 CSS = """
 #details { font-size: 0.9em; }
@@ -57,6 +63,8 @@ footer { display: none !important; }
 #sidebar .wrap label { width: 100%; }
 #chat [data-testid="bot"][data-stats]:not([data-stats=""])::after {
   content: attr(data-stats); display: block; margin-top: 6px; font-size: 0.75em; opacity: 0.6; }
+#chat [data-left-out] { opacity: 0.45; }
+#chat [data-left-out]::before { content: "Left out of context"; display: block; font-size: 0.75em; font-style: italic; }
 #chat details.reasoning { opacity: 0.8; font-size: 0.92em; margin-bottom: 6px; }
 """
 
@@ -90,10 +98,11 @@ def message_options(conversation: Conversation, index: int) -> list[dict]:
     return options
 
 
-def speed_lines(conversation: Conversation | None) -> str:
-    """The speed line of every reply on screen, in order, as JSON for the page."""
+def message_marks(conversation: Conversation | None) -> str:
+    """For the page, as JSON: every reply's speed line, in order, and how many oldest messages were left out."""
     replies = [m for m in conversation.messages if m.role == "assistant"] if conversation else []
-    return json.dumps([speed_line(m.stats) for m in replies])
+    left_out = conversation.dropped_messages if conversation else 0
+    return json.dumps({"stats": [speed_line(m.stats) for m in replies], "leftOut": left_out})
 
 
 def format_details(facts: dict) -> str:
@@ -250,7 +259,7 @@ class Handlers:
     def usage(self, conversation_id: str | None, shown: list):
         # Clear empties the chat in the browser before the new conversation's id arrives.
         conversation = self.session.find(conversation_id) if shown else None
-        return usage_text(self.session, conversation), speed_lines(conversation)
+        return usage_text(self.session, conversation), message_marks(conversation)
 
     def api_chat(self, message: str, conversation_id: str = "") -> Iterator[str]:
         """Send a message and stream the growing reply (a new conversation unless an id is given)."""
@@ -327,12 +336,12 @@ def build_ui(session: ChatSession) -> gr.Blocks:
                 with gr.Row(visible=False) as versions:
                     previous = gr.Button("◀ Previous version", size="sm", elem_id="previous-version")
                     following = gr.Button("Next version ▶", size="sm", elem_id="next-version")
-                speeds = gr.Textbox(speed_lines(None), visible="hidden", elem_id="speed-lines")
+                marks = gr.Textbox(message_marks(None), visible="hidden", elem_id="message-marks")
                 panel = build_panel(session)
         shown = [conversation_id, chatbot, usage, details]
-        refresh = _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, speeds, bar)
+        refresh = _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, marks, bar)
         _wire_details(handlers, conversation_id, chatbot, details, selected, versions, previous, following,
-                      usage, speeds)
+                      usage, marks)
         wire_sidebar(bar, SidebarHandlers(session, handlers.show), conversation_id, shown)
         wire_panel(panel, PanelHandlers(session), header)
         demo.load(handlers.open_last, [conversation_id], [*shown, bar.title, bar.system_prompt],
@@ -348,13 +357,13 @@ def _notices(session: ChatSession) -> list[str]:
     return notices
 
 
-def _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, speeds, bar) -> dict:
+def _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, marks, bar) -> dict:
     """Connect the chat; returns the listener that refreshes the sidebar's lists."""
     refresh = {"fn": SidebarHandlers(handlers.session, handlers.show).lists, "inputs": [conversation_id],
                "outputs": [bar.chats, bar.trash], "queue": False, "api_visibility": "private"}
     stream = {"show_progress": "minimal", **GENERATION}
     # A finished reply can look the same as its last streamed state, so no change event: refresh after it.
-    readouts = {"fn": handlers.usage, "inputs": [conversation_id, chatbot], "outputs": [usage, speeds], "queue": False,
+    readouts = {"fn": handlers.usage, "inputs": [conversation_id, chatbot], "outputs": [usage, marks], "queue": False,
                 "show_progress": "hidden", "api_visibility": "private"}
     added = {"fn": handlers.add_message, "inputs": [box, conversation_id],
              "outputs": [chatbot, box, conversation_id], "show_progress": "hidden", "api_visibility": "private"}
@@ -387,7 +396,7 @@ def _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, s
 
 
 def _wire_details(handlers, conversation_id, chatbot, details, selected, versions, previous, following,
-                  usage, speeds) -> None:
+                  usage, marks) -> None:
     """Message details on click, stepping through its versions, and the readouts kept current."""
     private = {"queue": False, "api_visibility": "private"}
     shown = [details, selected, versions]
@@ -395,9 +404,9 @@ def _wire_details(handlers, conversation_id, chatbot, details, selected, version
     for button, step in ((previous, -1), (following, 1)):
         button.click(handlers.step_version, [conversation_id, selected, gr.State(step)], [chatbot, *shown],
                      show_progress="hidden", api_visibility="private")
-    chatbot.change(handlers.usage, [conversation_id, chatbot], [usage, speeds], show_progress="hidden",
+    chatbot.change(handlers.usage, [conversation_id, chatbot], [usage, marks], show_progress="hidden",
                    trigger_mode="always_last", **private)
-    speeds.change(None, [speeds], None, js=SHOW_STATS, **private)
+    marks.change(None, [marks], None, js=SHOW_MARKS, **private)
 
 
 def launch_options() -> dict:

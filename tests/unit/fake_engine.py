@@ -34,21 +34,28 @@ class ScriptedEngine:
         return sum(len(m["content"].split()) + 4 for m in messages)
 
     def fit(self, messages, reply_budget, *, continue_reply=False):
-        needed = self.count_tokens(messages)
-        if needed > self.context_length - min(reply_budget, self.context_length // 2):
-            raise ContextOverflow(f"needs {needed} tokens")
-        return [0] * needed, 0
+        """Like Engine.fit: leave out the oldest turns (never the system prompt) until the rest fits."""
+        budget = self.context_length - min(reply_budget, self.context_length // 2)
+        system = messages[:1] if messages and messages[0]["role"] == "system" else []
+        turns = messages[len(system):]
+        for dropped in range(len(turns)):
+            if dropped and turns[dropped]["role"] != "user":
+                continue
+            needed = self.count_tokens(system + turns[dropped:])
+            if needed <= budget:
+                return [0] * needed, dropped
+        raise ContextOverflow(f"needs {self.count_tokens(messages)} tokens")
 
     def chat(self, messages, params: SamplingParams, *, continue_reply=False) -> Generation:
-        self.fit(messages, params.max_tokens, continue_reply=continue_reply)
+        prompt, dropped = self.fit(messages, params.max_tokens, continue_reply=continue_reply)
         self.calls.append({"messages": [dict(m) for m in messages], "continue_reply": continue_reply})
         tokens = self.replies.pop(0)
         generation = Generation()
-        generation.prompt_tokens = self.count_tokens(messages)
-        threading.Thread(target=self._produce, args=(generation, tokens, params), daemon=True).start()
+        generation.prompt_tokens = len(prompt)
+        threading.Thread(target=self._produce, args=(generation, tokens, params, dropped), daemon=True).start()
         return generation
 
-    def _produce(self, generation: Generation, tokens: list[str], params: SamplingParams) -> None:
+    def _produce(self, generation: Generation, tokens: list[str], params: SamplingParams, dropped: int) -> None:
         finish = "stop"
         sent = 0
         for token in tokens:
@@ -66,5 +73,5 @@ class ScriptedEngine:
         generation.finish(Stats(
             model=self.model_name, seed=len(self.calls), prompt_tokens=generation.prompt_tokens,
             completion_tokens=sent, time_to_first_token=0.01, tokens_per_second=100.0,
-            total_seconds=0.1, finish_reason=finish, dropped_messages=0,
+            total_seconds=0.1, finish_reason=finish, dropped_messages=dropped,
         ))

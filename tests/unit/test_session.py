@@ -208,9 +208,24 @@ def test_context_usage_follows_the_conversation(session, engine):
     assert session.context_usage(conversation) == (0, 200)
     chat(session, engine, conversation, "one two three", ["four", " five"])
     used, total = session.context_usage(conversation)
-    assert used == engine.count_tokens(conversation.prompt()[:-1]) + 2 and total == 200
+    assert used == engine.count_tokens(conversation.prompt()) and total == 200
     session.undo(conversation, 0)
     assert session.context_usage(conversation)[0] == engine.count_tokens(conversation.prompt())
+
+
+def test_the_oldest_messages_the_model_no_longer_sees_are_counted_and_stay_so_after_a_restart(
+        session, engine, store):
+    conversation = session.new_conversation()
+    words = " ".join(["word"] * 30)  # 34 tokens a message; 180 of the 200 are left for the prompt
+    for _ in range(3):
+        chat(session, engine, conversation, words, [words])
+    assert conversation.dropped_messages == 2
+    assert engine.calls[-1]["messages"][0]["role"] == "system"
+    chat(session, engine, conversation, words, [words])
+    assert conversation.dropped_messages == 4
+    assert len(conversation.messages) == 8
+    reopened = ChatSession(engine, store, settings=Settings(max_tokens=20)).last_conversation()
+    assert (reopened.dropped_messages, reopened.tokens_used) == (4, conversation.tokens_used)
 
 
 def test_nothing_else_can_start_while_a_reply_is_written(session, engine):
