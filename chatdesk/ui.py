@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 
 from chatdesk import paths
 
@@ -11,6 +13,10 @@ os.environ.setdefault("GRADIO_TEMP_DIR", str(paths.cache_dir() / "gradio"))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+if importlib.util.find_spec("matplotlib") is None:
+    # Gradio tries `import matplotlib` around every streamed update; a missing module is searched for
+    # on disk each time (a tenth of the server's work while streaming). None in sys.modules fails at once.
+    sys.modules["matplotlib"] = None
 
 import json  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
