@@ -19,6 +19,7 @@ if importlib.util.find_spec("matplotlib") is None:
     sys.modules["matplotlib"] = None
 
 import json  # noqa: E402
+import weakref  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 
 import gradio as gr  # noqa: E402
@@ -59,6 +60,8 @@ SHOW_MARKS = """(marks) => {
   window.chatdeskMarks = JSON.parse(marks || '{"stats": [], "leftOut": 0}');
   window.chatdeskApplyMarks && window.chatdeskApplyMarks();
 }"""
+# Clear empties the chat in the page before the new conversation's id arrives: an empty chat has no id.
+SHOWN_CONVERSATION = """(id) => [document.querySelector('#chat [data-testid="user"]') ? id : null]"""
 CSS = """
 #details { font-size: 0.9em; }
 #context-usage { text-align: right; opacity: 0.8; }
@@ -152,6 +155,7 @@ class Handlers:
 
     def __init__(self, session: ChatSession):
         self.session = session
+        self._marked: weakref.WeakSet = weakref.WeakSet()  # replies being written whose marks were sent
 
     def _stream(self, updates: Iterator[Conversation]) -> Iterator[list[dict]]:
         try:
@@ -262,9 +266,16 @@ class Handlers:
         else:
             yield to_chatbot(conversation)
 
-    def usage(self, conversation_id: str | None, shown: list):
-        # Clear empties the chat in the browser before the new conversation's id arrives.
-        conversation = self.session.find(conversation_id) if shown else None
+    def usage(self, conversation_id: str | None):
+        conversation = self.session.find(conversation_id)
+        generation = conversation.generation if conversation is not None else None
+        if generation is not None:
+            # Not redrawn for every streamed update (on 2 cores that cost the page half its token rate):
+            # once, to take the old speed line off a reply being rewritten, then at the reply's end.
+            if generation in self._marked:
+                return gr.skip(), gr.skip()
+            self._marked.add(generation)
+            return gr.skip(), message_marks(conversation)
         return usage_text(self.session, conversation), message_marks(conversation)
 
     def api_chat(self, message: str, conversation_id: str = "") -> Iterator[str]:
@@ -369,7 +380,7 @@ def _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, m
                "outputs": [bar.chats, bar.trash], "queue": False, "api_visibility": "private"}
     stream = {"show_progress": "minimal", **GENERATION}
     # A finished reply can look the same as its last streamed state, so no change event: refresh after it.
-    readouts = {"fn": handlers.usage, "inputs": [conversation_id, chatbot], "outputs": [usage, marks], "queue": False,
+    readouts = {"fn": handlers.usage, "inputs": [conversation_id], "outputs": [usage, marks], "queue": False,
                 "show_progress": "hidden", "api_visibility": "private"}
     added = {"fn": handlers.add_message, "inputs": [box, conversation_id],
              "outputs": [chatbot, box, conversation_id], "show_progress": "hidden", "api_visibility": "private"}
@@ -410,8 +421,8 @@ def _wire_details(handlers, conversation_id, chatbot, details, selected, version
     for button, step in ((previous, -1), (following, 1)):
         button.click(handlers.step_version, [conversation_id, selected, gr.State(step)], [chatbot, *shown],
                      show_progress="hidden", api_visibility="private")
-    chatbot.change(handlers.usage, [conversation_id, chatbot], [usage, marks], show_progress="hidden",
-                   trigger_mode="always_last", **private)
+    chatbot.change(handlers.usage, [conversation_id], [usage, marks], show_progress="hidden",
+                   trigger_mode="always_last", js=SHOWN_CONVERSATION, **private)
     marks.change(None, [marks], None, js=SHOW_MARKS, **private)
 
 
