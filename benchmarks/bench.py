@@ -113,16 +113,19 @@ def throughput(client: Client, llm: Llama, rounds: int, max_tokens: int) -> dict
 
 
 def cache_cases(client: Client) -> dict:
-    """Time to first token: new chat, follow-up in a ~3,000-token chat, after switching away and back, retry."""
-    figures = {}
-    figures["new conversation"] = statistics.median(stream_app(client, "Hello! How are you?")[0] for _ in range(3))
+    """Time to first token (median of 3): new chat, follow-up in a ~3,000-token chat, after switching away and back, retry."""
+    med = statistics.median
+    figures = {"new conversation": med(stream_app(client, "Hello! How are you?")[0] for _ in range(3))}
     long_id = client.predict(api_name="/new_conversation")
-    stream_app(client, FILLER * 32 + "\nSummarize these notes in one sentence.", long_id)  # builds the long chat
-    figures["follow-up in a ~3,000-token conversation"] = stream_app(client, "And the risks?", long_id)[0]
-    stream_app(client, "Tell me a joke.", client.predict(api_name="/new_conversation"))
-    figures["same, after switching to another conversation and back"] = stream_app(
-        client, "Anything else?", long_id)[0]
-    figures["retry"] = stream_app(client, "", long_id, endpoint="/retry")[0]
+    stream_app(client, FILLER * 140 + "\nSummarize these notes in one sentence.", long_id)  # ~2,500 tokens
+    figures["follow-up in a ~3,000-token conversation"] = med(
+        stream_app(client, question, long_id)[0] for question in ("And the risks?", "And the budget?", "Who came?"))
+    switched = []
+    for question in ("Anything else?", "What was decided?", "When is the next meeting?"):
+        stream_app(client, "Tell me a joke.", client.predict(api_name="/new_conversation"))
+        switched.append(stream_app(client, question, long_id)[0])
+    figures["same, after switching to another conversation and back"] = med(switched)
+    figures["retry"] = med(stream_app(client, "", long_id, endpoint="/retry")[0] for _ in range(3))
     return figures
 
 
