@@ -19,9 +19,11 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline, like the app
 
 from gradio_client import Client  # noqa: E402
 from llama_cpp import Llama  # noqa: E402
@@ -129,6 +131,55 @@ def cache_cases(client: Client) -> dict:
     return figures
 
 
+def raw_cache_cases(llm: Llama, max_tokens: int) -> dict:
+    """The same first-token cases through plain llama-cpp-python, which keeps only the last prompt's state."""
+    def ask(chat: list[dict], text: str) -> float:
+        chat.append({"role": "user", "content": text})
+        seconds, reply = _raw_chat(llm, chat, max_tokens)
+        chat.append({"role": "assistant", "content": reply})
+        return seconds
+
+    system = {"role": "system", "content": "You are a helpful assistant."}
+    med = statistics.median
+    figures = {"new conversation": med(ask([system], "Hello! How are you?") for _ in range(3))}
+    long_chat = [system]
+    ask(long_chat, FILLER * 140 + "\nSummarize these notes in one sentence.")
+    figures["follow-up in a ~3,000-token conversation"] = med(
+        ask(long_chat, question) for question in ("And the risks?", "And the budget?", "Who came?"))
+    ask([system], "Tell me a joke.")  # another conversation: its state replaces the long one's
+    figures["same, after switching to another conversation and back"] = ask(long_chat, "Anything else?")
+    figures["retry"] = med(_raw_chat(llm, long_chat[:-1], max_tokens)[0] for _ in range(3))
+    return figures
+
+
+def _raw_chat(llm: Llama, chat: list[dict], max_tokens: int) -> tuple[float, str]:
+    """(time to first text, reply) for one streamed chat completion."""
+    start, first, pieces = time.perf_counter(), None, []
+    for chunk in llm.create_chat_completion(chat, max_tokens=max_tokens, stream=True):
+        piece = chunk["choices"][0]["delta"].get("content")
+        if piece:
+            first = first or time.perf_counter()
+            pieces.append(piece)
+    return (first or time.perf_counter()) - start, "".join(pieces)
+
+
+def gradio_floor() -> float:
+    """Median time to first output of an empty Gradio endpoint that yields at once, through gradio_client."""
+    import gradio as gr
+
+    def chat(message: str, conversation_id: str = "") -> Iterator[str]:
+        yield message
+
+    with gr.Blocks() as demo:
+        gr.api(chat, api_name="chat")
+    demo.queue().launch(prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(demo.local_url, verbose=False)
+        return statistics.median(stream_app(client, "x")[0] for _ in range(5))
+    finally:
+        demo.close(verbose=False)
+
+
 def stop_latency(model: Path) -> float:
     """Median seconds from cancel() to the end of the computation, in the app's engine."""
     engine = Engine(model, prompt_cache_bytes=0)
@@ -168,17 +219,19 @@ def main() -> int:
             threads = default_threads()
             llm = Llama(str(model), n_ctx=4096, n_threads=threads, n_threads_batch=threads, verbose=False)
             speed = throughput(client, llm, args.rounds, args.max_tokens)
+            raw_cases = raw_cache_cases(llm, args.max_tokens)
             del llm
             cases = cache_cases(client)
             memory = resident_mb(app.process.pid) - model.stat().st_size / 2**20
         finally:
             app.stop()
     stop = stop_latency(model)
-    report(speed, cases, stop, ready, page, memory, args)
+    floor = gradio_floor()
+    report(speed, cases, raw_cases, floor, stop, ready, page, memory, args)
     return 0
 
 
-def report(speed, cases, stop, ready, page, memory, args) -> None:
+def report(speed, cases, raw_cases, floor, stop, ready, page, memory, args) -> None:
     new = cases["new conversation"]
     print(f"chatdesk benchmark · {time.strftime('%Y-%m-%d')} · {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores · default model · {args.rounds} rounds × {len(PROMPTS)} prompts, "
@@ -191,11 +244,13 @@ def report(speed, cases, stop, ready, page, memory, args) -> None:
     print(f"| time to first token, new chat (s) | {speed['app_ttft']:.3f} | {speed['raw_ttft']:.3f} | "
           f"{speed['app_ttft'] / speed['raw_ttft']:.2f} |")
     print()
-    print("| time to first token (chatdesk) | seconds | × new conversation (target ≤ 1.5) |")
-    print("|---|---|---|")
+    print("| time to first token (s) | chatdesk | × new conversation (target ≤ 1.5) | raw llama-cpp-python |")
+    print("|---|---|---|---|")
     for name, seconds in cases.items():
-        print(f"| {name} | {seconds:.3f} | {seconds / new:.2f} |")
+        print(f"| {name} | {seconds:.3f} | {seconds / new:.2f} | {raw_cases[name]:.3f} |")
     print()
+    print(f"- an empty Gradio endpoint that streams at once takes {floor:.3f} s to its first output through "
+          "gradio_client: every chatdesk figure above includes that")
     print(f"- Stop to end of computation: {stop * 1000:.0f} ms (median)")
     print(f"- cold start to the ready line: {ready:.1f} s; to the first page load: {page:.1f} s")
     print(f"- resident memory minus the model file: {memory:.0f} MB")
