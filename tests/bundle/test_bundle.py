@@ -87,6 +87,9 @@ class Launched:
             self.process.wait()
 
 
+STORY = "Write a long story about a lighthouse keeper."  # long enough to arrive in several pieces
+
+
 def test_the_bundle_chats_offline_keeps_history_in_the_user_data_dir_and_stops_cleanly(bundle, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
@@ -94,7 +97,7 @@ def test_the_bundle_chats_offline_keeps_history_in_the_user_data_dir_and_stops_c
     app = Launched(bundle / "chatdesk", home, "--no-window")
     try:
         url = app.wait_ready()
-        job = Client(url, verbose=False).submit("Hello", api_name="/chat")
+        job = Client(url, verbose=False).submit(STORY, api_name="/chat")
         partials = list(job)
         mapped = app.mapped_files()
         app.process.send_signal(signal.SIGTERM)
@@ -119,7 +122,7 @@ def test_the_bundle_chats_offline_keeps_history_in_the_user_data_dir_and_stops_c
     assert database.is_file(), sorted(str(p) for p in home.rglob("*"))
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
         rows = db.execute("SELECT role, content FROM messages ORDER BY created").fetchall()
-    assert rows == [("user", "Hello"), ("assistant", partials[-1])]
+    assert rows == [("user", STORY), ("assistant", partials[-1])]
     assert (home / ".local" / "state" / "chatdesk" / "log" / "chatdesk.log").is_file()
     assert snapshot(bundle) == before, "chatdesk wrote next to its executable"
 

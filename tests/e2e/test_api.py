@@ -7,7 +7,7 @@ from tests.e2e.chatpage import open_page, users
 
 
 def test_chat_streams_a_growing_reply(app):
-    job = Client(app.url, verbose=False).submit("Hello", api_name="/chat")
+    job = Client(app.url, verbose=False).submit("Write a long story about a lighthouse keeper.", api_name="/chat")
     partials = list(job)
     assert partials and partials[-1].strip(), partials
     assert len(set(partials)) >= 3, f"the reply came whole, not streamed: {partials}"

@@ -6,12 +6,12 @@ STORY = [{"role": "user", "content": "Tell me a long story about a dragon and a 
 
 
 def test_a_reply_streams_in_many_pieces_with_its_stats(engine):
-    generation = engine.chat(STORY, SamplingParams(max_tokens=40))
+    generation = engine.chat(STORY, SamplingParams(max_tokens=80))
     pieces = list(generation)
     stats = generation.stats
-    assert len(pieces) > 5 and "".join(pieces).strip()
+    assert len(pieces) >= 3 and "".join(pieces).strip()  # pieces come at most 10 a second
     assert stats.finish_reason in ("stop", "length")
-    assert stats.prompt_tokens > 10 and 0 < stats.completion_tokens <= 41
+    assert stats.prompt_tokens > 10 and 0 < stats.completion_tokens <= 81
     assert stats.time_to_first_token > 0 and stats.tokens_per_second > 0
     assert stats.model == "SmolLM2-135M-Instruct.Q4_1"
 
