@@ -152,6 +152,8 @@ class Engine:
         # One long-lived thread computes every reply: llama.cpp's OpenMP workers belong to the thread that
         # starts them, and a new thread per reply measured a fifth slower at writing tokens.
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._open = threading.Lock()  # close() waits for tokenizing and queueing; after it they are refused
+        self._closed = False
         threading.Thread(target=self._work, name="chatdesk-generation", daemon=True).start()
 
     def chat(
@@ -166,7 +168,9 @@ class Engine:
         seed = params.seed if params.seed is not None else random.randrange(2**31)
         generation = Generation()
         generation.prompt_tokens = len(prompt)
-        self._jobs.put((generation, prompt, dropped, params, seed, time.perf_counter()))
+        with self._open:
+            self._refuse_if_closed()
+            self._jobs.put((generation, prompt, dropped, params, seed, time.perf_counter()))
         return generation
 
     def fit(
@@ -198,7 +202,9 @@ class Engine:
         if continue_reply and messages and messages[-1]["role"] == "assistant":
             tail = messages.pop()["content"]
         prompt = self._formatter(messages=messages).prompt + tail
-        return self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        with self._open:
+            self._refuse_if_closed()
+            return self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
 
     def count_tokens(self, messages: Sequence[dict]) -> int:
         """How many context tokens `messages` take."""
@@ -206,7 +212,9 @@ class Engine:
 
     def close(self) -> None:
         """Release the model's memory and end the generation thread."""
-        self._jobs.put(None)
+        with self._open:
+            self._closed = True
+            self._jobs.put(None)
         with self._lock:
             self._llm.close()
 
@@ -223,6 +231,10 @@ class Engine:
         if template is CHATML_TEMPLATE:
             stop.append("<|im_end|>")
         return formatter, stop
+
+    def _refuse_if_closed(self) -> None:
+        if self._closed:  # the freed model would crash llama.cpp
+            raise ModelError("This model was unloaded. Send the message again.")
 
     def _work(self) -> None:
         """The generation thread: compute the queued replies one after another until close()."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chatdesk.conversation import Conversation, Message
-from chatdesk.engine import ContextOverflow
+from chatdesk.engine import ContextOverflow, ModelError
 from chatdesk.host import UserError
 from chatdesk.store import Store
 
@@ -136,3 +136,5 @@ class History:
             conversation.tokens_used = len(tokens)
         except ContextOverflow:  # even the last turn alone is too long: sending says so
             conversation.tokens_used = self.engine.count_tokens(conversation.prompt())
+        except ModelError:  # switched to another model meanwhile: the next recount uses that one
+            pass

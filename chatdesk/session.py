@@ -9,7 +9,7 @@ from dataclasses import asdict
 
 from chatdesk.config import Settings
 from chatdesk.conversation import Conversation, Feedback, Message
-from chatdesk.engine import ContextOverflow, Generation
+from chatdesk.engine import ContextOverflow, Generation, ModelError
 from chatdesk.history import History
 from chatdesk.host import ChatEngine, EngineLoader, ModelHost, UserError
 from chatdesk.store import Store
@@ -188,7 +188,7 @@ class ChatSession(ModelHost, History):
         prompt = conversation.prompt(whole_last=True) if continue_reply else conversation.prompt(upto=-1)
         try:
             generation = engine.chat(prompt, self.params, continue_reply=continue_reply)
-        except ContextOverflow as error:
+        except (ContextOverflow, ModelError) as error:  # too long, or the model was switched meanwhile
             if not reply.content:
                 self.store.delete_message(reply.id)
                 self._show(conversation, reply.parent_id)
@@ -228,7 +228,7 @@ class ChatSession(ModelHost, History):
         engine = self._require_engine()
         try:
             engine.fit(messages, self.params.max_tokens)
-        except ContextOverflow as error:
+        except (ContextOverflow, ModelError) as error:
             raise UserError(str(error)) from error
 
     @staticmethod

@@ -1,6 +1,8 @@
 """The engine on the real default model: streaming, stop, seeds, context fitting."""
 
-from chatdesk.engine import Engine, SamplingParams
+import pytest
+
+from chatdesk.engine import Engine, ModelError, SamplingParams
 
 STORY = [{"role": "user", "content": "Tell me a long story about a dragon and a knight."}]
 
@@ -106,3 +108,10 @@ def test_switching_conversations_and_back_reuses_the_cached_prompt(model_path):
         assert retry.stats.prompt_evaluated <= 2
     finally:
         engine.close()
+
+
+def test_a_closed_engine_refuses_a_reply_instead_of_hanging(model_path):
+    engine = Engine(model_path, n_ctx=512)
+    engine.close()
+    with pytest.raises(ModelError, match="unloaded"):
+        engine.chat(STORY, SamplingParams(max_tokens=3))
