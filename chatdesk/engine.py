@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chatdesk import models
+from chatdesk.prompt_cache import PromptCache, shared_prefix
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}"
@@ -66,11 +67,19 @@ class _Failure:
     error: BaseException
 
 
+@dataclass(frozen=True)
+class _Prepare:
+    tokens: list[int]
+    done: threading.Event
+
+
 _DONE = object()
 # Deltas come at most this often. Each is a screen update, and the CPU it costs the server and the browser
 # is taken from the model: on 2 cores a page showing 20 updates a second wrote 11 tokens/s, 10 a second 27.
 DELTA_EVERY = 0.1
 DEFAULT_PROMPT_CACHE = 512 << 20  # bytes of saved model state kept in RAM, least recently used dropped first
+_NEXT_MESSAGE = "\ue000chatdesk-next-message\ue000"  # stands for a message not yet written
+AHEAD_BATCH = 64  # tokens computed ahead at a time: a reply asked for meanwhile waits at most for one batch
 
 
 def default_threads() -> int:
@@ -145,8 +154,9 @@ class Engine:
         self.model_name = self.model_path.stem
         self._lock = threading.Lock()
         self._llm = _load_llama(self.model_path, n_ctx, n_threads or default_threads(), gpu_layers)
-        if prompt_cache_bytes > 0:  # conversations switched away from and back come back without re-evaluation
-            self._llm.set_cache(_lean_ram_cache(prompt_cache_bytes, self._llm.n_vocab()))
+        # Conversations switched away from and back come back without being computed again.
+        self._cache = PromptCache(prompt_cache_bytes) if prompt_cache_bytes > 0 else None
+        self._unsaved = False  # the model holds tokens its saved states do not
         self.context_length = self._llm.n_ctx()
         self._formatter, self._stop = self._chat_formatter()
         # One long-lived thread computes every reply: llama.cpp's OpenMP workers belong to the thread that
@@ -173,10 +183,34 @@ class Engine:
             self._jobs.put((generation, prompt, dropped, params, seed, time.perf_counter()))
         return generation
 
+    def prepare(self, messages: Sequence[dict], reply_budget: int) -> threading.Event:
+        """Compute ahead, while the user reads and types, the prompt a next message to `messages` starts with.
+
+        It is background work: a reply asked for meanwhile goes first, and computes whatever is missing.
+        The event returned is set when the work is done or given up.
+        """
+        done = threading.Event()
+        try:
+            job = _Prepare(self._next_message_start(messages, reply_budget), done)
+        except Exception:  # an optional head start (an unusual chat template, a closed engine): skip it
+            done.set()
+            return done
+        with self._open:
+            if self._closed:
+                done.set()
+            else:
+                self._jobs.put(job)
+        return done
+
     def fit(
         self, messages: Sequence[dict], reply_budget: int, *, continue_reply: bool = False
     ) -> tuple[list[int], int]:
         """The prompt tokens that fit with `reply_budget` to spare, and how many messages were left out."""
+        _kept, tokens, dropped = self._fit(messages, reply_budget, continue_reply)
+        return tokens, dropped
+
+    def _fit(self, messages: Sequence[dict], reply_budget: int, continue_reply: bool):
+        """(messages kept, their prompt tokens, how many were left out) for a reply of `reply_budget` tokens."""
         messages = list(messages)
         budget = self.context_length - min(reply_budget, self.context_length // 2)
         system = messages[:1] if messages and messages[0]["role"] == "system" else []
@@ -187,7 +221,7 @@ class Engine:
                 continue  # a conversation resumes at a user message
             tokens = self.tokenize_chat(system + kept, continue_reply=continue_reply)
             if len(tokens) <= budget:
-                return tokens, dropped
+                return system + kept, tokens, dropped
         needed = len(self.tokenize_chat(system + turns[-1:], continue_reply=continue_reply))
         raise ContextOverflow(
             f"This message is too long for the model: it needs about {needed} tokens, "
@@ -201,10 +235,20 @@ class Engine:
         tail = ""
         if continue_reply and messages and messages[-1]["role"] == "assistant":
             tail = messages.pop()["content"]
-        prompt = self._formatter(messages=messages).prompt + tail
+        return self._tokenize(self._formatter(messages=messages).prompt + tail)
+
+    def _tokenize(self, text: str) -> list[int]:
         with self._open:
             self._refuse_if_closed()
-            return self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+            return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+
+    def _next_message_start(self, messages: Sequence[dict], reply_budget: int) -> list[int]:
+        """The tokens every next user message to `messages` will be preceded by in the prompt."""
+        upcoming = [*messages, {"role": "user", "content": _NEXT_MESSAGE}]
+        kept, _tokens, _dropped = self._fit(upcoming, reply_budget, False)
+        kept = [{"role": m["role"], "content": m["content"]} for m in kept]
+        prompt = self._formatter(messages=kept).prompt
+        return self._tokenize(prompt[: prompt.index(_NEXT_MESSAGE)])
 
     def count_tokens(self, messages: Sequence[dict]) -> int:
         """How many context tokens `messages` take."""
@@ -239,7 +283,82 @@ class Engine:
     def _work(self) -> None:
         """The generation thread: compute the queued replies one after another until close()."""
         while (job := self._jobs.get()) is not None:
-            self._run(*job)
+            if isinstance(job, _Prepare):
+                self._run_ahead(job)
+            else:
+                self._run(*job)
+
+    def _run_ahead(self, job: _Prepare) -> None:
+        """Compute a prepared prompt unless a reply is waiting; never raises."""
+        try:
+            if not self._waiting():
+                with self._lock:
+                    self._compute_ahead(job.tokens)
+        except Exception:  # a failed head start costs nothing: the next reply computes its whole prompt
+            self._llm.n_tokens = 0
+        finally:
+            job.done.set()
+
+    def _waiting(self) -> bool:
+        """Whether a reply (or close) is queued."""
+        return not self._jobs.empty()
+
+    def _compute_ahead(self, tokens: list[int]) -> None:
+        """Have the model hold `tokens`, a batch at a time, giving way as soon as a reply is asked for."""
+        llm = self._llm
+        self._bring_in(tokens)
+        llm.n_tokens = shared_prefix(self._held(), tokens)  # eval() drops what follows
+        for start in range(llm.n_tokens, len(tokens), AHEAD_BATCH):
+            if self._waiting():
+                return
+            llm.eval(tokens[start:start + AHEAD_BATCH])
+            self._unsaved = True
+        if not self._waiting():
+            self._save()
+
+    def _held(self) -> list[int]:
+        """The tokens the model's state holds now."""
+        return self._llm.input_ids[: self._llm.n_tokens].tolist()
+
+    def _bring_in(self, tokens: list[int]) -> None:
+        """Before computing `tokens`: save the state if most of it is about to go, restore a better one."""
+        if self._cache is None:
+            return
+        held = self._held()
+        kept = shared_prefix(held, tokens)
+        if len(held) - kept > kept:  # another conversation, most likely: keep this one for a switch back
+            self._save()
+        hit = self._cache.best(tokens)
+        if hit is not None and hit.shared > kept:
+            self._load(hit.tokens, hit.state)
+
+    def _save(self) -> None:
+        """Put what the model holds in the prompt cache, once."""
+        import ctypes
+
+        import llama_cpp
+
+        if self._cache is None or not self._unsaved:
+            return
+        size = llama_cpp.llama_state_seq_get_size(self._llm.ctx, 0)  # llama-cpp-python uses sequence 0
+        state = (ctypes.c_uint8 * size)()
+        llama_cpp.llama_state_seq_get_data(self._llm.ctx, state, size, 0)
+        self._cache.put(self._held(), state, size)
+        self._unsaved = False
+
+    def _load(self, tokens: tuple[int, ...], state) -> None:
+        """Restore a state from the prompt cache (or, should llama.cpp refuse it, start from nothing)."""
+        import ctypes
+
+        import llama_cpp
+
+        llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(self._llm.ctx), False)  # False: no zeroing
+        restored = llama_cpp.llama_state_seq_set_data(self._llm.ctx, state, ctypes.sizeof(state), 0)
+        held = tokens if restored else ()
+        self._llm.input_ids[: len(held)] = held
+        self._llm.n_tokens = len(held)
+        self._llm._requires_eval = True  # no logits came back: a reply recomputes the last token
+        self._unsaved = False
 
     def _run(self, generation, prompt, dropped, params, seed, started) -> None:
         """Compute one reply on this thread, feeding `generation`; never raises."""
@@ -253,6 +372,7 @@ class Engine:
     def _generate(self, generation, prompt, params, seed, started) -> dict:
         import llama_cpp
 
+        self._bring_in(prompt)
         llama_cpp.llama_perf_context_reset(self._llm.ctx)
         first = None
         finish = "length"
@@ -282,6 +402,7 @@ class Engine:
                     break
         finally:
             stream.close()  # stops llama.cpp now, not when the generator is collected
+            self._unsaved = True
         stats = self._stats(prompt, "".join(text), seed, finish, started, first)
         return stats | {"prompt_evaluated": llama_cpp.llama_perf_context(self._llm.ctx).n_p_eval}
 
@@ -314,23 +435,6 @@ def _check_model_file(path: Path) -> "models.GGUFInfo":
             f"but only {available / 2**30:.1f} GiB is available. Pick a smaller model."
         )
     return info
-
-
-def _lean_ram_cache(capacity: int, n_vocab: int):
-    """llama-cpp-python's RAM prompt cache, minus the logits it copies into every entry.
-
-    A restored state is always re-evaluated from its last token (load_state sets _requires_eval), so
-    the saved logits (n_batch x n_vocab floats, ~100 MB for a 49k vocabulary) are never read.
-    """
-    import numpy as np
-    from llama_cpp import LlamaRAMCache
-
-    class LeanRAMCache(LlamaRAMCache):
-        def __setitem__(self, key, state):
-            state.scores = np.zeros((1, n_vocab), dtype=np.single)  # broadcasts on load
-            super().__setitem__(key, state)
-
-    return LeanRAMCache(capacity_bytes=capacity)
 
 
 def _load_llama(path: Path, n_ctx: int, n_threads: int, gpu_layers: int):

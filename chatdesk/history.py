@@ -113,6 +113,16 @@ class History:
         """This is the conversation to reopen at the next start."""
         self.store.set_state(LAST_CONVERSATION, conversation.id)
 
+    def focus(self, conversation: Conversation) -> None:
+        """The user opened this conversation: reopen it at the next start, and get the model ready for it."""
+        self.remember(conversation)
+        self.get_ready(conversation)
+
+    def get_ready(self, conversation: Conversation) -> None:
+        """Let the model compute, while the user reads and types, how the next message's prompt starts."""
+        if self.engine is not None and self.loading is None:
+            self.engine.prepare(conversation.prompt(), self.params.max_tokens)
+
     def _show(self, conversation: Conversation, leaf_id: str | None) -> None:
         self.store.set_leaf(conversation.id, leaf_id)
         self._load_branch(conversation, leaf_id)

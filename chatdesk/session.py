@@ -219,6 +219,7 @@ class ChatSession(ModelHost, History):
                           params=asdict(self.params))
         self.store.finish_message(reply.id, reply.content, reply.meta, reply.status)
         self._recount(conversation)
+        self.get_ready(conversation)
 
     def _feedback(self, message: Message, kind: str) -> None:
         self.store.add_feedback(message.id, kind)

@@ -91,7 +91,7 @@ class SidebarHandlers:
         conversation = self.session.find(chosen_id)
         if conversation is None:
             return refuse("That chat is no longer there.", outputs=6)
-        self.session.remember(conversation)
+        self.session.focus(conversation)
         return self._opened(conversation)
 
     def _opened(self, conversation):
@@ -115,7 +115,7 @@ class SidebarHandlers:
         conversation_id, _, message_id = hit.partition(":")
         self.session.leave(self.session.find(current_id))
         conversation = self.session.open_at(conversation_id, message_id)
-        self.session.remember(conversation)
+        self.session.focus(conversation)
         return self._opened(conversation)
 
     def rename(self, conversation_id: str | None, title: str):

@@ -219,6 +219,7 @@ class Handlers:
 
     def open_last(self, conversation_id: str | None):
         conversation = self.session.find(conversation_id) or self.session.last_conversation()
+        self.session.get_ready(conversation)
         return (*self.show(conversation), conversation.title, conversation.system_prompt)
 
     def clear(self, conversation_id: str | None):

@@ -1,5 +1,7 @@
 """The engine on the real default model: streaming, stop, seeds, context fitting."""
 
+import time
+
 import pytest
 
 from chatdesk.engine import Engine, ModelError, SamplingParams
@@ -106,6 +108,41 @@ def test_switching_conversations_and_back_reuses_the_cached_prompt(model_path):
         retry = engine.chat(follow_up, SamplingParams(max_tokens=8))
         list(retry)
         assert retry.stats.prompt_evaluated <= 2
+    finally:
+        engine.close()
+
+
+def test_a_follow_up_computes_only_the_new_message_once_the_model_got_ready(model_path):
+    engine = Engine(model_path, n_ctx=2048)
+    try:
+        chat = [{"role": "user", "content": "Summarize: " + "The committee met and agreed on the plan. " * 40}]
+        chat.append({"role": "assistant", "content": "".join(engine.chat(chat, SamplingParams(max_tokens=8)))})
+        question = {"role": "user", "content": "Shorter?"}
+        unprepared = engine.chat(chat + [question], SamplingParams(max_tokens=4))
+        list(unprepared)
+        assert engine.prepare(chat, 4).wait(60)  # the user reads the reply and types
+        prepared = engine.chat(chat + [question], SamplingParams(max_tokens=4))
+        list(prepared)
+        # the next turn's opening tokens (end of reply, start of a user message) were computed ahead
+        assert prepared.stats.prompt_evaluated <= unprepared.stats.prompt_evaluated - 4
+        engine.prepare([{"role": "user", "content": "Something else."}], 4).wait(60)  # the user switches away
+        assert engine.prepare(chat, 4).wait(60)  # and back
+        back = engine.chat(chat + [{"role": "user", "content": "Longer?"}], SamplingParams(max_tokens=4))
+        list(back)
+        assert back.stats.prompt_evaluated <= unprepared.stats.prompt_evaluated - 4
+    finally:
+        engine.close()
+
+
+def test_computing_ahead_gives_way_to_a_reply(model_path):
+    engine = Engine(model_path, n_ctx=4096)
+    try:
+        whole_book = [{"role": "user", "content": "Read this: " + "A long chapter about the sea. " * 300}]
+        engine.prepare(whole_book, 8)  # about 2,400 tokens: many seconds here
+        time.sleep(0.3)
+        reply = engine.chat(STORY, SamplingParams(max_tokens=4))
+        list(reply)
+        assert reply.stats.time_to_first_token < 3  # waited for one batch at most, not for the whole book
     finally:
         engine.close()
 

@@ -17,6 +17,7 @@ class ScriptedEngine:
         self.replies: list[list[str]] = []
         self.calls: list[dict] = []
         self.gate: threading.Semaphore | None = None  # when set, each token waits for a release
+        self.prepared: list[list[dict]] = []  # the conversations prepare() was asked to compute ahead
 
     def enqueue(self, *replies: list[str]) -> None:
         """Queue the token lists of the next replies."""
@@ -29,6 +30,9 @@ class ScriptedEngine:
 
     def close(self) -> None:
         self.closed = True
+
+    def prepare(self, messages, reply_budget) -> None:
+        self.prepared.append(list(messages))
 
     def count_tokens(self, messages) -> int:
         return sum(len(m["content"].split()) + 4 for m in messages)

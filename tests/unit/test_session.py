@@ -450,3 +450,19 @@ def test_a_conversation_can_keep_its_own_system_prompt(session, engine, store):
     other = session.new_conversation()
     chat(session, engine, other, "Hi", ["Hello"])
     assert engine.calls[-1]["messages"][0] == {"role": "system", "content": "Be brief."}
+
+
+def test_after_a_reply_the_model_is_asked_to_get_the_next_prompt_ready(session, engine):
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "Hi", ["Hello", "!"])
+    assert engine.prepared[-1] == conversation.prompt()
+    assert engine.prepared[-1][-1] == {"role": "assistant", "content": "Hello!"}
+
+
+def test_opening_a_conversation_gets_the_model_ready_for_it(session, engine):
+    first, second = session.new_conversation(), session.new_conversation()
+    chat(session, engine, first, "One", ["A"])
+    chat(session, engine, second, "Two", ["B"])
+    session.focus(first)
+    assert engine.prepared[-1] == first.prompt()
+    assert session.last_conversation().id == first.id
