@@ -4,14 +4,15 @@ Run from the repository root after `make test` or `bash build/setup.sh --test`:
 
     .venv/bin/python benchmarks/bench.py [--rounds 3] [--max-tokens 160]
 
-It starts the real app (a subprocess, its own temp data dir), drives it with gradio_client, and
-runs the same prompts and sampling parameters through a plain llama_cpp.Llama in this process,
-one after the other so they never share the CPU.
+It starts the real app (a subprocess, its own temp data dir), drives it with gradio_client and with
+Gradio's own queue protocol as a browser speaks it, and runs the same prompts and sampling parameters
+through a plain llama_cpp.Llama in this process, one after the other so they never share the CPU.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -19,13 +20,16 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline, like the app
 
+import httpx  # noqa: E402
 from gradio_client import Client  # noqa: E402
+from gradio_client.utils import apply_diff  # noqa: E402
 from llama_cpp import Llama  # noqa: E402
 
 from chatdesk import models  # noqa: E402
@@ -38,6 +42,8 @@ PROMPTS = [
     "Describe a journey through a rainforest, with the animals and plants you meet.",
 ]
 FILLER = "Notes from the meeting: the team reviewed the schedule, the budget and the risks. "
+NEW_CHATS = ("Hello! How are you?", "What is the capital of France?", "Name three colours.")
+OTHER_NEW_CHATS = ("Hi! What can you do?", "What is the capital of Spain?", "Name three fruits.")  # not cached yet
 SAMPLING = SamplingParams()
 
 
@@ -46,7 +52,48 @@ def rate(tokens: int, first: float, last: float) -> float:
     return (tokens - 1) / (last - first) if tokens > 1 and last > first else float("nan")
 
 
-def stream_app(client: Client, message: str, conversation_id: str = "", endpoint: str = "/chat"):
+class BrowserProtocol:
+    """Gradio's queue protocol as a browser speaks it: join the queue, then read its event stream.
+
+    gradio_client instead hands each message over through a loop that sleeps 50 ms when it finds none,
+    and iterates a job by polling every millisecond: up to 0.1 s is gradio_client's, not the server's.
+    """
+
+    def __init__(self, url: str):
+        self.url = url
+        self.http = httpx.Client(timeout=600)
+        config = self.http.get(url + "config").json()
+        self.fn_index = {d["api_name"]: d["id"] for d in config["dependencies"] if d.get("api_name")}
+
+    def submit(self, *data, api_name: str) -> Iterator[str]:
+        """The outputs of one call, as they stream."""
+        session = uuid.uuid4().hex
+        self.http.post(self.url + "gradio_api/queue/join", json={
+            "data": list(data), "fn_index": self.fn_index[api_name.strip("/")], "session_hash": session,
+            "event_data": None, "trigger_id": None}).raise_for_status()
+        output = None
+        with self.http.stream("GET", self.url + "gradio_api/queue/data", params={"session_hash": session}) as events:
+            for line in events.iter_lines():
+                message = json.loads(line[5:]) if line.startswith("data:") else {}
+                if message.get("msg") == "process_generating":
+                    data = message["output"]["data"]
+                    output = data[0] if output is None else apply_diff(output, data[0])
+                    yield output
+                elif message.get("msg") == "process_completed":
+                    return
+
+    def predict(self, *data, api_name: str):
+        """The output of a call that does not go through the queue."""
+        response = self.http.post(self.url + "gradio_api/run/predict", json={
+            "data": list(data), "fn_index": self.fn_index[api_name.strip("/")], "session_hash": uuid.uuid4().hex})
+        response.raise_for_status()
+        return response.json()["data"][0]
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def stream_app(client, message: str, conversation_id: str = "", endpoint: str = "/chat"):
     """(time to first text, text, first time, last time) for one streamed reply through the API."""
     start = time.perf_counter()
     args = (conversation_id,) if endpoint == "/retry" else (message, conversation_id)
@@ -93,47 +140,54 @@ def cold_start(home: Path, max_tokens: int) -> tuple[RunningApp, float, float]:
     return app, ready, time.perf_counter() - start
 
 
-def throughput(client: Client, llm: Llama, rounds: int, max_tokens: int) -> dict:
-    """Streamed tokens/s and time to first token: app and raw back to back on each prompt.
+def throughput(clients: dict, llm: Llama, rounds: int, max_tokens: int) -> dict:
+    """Streamed tokens/s and time to first token: the app through each client and raw, back to back.
 
-    The ratio is the median of each back-to-back pair's ratio, so that a slow spell of the machine
-    (a shared host) weighs on both sides of a pair rather than on one side of the comparison.
+    Each ratio is the median of back-to-back pairs' ratios, so that a slow spell of the machine (a shared
+    host) weighs on both sides of a pair rather than on one side of the comparison.
     """
-    app_rates, raw_rates, app_ttft, raw_ttft = [], [], [], []
+    rates = {name: [] for name in [*clients, "raw"]}
+    ttfts = {name: [] for name in rates}
     for _ in range(rounds):
         for prompt in PROMPTS:
-            ttft, text, first, last = stream_app(client, prompt)
-            app_rates.append(rate(count_tokens(llm, text), first, last))
-            app_ttft.append(ttft)
+            for name, client in clients.items():
+                ttft, text, first, last = stream_app(client, prompt)
+                rates[name].append(rate(count_tokens(llm, text), first, last))
+                ttfts[name].append(ttft)
             ttft, text, first, last = stream_raw(llm, prompt, max_tokens)
-            raw_rates.append(rate(count_tokens(llm, text), first, last))
-            raw_ttft.append(ttft)
+            rates["raw"].append(rate(count_tokens(llm, text), first, last))
+            ttfts["raw"].append(ttft)
     med = statistics.median
-    return {"app_rate": med(app_rates), "raw_rate": med(raw_rates),
-            "ratio": med(a / r for a, r in zip(app_rates, raw_rates)),
-            "app_ttft": med(app_ttft), "raw_ttft": med(raw_ttft)}
+    return {name: {"rate": med(rates[name]), "ttft": med(ttfts[name]),
+                   "ratio": med(a / r for a, r in zip(rates[name], rates["raw"]))} for name in rates}
 
 
-def cache_cases(client: Client) -> dict:
-    """Time to first token (median of 3): new chat, follow-up in a ~3,000-token chat, after switching away and back, retry."""
+def cache_cases(client, new_chats: tuple[str, ...], think: float) -> dict:
+    """Time to first token (median of 3): new chat, follow-up in a ~3,000-token chat, after switching away
+    and back, retry. Each message is sent `think` seconds after the previous reply ended, as a person would."""
+    def ask(message: str, conversation_id: str = "", endpoint: str = "/chat") -> float:
+        time.sleep(think)
+        return stream_app(client, message, conversation_id, endpoint)[0]
+
     med = statistics.median
-    figures = {"new conversation": med(stream_app(client, "Hello! How are you?")[0] for _ in range(3))}
+    figures = {"new conversation": med(ask(message) for message in new_chats)}
     long_id = client.predict(api_name="/new_conversation")
     stream_app(client, FILLER * 140 + "\nSummarize these notes in one sentence.", long_id)  # ~2,500 tokens
     figures["follow-up in a ~3,000-token conversation"] = med(
-        stream_app(client, question, long_id)[0] for question in ("And the risks?", "And the budget?", "Who came?"))
+        ask(question, long_id) for question in ("And the risks?", "And the budget?", "Who came?"))
     switched = []
     for question in ("Anything else?", "What was decided?", "When is the next meeting?"):
-        stream_app(client, "Tell me a joke.", client.predict(api_name="/new_conversation"))
-        switched.append(stream_app(client, question, long_id)[0])
+        ask("Tell me a joke.", client.predict(api_name="/new_conversation"))
+        switched.append(ask(question, long_id))
     figures["same, after switching to another conversation and back"] = med(switched)
-    figures["retry"] = med(stream_app(client, "", long_id, endpoint="/retry")[0] for _ in range(3))
+    figures["retry"] = med(ask("", long_id, endpoint="/retry") for _ in range(3))
     return figures
 
 
-def raw_cache_cases(llm: Llama, max_tokens: int) -> dict:
+def raw_cache_cases(llm: Llama, max_tokens: int, think: float) -> dict:
     """The same first-token cases through plain llama-cpp-python, which keeps only the last prompt's state."""
     def ask(chat: list[dict], text: str) -> float:
+        time.sleep(think)
         chat.append({"role": "user", "content": text})
         seconds, reply = _raw_chat(llm, chat, max_tokens)
         chat.append({"role": "assistant", "content": reply})
@@ -141,7 +195,7 @@ def raw_cache_cases(llm: Llama, max_tokens: int) -> dict:
 
     system = {"role": "system", "content": "You are a helpful assistant."}
     med = statistics.median
-    figures = {"new conversation": med(ask([system], "Hello! How are you?") for _ in range(3))}
+    figures = {"new conversation": med(ask([system], message) for message in NEW_CHATS)}
     long_chat = [system]
     ask(long_chat, FILLER * 140 + "\nSummarize these notes in one sentence.")
     figures["follow-up in a ~3,000-token conversation"] = med(
@@ -163,8 +217,8 @@ def _raw_chat(llm: Llama, chat: list[dict], max_tokens: int) -> tuple[float, str
     return (first or time.perf_counter()) - start, "".join(pieces)
 
 
-def gradio_floor() -> float:
-    """Median time to first output of an empty Gradio endpoint that yields at once, through gradio_client."""
+def gradio_floor() -> dict:
+    """Median time to first output of an empty Gradio endpoint that yields at once, through each client."""
     import gradio as gr
 
     def chat(message: str, conversation_id: str = "") -> Iterator[str]:
@@ -173,10 +227,12 @@ def gradio_floor() -> float:
     with gr.Blocks() as demo:
         gr.api(chat, api_name="chat")
     demo.queue().launch(prevent_thread_lock=True, quiet=True)
+    clients = {"gradio_client": Client(demo.local_url, verbose=False), "browser": BrowserProtocol(demo.local_url)}
     try:
-        client = Client(demo.local_url, verbose=False)
-        return statistics.median(stream_app(client, "x")[0] for _ in range(5))
+        return {name: statistics.median(stream_app(client, "x")[0] for _ in range(5))
+                for name, client in clients.items()}
     finally:
+        clients["browser"].close()
         demo.close(verbose=False)
 
 
@@ -208,6 +264,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--max-tokens", type=int, default=160)
+    parser.add_argument("--think", type=float, default=1.0,
+                        help="seconds between a reply and the next message in the first-token cases")
     args = parser.parse_args()
     model = models.find_default_model()
     if model is None:
@@ -215,42 +273,48 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as home:
         app, ready, page = cold_start(Path(home), args.max_tokens)
         try:
-            client = Client(app.url, verbose=False)
+            clients = {"gradio_client": Client(app.url, verbose=False), "browser": BrowserProtocol(app.url)}
             threads = default_threads()
             llm = Llama(str(model), n_ctx=4096, n_threads=threads, n_threads_batch=threads, verbose=False)
-            speed = throughput(client, llm, args.rounds, args.max_tokens)
-            raw_cases = raw_cache_cases(llm, args.max_tokens)
+            speed = throughput(clients, llm, args.rounds, args.max_tokens)
+            cases = {"raw": raw_cache_cases(llm, args.max_tokens, args.think)}
             del llm
-            cases = cache_cases(client)
+            cases["gradio_client"] = cache_cases(clients["gradio_client"], OTHER_NEW_CHATS, args.think)
+            cases["browser"] = cache_cases(clients["browser"], NEW_CHATS, args.think)
             memory = resident_mb(app.process.pid) - model.stat().st_size / 2**20
+            clients["browser"].close()
         finally:
             app.stop()
     stop = stop_latency(model)
     floor = gradio_floor()
-    report(speed, cases, raw_cases, floor, stop, ready, page, memory, args)
+    report(speed, cases, floor, stop, ready, page, memory, args)
     return 0
 
 
-def report(speed, cases, raw_cases, floor, stop, ready, page, memory, args) -> None:
-    new = cases["new conversation"]
+def report(speed, cases, floor, stop, ready, page, memory, args) -> None:
     print(f"chatdesk benchmark · {time.strftime('%Y-%m-%d')} · {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores · default model · {args.rounds} rounds × {len(PROMPTS)} prompts, "
           f"max {args.max_tokens} tokens")
     print()
-    print("| measure | chatdesk (gradio_client) | raw llama-cpp-python | ratio |")
+    print("| streamed tokens/s | chatdesk | raw llama-cpp-python | ratio (target ≥ 0.95) |")
     print("|---|---|---|---|")
-    print(f"| streamed tokens/s | {speed['app_rate']:.1f} | {speed['raw_rate']:.1f} | "
-          f"{speed['ratio']:.2f} (target ≥ 0.95; median of back-to-back pairs) |")
-    print(f"| time to first token, new chat (s) | {speed['app_ttft']:.3f} | {speed['raw_ttft']:.3f} | "
-          f"{speed['app_ttft'] / speed['raw_ttft']:.2f} |")
+    raw = speed["raw"]
+    for name, label in (("gradio_client", "through gradio_client"), ("browser", "as a browser gets it")):
+        print(f"| {label} | {speed[name]['rate']:.1f} | {raw['rate']:.1f} | {speed[name]['ratio']:.2f} |")
     print()
-    print("| time to first token (s) | chatdesk | × new conversation (target ≤ 1.5) | raw llama-cpp-python |")
-    print("|---|---|---|---|")
-    for name, seconds in cases.items():
-        print(f"| {name} | {seconds:.3f} | {seconds / new:.2f} | {raw_cases[name]:.3f} |")
+    print(f"Time to first token, in seconds; each message sent {args.think:g} s after the previous reply ended:")
     print()
-    print(f"- an empty Gradio endpoint that streams at once takes {floor:.3f} s to its first output through "
-          "gradio_client: every chatdesk figure above includes that")
+    print("| case | chatdesk, as a browser gets it | × new (target ≤ 1.5) | through gradio_client "
+          "| × new (target ≤ 1.5) | raw llama-cpp-python |")
+    print("|---|---|---|---|---|---|")
+    new = {name: figures["new conversation"] for name, figures in cases.items()}
+    for case in cases["raw"]:
+        browser, client = cases["browser"][case], cases["gradio_client"][case]
+        print(f"| {case} | {browser:.3f} | {browser / new['browser']:.2f} | {client:.3f} | "
+              f"{client / new['gradio_client']:.2f} | {cases['raw'][case]:.3f} |")
+    print()
+    print(f"- an empty Gradio endpoint that streams at once: first output after {floor['browser']:.3f} s as a "
+          f"browser gets it, {floor['gradio_client']:.3f} s through gradio_client")
     print(f"- Stop to end of computation: {stop * 1000:.0f} ms (median)")
     print(f"- cold start to the ready line: {ready:.1f} s; to the first page load: {page:.1f} s")
     print(f"- resident memory minus the model file: {memory:.0f} MB")
