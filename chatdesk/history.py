@@ -13,7 +13,8 @@ LAST_CONVERSATION = "last_conversation"
 class History:
     """Every conversation, loaded from the store on demand and written through to it.
 
-    Part of ChatSession, which provides `engine`, `params` and `system_prompt` (ModelHost) and `stop`.
+    Part of ChatSession, which provides `engine`, `loading`, `params` and `system_prompt` (ModelHost)
+    and `stop`.
     """
 
     store: Store

@@ -44,11 +44,11 @@ class PromptCache:
 
     def put(self, tokens: Sequence[int], state: Any, nbytes: int) -> None:
         """Keep `state` for `tokens`; earlier points of the same conversation, which it extends, are dropped."""
+        if nbytes > self.capacity_bytes:
+            return
         key = tuple(tokens)
         for older in [k for k in self._states if len(k) <= len(key) and key[:len(k)] == k]:
             del self._states[older]
-        if nbytes > self.capacity_bytes:
-            return
         self._states[key] = (state, nbytes)
         while self.size_bytes > self.capacity_bytes:
             self._states.popitem(last=False)
