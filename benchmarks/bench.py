@@ -56,7 +56,7 @@ class BrowserProtocol:
     """Gradio's queue protocol as a browser speaks it: join the queue, then read its event stream.
 
     gradio_client instead hands each message over through a loop that sleeps 50 ms when it finds none,
-    and iterates a job by polling every millisecond: up to 0.1 s is gradio_client's, not the server's.
+    and iterates a job by polling every millisecond: about 0.2 s of each first output is gradio_client's.
     """
 
     def __init__(self, url: str):

@@ -307,10 +307,11 @@ class Engine:
         """Have the model hold `tokens`, a batch at a time, giving way as soon as a reply is asked for."""
         llm = self._llm
         self._bring_in(tokens)
-        llm.n_tokens = shared_prefix(self._held(), tokens)  # eval() drops what follows
-        for start in range(llm.n_tokens, len(tokens), AHEAD_BATCH):
+        held = shared_prefix(self._held(), tokens)
+        for start in range(held, len(tokens), AHEAD_BATCH):
             if self._waiting():
                 return
+            llm.n_tokens = start  # eval() drops what the model held beyond it
             llm.eval(tokens[start:start + AHEAD_BATCH])
             self._unsaved = True
         if not self._waiting():

@@ -77,15 +77,26 @@ def _wait_replied(page: Page, text: str) -> None:
     wait_idle(page, count=users(page).count())
 
 
+CHAT_STATE = """() => {
+    const bots = document.querySelectorAll('#chat [data-testid="bot"]');
+    const last = bots[bots.length - 1];
+    return {bots: bots.length, stats: last ? last.getAttribute('data-stats') : null,
+            busy: [...document.querySelectorAll('#chat [data-testid="status-tracker"]')]
+                .some((tracker) => !tracker.classList.contains('hide')),
+            marks: document.querySelector('#message-marks textarea')?.value,
+            lastText: last ? last.innerText.slice(-200) : null};
+}"""
+
+
 def wait_idle(page: Page, count: int | None = None) -> None:
     """Until the last reply has finished: the chat's progress marker is gone and the reply has its speed line."""
-    page.wait_for_function("""(count) => {
-        const bots = document.querySelectorAll('#chat [data-testid="bot"]');
-        if (!bots.length || (count !== null && bots.length !== count)) return false;
-        const busy = [...document.querySelectorAll('#chat [data-testid="status-tracker"]')]
-            .some((tracker) => !tracker.classList.contains('hide'));
-        return !busy && !!bots[bots.length - 1].getAttribute('data-stats');
-    }""", arg=count, timeout=REPLY_TIMEOUT)
+    try:
+        page.wait_for_function(f"""(count) => {{
+            const state = ({CHAT_STATE})();
+            return state.bots > 0 && (count === null || state.bots === count) && !state.busy && !!state.stats;
+        }}""", arg=count, timeout=REPLY_TIMEOUT)
+    except PlaywrightTimeout:
+        raise AssertionError(f"the reply did not finish; the page shows {page.evaluate(CHAT_STATE)}") from None
 
 
 def context_tokens(page: Page) -> int:

@@ -92,6 +92,13 @@ def test_the_oldest_turns_are_dropped_to_fit_and_the_system_prompt_stays(model_p
         small.close()
 
 
+def finish(engine: Engine, messages: list[dict], max_tokens: int):
+    """Run a reply to its end; its stats."""
+    generation = engine.chat(messages, SamplingParams(max_tokens=max_tokens))
+    list(generation)
+    return generation.stats
+
+
 def test_switching_conversations_and_back_reuses_the_cached_prompt(model_path):
     engine = Engine(model_path, n_ctx=2048)
     try:
@@ -99,15 +106,12 @@ def test_switching_conversations_and_back_reuses_the_cached_prompt(model_path):
         first = engine.chat(notes, SamplingParams(max_tokens=8))
         reply = "".join(first)
         assert first.stats.prompt_evaluated >= first.stats.prompt_tokens - 1  # nothing cached yet
-        list(engine.chat([{"role": "user", "content": "Something else entirely."}], SamplingParams(max_tokens=8)))
+        finish(engine, [{"role": "user", "content": "Something else entirely."}], 8)
         follow_up = notes + [{"role": "assistant", "content": reply}, {"role": "user", "content": "Shorter?"}]
-        back = engine.chat(follow_up, SamplingParams(max_tokens=8))
-        list(back)
-        assert back.stats.prompt_tokens > 400
-        assert back.stats.prompt_evaluated < 40  # only the new turn, not the whole conversation again
-        retry = engine.chat(follow_up, SamplingParams(max_tokens=8))
-        list(retry)
-        assert retry.stats.prompt_evaluated <= 2
+        back = finish(engine, follow_up, 8)
+        assert back.prompt_tokens > 400
+        assert back.prompt_evaluated < 40  # only the new turn, not the whole conversation again
+        assert finish(engine, follow_up, 8).prompt_evaluated <= 2  # a retry
     finally:
         engine.close()
 
@@ -117,19 +121,14 @@ def test_a_follow_up_computes_only_the_new_message_once_the_model_got_ready(mode
     try:
         chat = [{"role": "user", "content": "Summarize: " + "The committee met and agreed on the plan. " * 40}]
         chat.append({"role": "assistant", "content": "".join(engine.chat(chat, SamplingParams(max_tokens=8)))})
-        question = {"role": "user", "content": "Shorter?"}
-        unprepared = engine.chat(chat + [question], SamplingParams(max_tokens=4))
-        list(unprepared)
+        unprepared = finish(engine, chat + [{"role": "user", "content": "Shorter?"}], 4).prompt_evaluated
         assert engine.prepare(chat, 4).wait(60)  # the user reads the reply and types
-        prepared = engine.chat(chat + [question], SamplingParams(max_tokens=4))
-        list(prepared)
+        prepared = finish(engine, chat + [{"role": "user", "content": "Shorter?"}], 4).prompt_evaluated
         # the next turn's opening tokens (end of reply, start of a user message) were computed ahead
-        assert prepared.stats.prompt_evaluated <= unprepared.stats.prompt_evaluated - 4
+        assert prepared <= unprepared - 4
         engine.prepare([{"role": "user", "content": "Something else."}], 4).wait(60)  # the user switches away
         assert engine.prepare(chat, 4).wait(60)  # and back
-        back = engine.chat(chat + [{"role": "user", "content": "Longer?"}], SamplingParams(max_tokens=4))
-        list(back)
-        assert back.stats.prompt_evaluated <= unprepared.stats.prompt_evaluated - 4
+        assert finish(engine, chat + [{"role": "user", "content": "Longer?"}], 4).prompt_evaluated <= unprepared - 4
     finally:
         engine.close()
 
@@ -140,9 +139,7 @@ def test_computing_ahead_gives_way_to_a_reply(model_path):
         whole_book = [{"role": "user", "content": "Read this: " + "A long chapter about the sea. " * 300}]
         engine.prepare(whole_book, 8)  # about 2,400 tokens: many seconds here
         time.sleep(0.3)
-        reply = engine.chat(STORY, SamplingParams(max_tokens=4))
-        list(reply)
-        assert reply.stats.time_to_first_token < 3  # waited for one batch at most, not for the whole book
+        assert finish(engine, STORY, 4).time_to_first_token < 3  # waited for one batch, not for the whole book
     finally:
         engine.close()
 

@@ -31,8 +31,11 @@ class ScriptedEngine:
     def close(self) -> None:
         self.closed = True
 
-    def prepare(self, messages, reply_budget) -> None:
+    def prepare(self, messages, reply_budget) -> threading.Event:
         self.prepared.append(list(messages))
+        done = threading.Event()
+        done.set()
+        return done
 
     def count_tokens(self, messages) -> int:
         return sum(len(m["content"].split()) + 4 for m in messages)
