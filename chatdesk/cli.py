@@ -83,14 +83,15 @@ def with_options(settings, args: argparse.Namespace):
 
 def open_engine(settings):
     """Load the model the settings name (the default model when they name none): (engine, its sha256 if known)."""
-    from chatdesk import models
+    from chatdesk import models, paths
     from chatdesk.engine import Engine, ModelError
 
     path = Path(settings.model).expanduser() if settings.model else models.find_default_model()
     if path is None:
         raise ModelError("The default model is missing: run `chatdesk fetch-model`, or start chatdesk with --model PATH.")
     engine = Engine(path, n_ctx=settings.context_length, n_threads=settings.threads or None,
-                    gpu_layers=settings.gpu_layers)
+                    gpu_layers=settings.gpu_layers, disk_cache=paths.cache_dir() / "prompt-cache",
+                    disk_cache_bytes=settings.disk_cache_mb << 20)
     return engine, models.known_sha256(engine.model_path)
 
 

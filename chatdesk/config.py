@@ -43,6 +43,8 @@ class Settings:
     """CPU threads for generation (0: chosen from the core count)."""
     gpu_layers: int = 0
     """Layers offloaded to a GPU, when llama.cpp was built with one (-1: all)."""
+    disk_cache_mb: int = 2048
+    """Model states kept on disk, so a long chat reopened after a restart is not computed again (0: none)."""
     model: str = ""
     """The GGUF file to load ("": the default model)."""
     model_folders: tuple[str, ...] = ()
@@ -65,7 +67,7 @@ PRESET_FIELDS = (*SAMPLING_FIELDS, "system_prompt")
 LIMITS = {  # field: (lowest, highest)
     "temperature": (0.0, 2.0), "top_p": (0.0, 1.0), "top_k": (0, 1000), "min_p": (0.0, 1.0),
     "repeat_penalty": (0.5, 2.0), "max_tokens": (1, 32768), "context_length": (256, 131072),
-    "threads": (0, 256), "gpu_layers": (-1, 1000),
+    "threads": (0, 256), "gpu_layers": (-1, 1000), "disk_cache_mb": (0, 1 << 20),
 }
 
 
@@ -143,4 +145,4 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
 
 def _label(name: str) -> str:
     return {"top_p": "Top-p", "top_k": "Top-k", "min_p": "Min-p", "max_tokens": "Max reply tokens",
-            "gpu_layers": "GPU layers"}.get(name, name.replace("_", " ").capitalize())
+            "gpu_layers": "GPU layers", "disk_cache_mb": "Prompt cache on disk (MB)"}.get(name, name.replace("_", " ").capitalize())

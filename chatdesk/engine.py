@@ -5,6 +5,7 @@ This is the only module that imports llama_cpp.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import queue
 import random
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chatdesk import models
-from chatdesk.prompt_cache import PromptCache, shared_prefix
+from chatdesk.disk_cache import DiskPromptCache
+from chatdesk.prompt_cache import PromptCache, StateCache, shared_prefix
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}"
@@ -78,6 +80,7 @@ _DONE = object()
 # is taken from the model: on 2 cores a page showing 20 updates a second wrote 11 tokens/s, 10 a second 27.
 DELTA_EVERY = 0.1
 DEFAULT_PROMPT_CACHE = 512 << 20  # bytes of saved model state kept in RAM, least recently used dropped first
+DEFAULT_DISK_CACHE = 2 << 30  # bytes of saved model state kept on disk (with a disk_cache folder)
 _NEXT_MESSAGE = "\ue000chatdesk-next-message\ue000"  # stands for a message not yet written
 AHEAD_BATCH = 64  # tokens computed ahead at a time: a reply asked for meanwhile waits at most for one batch
 
@@ -148,14 +151,15 @@ class Engine:
     """One loaded model; generations run one at a time."""
 
     def __init__(self, model_path: str | Path, *, n_ctx: int = 4096, n_threads: int | None = None,
-                 gpu_layers: int = 0, prompt_cache_bytes: int = DEFAULT_PROMPT_CACHE):
+                 gpu_layers: int = 0, prompt_cache_bytes: int = DEFAULT_PROMPT_CACHE,
+                 disk_cache: Path | None = None, disk_cache_bytes: int = DEFAULT_DISK_CACHE):
         self.info = _check_model_file(Path(model_path))
         self.model_path = self.info.path
         self.model_name = self.model_path.stem
         self._lock = threading.Lock()
         self._llm = _load_llama(self.model_path, n_ctx, n_threads or default_threads(), gpu_layers)
-        # Conversations switched away from and back come back without being computed again.
-        self._cache = PromptCache(prompt_cache_bytes) if prompt_cache_bytes > 0 else None
+        # Conversations switched away from and back, or reopened after a restart, are not computed again.
+        self._cache = _state_cache(self.info, prompt_cache_bytes, disk_cache, disk_cache_bytes)
         self._unsaved = False  # the model holds tokens its saved states do not
         self.context_length = self._llm.n_ctx()
         self._formatter, self._stop = self._chat_formatter()
@@ -261,12 +265,17 @@ class Engine:
         return len(self.tokenize_chat(messages)) if messages else 0
 
     def close(self) -> None:
-        """Release the model's memory and end the generation thread."""
+        """Keep the model's state for the next start, release the model's memory and end the generation thread."""
         with self._open:
+            if self._closed:
+                return
             self._closed = True
             self._jobs.put(None)
         with self._lock:
+            self._save()
             self._llm.close()
+        if self._cache is not None:
+            self._cache.close()
 
     def _chat_formatter(self):
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -359,8 +368,12 @@ class Engine:
 
         import llama_cpp
 
+        if not isinstance(state, ctypes.Array):  # read from disk
+            state = (ctypes.c_uint8 * len(state)).from_buffer(state)
         llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(self._llm.ctx), False)  # False: no zeroing
         restored = llama_cpp.llama_state_seq_set_data(self._llm.ctx, state, ctypes.sizeof(state), 0)
+        if not restored:
+            self._cache.forget(tokens)
         held = tokens if restored else ()
         self._llm.input_ids[: len(held)] = held
         self._llm.n_tokens = len(held)
@@ -442,6 +455,31 @@ def _check_model_file(path: Path) -> "models.GGUFInfo":
             f"but only {available / 2**30:.1f} GiB is available. Pick a smaller model."
         )
     return info
+
+
+def _state_cache(info: "models.GGUFInfo", ram_bytes: int, disk_root: Path | None, disk_bytes: int):
+    """Where model states are saved: RAM, and a folder of this model's own when a disk cache is asked for."""
+    if ram_bytes <= 0:
+        return None
+    disk = None
+    if disk_root is not None and disk_bytes > 0:
+        try:
+            disk = DiskPromptCache(Path(disk_root) / _model_key(info), disk_bytes)
+        except OSError:  # an unwritable cache folder: RAM alone still serves switching back
+            disk = None
+    return StateCache(PromptCache(ram_bytes), disk)
+
+
+def _model_key(info: "models.GGUFInfo") -> str:
+    """A folder name for one model file and llama.cpp version: states do not carry over to others."""
+    import llama_cpp
+
+    digest = hashlib.sha256(f"{llama_cpp.__version__}:{info.file_size}".encode())
+    with open(info.path, "rb") as source:  # the start (metadata) and end (weights) tell models apart cheaply
+        digest.update(source.read(1 << 16))
+        source.seek(max(0, info.file_size - (1 << 16)))
+        digest.update(source.read(1 << 16))
+    return f"{info.path.stem}-{digest.hexdigest()[:16]}"
 
 
 def _load_llama(path: Path, n_ctx: int, n_threads: int, gpu_layers: int):

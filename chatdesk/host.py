@@ -13,7 +13,7 @@ from chatdesk.engine import Generation, ModelError, SamplingParams
 from chatdesk.models import file_sha256
 
 MODEL_WAIT = 600  # seconds a message waits for a model that is loading
-RELOAD_FIELDS = ("model", "context_length", "threads", "gpu_layers")
+RELOAD_FIELDS = ("model", "context_length", "threads", "gpu_layers", "disk_cache_mb")
 
 
 class UserError(ValueError):

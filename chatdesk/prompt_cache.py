@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+DISK_MIN_TOKENS = 128  # shorter states are computed again in about a second: not worth a file
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,16 @@ def shared_prefix(a: Sequence[int], b: Sequence[int]) -> int:
             break
         n += 1
     return n
+
+
+def best_match(keys: Iterable[tuple[int, ...]], tokens: Sequence[int]) -> Hit | None:
+    """The key sharing the longest start with `tokens` (as a Hit without a state), or None when none shares any."""
+    best: Hit | None = None
+    for key in keys:
+        shared = shared_prefix(key, tokens)
+        if shared and (best is None or shared > best.shared):
+            best = Hit(key, None, shared)
+    return best
 
 
 class PromptCache:
@@ -47,19 +61,90 @@ class PromptCache:
         if nbytes > self.capacity_bytes:
             return
         key = tuple(tokens)
-        for older in [k for k in self._states if len(k) <= len(key) and key[:len(k)] == k]:
+        for older in [k for k in self._states if extends(key, k)]:
             del self._states[older]
         self._states[key] = (state, nbytes)
         while self.size_bytes > self.capacity_bytes:
             self._states.popitem(last=False)
 
+    def forget(self, tokens: Sequence[int]) -> None:
+        """Drop the state saved for exactly `tokens`, if any."""
+        self._states.pop(tuple(tokens), None)
+
     def best(self, tokens: Sequence[int]) -> Hit | None:
         """The saved state sharing the longest start with `tokens`, or None when none shares any."""
-        best: Hit | None = None
-        for key, (state, _nbytes) in self._states.items():
-            shared = shared_prefix(key, tokens)
-            if shared and (best is None or shared > best.shared):
-                best = Hit(key, state, shared)
-        if best is not None:
-            self._states.move_to_end(best.tokens)
-        return best
+        match = best_match(self._states, tokens)
+        if match is None:
+            return None
+        self._states.move_to_end(match.tokens)
+        return Hit(match.tokens, self._states[match.tokens][0], match.shared)
+
+
+class StateCache:
+    """States kept in RAM and, when a disk cache is given, also written to disk on a background thread."""
+
+    def __init__(self, ram: PromptCache, disk=None):
+        self.ram = ram
+        self.disk = disk  # a disk_cache.DiskPromptCache, or None
+        self._writes: queue.SimpleQueue = queue.SimpleQueue()
+        self._writer = None
+        if disk is not None:
+            self._writer = threading.Thread(target=self._write, name="chatdesk-state-writer", daemon=True)
+            self._writer.start()
+
+    def put(self, tokens: Sequence[int], state: Any, nbytes: int) -> None:
+        """Keep `state` in RAM now, and on disk soon when it would take a while to compute again."""
+        self.ram.put(tokens, state, nbytes)
+        if self.disk is not None and len(tokens) >= DISK_MIN_TOKENS:
+            self._writes.put((tuple(tokens), state))
+
+    def best(self, tokens: Sequence[int]) -> Hit | None:
+        """The state sharing the longest start with `tokens`, from RAM or else read from disk."""
+        hit = self.ram.best(tokens)
+        on_disk = self.disk.best(tokens) if self.disk is not None else None
+        if on_disk is None or (hit is not None and hit.shared >= on_disk.shared):
+            return hit
+        data = self.disk.read(on_disk)
+        if data is None:
+            return hit
+        self.ram.put(on_disk.tokens, data, len(data))
+        return Hit(on_disk.tokens, data, on_disk.shared)
+
+    def forget(self, tokens: Sequence[int]) -> None:
+        """Drop a state that could not be used, wherever it is kept."""
+        self.ram.forget(tokens)
+        if self.disk is not None:
+            on_disk = self.disk.best(tokens)
+            if on_disk is not None and on_disk.tokens == tuple(tokens):
+                self.disk.forget(on_disk)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Finish the disk writes already asked for (waiting at most `timeout` seconds)."""
+        if self._writer is not None:
+            self._writes.put(None)
+            self._writer.join(timeout)
+
+    def _write(self) -> None:
+        """The writer thread: write states in order, skipping those a later one in the queue extends."""
+        while True:
+            pending = [self._writes.get()]
+            while not self._writes.empty():
+                pending.append(self._writes.get())
+            ending = None in pending
+            pending = [item for item in pending if item is not None]
+            for i, (tokens, state) in enumerate(pending):
+                if not any(extends(later, tokens) for later, _state in pending[i + 1:]):
+                    self._write_one(tokens, state)
+            if ending:
+                return
+
+    def _write_one(self, tokens: tuple[int, ...], state: Any) -> None:
+        try:
+            self.disk.put(tokens, state)
+        except OSError:  # a full or read-only disk: the state is still in RAM, and the chat goes on
+            pass
+
+
+def extends(longer: tuple[int, ...], shorter: tuple[int, ...]) -> bool:
+    """Whether `longer` is a later point of the conversation `shorter` is at."""
+    return len(shorter) <= len(longer) and longer[:len(shorter)] == shorter

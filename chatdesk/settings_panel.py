@@ -14,8 +14,8 @@ from chatdesk.session import ChatSession, UserError
 from chatdesk.uikit import refuse
 
 NUMBERS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens",
-           "context_length", "threads", "gpu_layers")
-INTEGERS = {"top_k", "max_tokens", "context_length", "threads", "gpu_layers"}
+           "context_length", "threads", "gpu_layers", "disk_cache_mb")
+INTEGERS = {"top_k", "max_tokens", "context_length", "threads", "gpu_layers", "disk_cache_mb"}
 
 
 @dataclass
@@ -71,6 +71,8 @@ def build_panel(session: ChatSession) -> Panel:
                                         elem_id="context-length"),
             "threads": gr.Number(s.threads, label="Threads (0: automatic)", precision=0),
             "gpu_layers": gr.Number(s.gpu_layers, label="GPU layers (-1: all)", precision=0),
+            "disk_cache_mb": gr.Number(s.disk_cache_mb, label="Prompt cache on disk, MB (0: none)", precision=0,
+                                       elem_id="disk-cache"),
         }
         save = gr.Button("Save settings", variant="primary", size="sm", elem_id="save-settings")
         with gr.Row():

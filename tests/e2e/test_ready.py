@@ -1,5 +1,6 @@
-"""A chat opened after a restart is computed in the background, before the next message is sent."""
+"""A long chat reopened after a restart is not computed again before the next message gets its reply."""
 
+import json
 import re
 
 from playwright.sync_api import expect
@@ -18,8 +19,9 @@ def prompt_tokens_computed(page) -> int:
     return int(re.search(r"Prompt tokens computed \(rest cached\): (\d+)", details.inner_text()).group(1))
 
 
-def test_a_chat_opened_after_a_restart_is_ready_before_the_next_message(chromium, tmp_path):
-    app = RunningApp(tmp_path, "--max-tokens", "16")
+def chat_then_restart(chromium, home):
+    """Have a long chat and a short one, quit, start again; the page with the long chat opened from the sidebar."""
+    app = RunningApp(home, "--max-tokens", "16")
     try:
         page = open_page(chromium, app.url, new_chat=True)
         send(page, NOTES)
@@ -29,14 +31,31 @@ def test_a_chat_opened_after_a_restart_is_ready_before_the_next_message(chromium
         page.close()
     finally:
         assert app.stop() == 0
+    app = RunningApp(home, "--max-tokens", "16")
+    page = open_page(chromium, app.url)
+    page.locator("#chat-list label", has_text="Minutes").click()
+    expect(page.locator('#chat [data-testid="user"]').first).to_contain_text("Minutes")
+    return app, page
 
-    app = RunningApp(tmp_path, "--max-tokens", "16")  # a restart: no model state survives it
+
+def test_a_chat_reopened_after_a_restart_comes_back_from_the_disk_cache(chromium, tmp_path):
+    app, page = chat_then_restart(chromium, tmp_path)
     try:
-        page = open_page(chromium, app.url)
-        page.locator("#chat-list label", has_text="Minutes").click()
-        expect(page.locator('#chat [data-testid="user"]').first).to_contain_text("Minutes")
+        send(page, "Shorter?")  # at once: no time to compute the chat again
+        assert prompt_tokens_computed(page) <= 12  # only the new message and its turn's closing tokens
+        assert list(tmp_path.glob("cache/prompt-cache/*/*.state"))
+    finally:
+        assert app.stop() == 0
+
+
+def test_without_a_disk_cache_a_reopened_chat_is_computed_while_the_person_types(chromium, tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "settings.json").write_text(json.dumps({"disk_cache_mb": 0}))
+    app, page = chat_then_restart(chromium, tmp_path)
+    try:
         page.wait_for_timeout(10_000)  # the person reads and types; the model computes the chat meanwhile
         send(page, "Shorter?")
-        assert prompt_tokens_computed(page) <= 12  # only the new message and its turn's closing tokens
+        assert prompt_tokens_computed(page) <= 12
+        assert not list(tmp_path.glob("cache/prompt-cache/*/*.state"))  # the setting was honoured
     finally:
         assert app.stop() == 0

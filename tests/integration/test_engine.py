@@ -149,3 +149,40 @@ def test_a_closed_engine_refuses_a_reply_instead_of_hanging(model_path):
     engine.close()
     with pytest.raises(ModelError, match="unloaded"):
         engine.chat(STORY, SamplingParams(max_tokens=3))
+
+
+NOTES = [{"role": "user", "content": "Summarize: " + "The committee met and agreed on the plan. " * 40}]
+GREEDY = SamplingParams(max_tokens=12, temperature=0.0, seed=7)
+
+
+def test_a_long_chat_reopened_after_a_restart_is_restored_from_disk(model_path, tmp_path):
+    engine = Engine(model_path, n_ctx=2048, disk_cache=tmp_path)
+    chat = NOTES + [{"role": "assistant", "content": "".join(engine.chat(NOTES, SamplingParams(max_tokens=8)))},
+                    {"role": "user", "content": "Shorter?"}]
+    before = "".join(engine.chat(chat, GREEDY))
+    engine.close()
+    restarted = Engine(model_path, n_ctx=2048, disk_cache=tmp_path)
+    try:
+        again = restarted.chat(chat, GREEDY)
+        assert "".join(again) == before  # the restored state is the one the reply was computed from
+        assert again.stats.prompt_tokens > 300 and again.stats.prompt_evaluated <= 2
+    finally:
+        restarted.close()
+
+
+def test_a_damaged_state_on_disk_is_computed_again_and_deleted(model_path, tmp_path):
+    engine = Engine(model_path, n_ctx=2048, disk_cache=tmp_path)
+    list(engine.chat(NOTES, SamplingParams(max_tokens=4)))
+    engine.close()
+    (state_file,) = tmp_path.glob("*/*.state")
+    data = bytearray(state_file.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 64] = b"\x7b" * 64  # a few numbers of the model state changed: llama.cpp would load it
+    state_file.write_bytes(data)
+    restarted = Engine(model_path, n_ctx=2048, disk_cache=tmp_path)
+    try:
+        reply = restarted.chat(NOTES, GREEDY)
+        assert "".join(reply).strip() and reply.stats.prompt_evaluated > 300
+    finally:
+        restarted.close()
+    assert not state_file.exists() or state_file.read_bytes() != data
