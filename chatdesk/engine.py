@@ -275,6 +275,7 @@ class Engine:
             self._save()
             self._llm.close()
         if self._cache is not None:
+            self._cache.persist()
             self._cache.close()
 
     def _chat_formatter(self):
@@ -344,6 +345,7 @@ class Engine:
         kept = shared_prefix(held, tokens)
         if len(held) - kept > kept:  # another conversation, most likely: keep this one for a switch back
             self._save()
+            self._cache.persist()
         hit = self._cache.best(tokens)
         if hit is not None and hit.shared > kept:
             self._load(hit.tokens, hit.state)

@@ -81,22 +81,33 @@ class PromptCache:
 
 
 class StateCache:
-    """States kept in RAM and, when a disk cache is given, also written to disk on a background thread."""
+    """States kept in RAM and, when a disk cache is given, written to disk as the model leaves them.
+
+    Not after every reply: a long chat's state is tens of megabytes for a small model and hundreds for a
+    big one. It is written when the model turns to another chat, and when chatdesk closes.
+    """
 
     def __init__(self, ram: PromptCache, disk=None):
         self.ram = ram
         self.disk = disk  # a disk_cache.DiskPromptCache, or None
         self._writes: queue.SimpleQueue = queue.SimpleQueue()
+        self._unwritten: tuple[tuple[int, ...], Any] | None = None  # the latest state, if worth a file
         self._writer = None
         if disk is not None:
             self._writer = threading.Thread(target=self._write, name="chatdesk-state-writer", daemon=True)
             self._writer.start()
 
     def put(self, tokens: Sequence[int], state: Any, nbytes: int) -> None:
-        """Keep `state` in RAM now, and on disk soon when it would take a while to compute again."""
+        """Keep `state` in RAM; persist() then writes it to disk if it would take a while to compute again."""
         self.ram.put(tokens, state, nbytes)
-        if self.disk is not None and len(tokens) >= DISK_MIN_TOKENS:
-            self._writes.put((tuple(tokens), state))
+        if self.disk is not None:
+            self._unwritten = (tuple(tokens), state) if len(tokens) >= DISK_MIN_TOKENS else None
+
+    def persist(self) -> None:
+        """Write the latest state to disk in the background: the model is about to leave it."""
+        if self._unwritten is not None:
+            self._writes.put(self._unwritten)
+            self._unwritten = None
 
     def best(self, tokens: Sequence[int]) -> Hit | None:
         """The state sharing the longest start with `tokens`, from RAM or else read from disk."""

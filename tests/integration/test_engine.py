@@ -186,3 +186,17 @@ def test_a_damaged_state_on_disk_is_computed_again_and_deleted(model_path, tmp_p
     finally:
         restarted.close()
     assert not state_file.exists() or state_file.read_bytes() != data
+
+
+def test_a_long_chat_is_written_to_disk_when_the_model_turns_to_another(model_path, tmp_path):
+    engine = Engine(model_path, n_ctx=2048, disk_cache=tmp_path)
+    try:
+        list(engine.chat(NOTES, SamplingParams(max_tokens=4)))
+        assert not list(tmp_path.glob("*/*.state"))  # not after every reply
+        list(engine.chat(STORY, SamplingParams(max_tokens=4)))
+        deadline = time.monotonic() + 10
+        while not list(tmp_path.glob("*/*.state")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert list(tmp_path.glob("*/*.state"))  # a crash from now on loses no computed chat
+    finally:
+        engine.close()

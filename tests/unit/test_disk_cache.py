@@ -74,11 +74,16 @@ def test_a_file_removed_behind_the_cache_s_back_is_a_miss(tmp_path):
     assert cache.read(hit) is None and cache.best([1, 2, 3]) is None
 
 
-def test_states_are_written_to_disk_in_the_background_and_read_back_after_a_restart(tmp_path):
+def test_a_state_the_model_leaves_is_written_to_disk_and_read_back_after_a_restart(tmp_path):
     states = StateCache(PromptCache(1 << 20), DiskPromptCache(tmp_path, 1 << 20))
+    states.put(LONG[:150], bytearray(b"long chat, one reply earlier"), 28)
     states.put(LONG, bytearray(b"long chat"), 9)
+    assert not list(tmp_path.iterdir())  # not after every reply
+    states.persist()  # the model turns to another chat
     states.put([900, 901], bytearray(b"short chat"), 10)  # quick to compute again: RAM only
+    states.persist()
     states.close()
+    assert len(list(tmp_path.iterdir())) == 1
     after_restart = StateCache(PromptCache(1 << 20), DiskPromptCache(tmp_path, 1 << 20))
     hit = after_restart.best(LONG + [500])
     assert (hit.state, hit.shared) == (b"long chat", len(LONG))
@@ -89,6 +94,7 @@ def test_states_are_written_to_disk_in_the_background_and_read_back_after_a_rest
 def test_a_state_that_could_not_be_used_is_forgotten_on_disk_too(tmp_path):
     states = StateCache(PromptCache(1 << 20), DiskPromptCache(tmp_path, 1 << 20))
     states.put(LONG, bytearray(b"unusable"), 8)
+    states.persist()
     states.close()
     states.forget(LONG)
     assert states.best(LONG) is None and not list(tmp_path.iterdir())
