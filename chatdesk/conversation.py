@@ -80,6 +80,7 @@ class Conversation:
     tokens_used: int = 0
     undone: list[tuple[str, str | None]] = field(default_factory=list)  # (message, its parent), until left
     generation: Generation | None = field(default=None, repr=False, compare=False)
+    draft: str = ""  # the next message as the user is typing it
 
     def prompt(self, upto: int | None = None, *, whole_last: bool = False) -> list[dict]:
         """The messages (before index `upto`) as the model sees them: system prompt first, earlier

@@ -71,7 +71,8 @@ class _Failure:
 
 @dataclass(frozen=True)
 class _Prepare:
-    tokens: list[int]
+    start: list[int]  # how the next message's prompt starts: worth a saved state
+    draft: list[int]  # the message as typed so far: computed, but not saved (it changes with every key)
     done: threading.Event
 
 
@@ -188,15 +189,16 @@ class Engine:
             self._jobs.put((generation, prompt, dropped, params, seed, time.perf_counter()))
         return generation
 
-    def prepare(self, messages: Sequence[dict], reply_budget: int) -> threading.Event:
-        """Compute ahead, while the user reads and types, the prompt a next message to `messages` starts with.
+    def prepare(self, messages: Sequence[dict], reply_budget: int, draft: str = "") -> threading.Event:
+        """Compute ahead, while the user reads and types, the prompt a next message to `messages` starts with
+        (and the `draft` of that message typed so far).
 
         It is background work: a reply asked for meanwhile goes first, and computes whatever is missing.
         The event returned is set when the work is done or given up.
         """
         done = threading.Event()
         try:
-            job = _Prepare(self._next_message_start(messages, reply_budget), done)
+            job = _Prepare(self._next_message_start(messages, reply_budget), self._draft_tokens(draft), done)
         except Exception:  # an optional head start (an unusual chat template, a closed engine): skip it
             done.set()
             return done
@@ -242,10 +244,12 @@ class Engine:
             tail = messages.pop()["content"]
         return self._tokenize(self._formatter(messages=messages).prompt + tail)
 
-    def _tokenize(self, text: str) -> list[int]:
+    def _tokenize(self, text: str, *, remember: bool = True) -> list[int]:
         """Tokens of `text`; the same prompt is asked for twice per message (checked, then sent)."""
         with self._open:
             self._refuse_if_closed()
+            if not remember:
+                return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
             if text not in self._tokenized:
                 if len(self._tokenized) >= 8:
                     self._tokenized.clear()
@@ -259,6 +263,14 @@ class Engine:
         kept = [{"role": m["role"], "content": m["content"]} for m in kept]
         prompt = self._formatter(messages=kept).prompt
         return self._tokenize(prompt[: prompt.index(_NEXT_MESSAGE)])
+
+    def _draft_tokens(self, draft: str) -> list[int]:
+        """A message being typed, as it will most likely be tokenized in the prompt.
+
+        The prompt sent is tokenized whole, so a draft tokenized alone may differ at its ends (a word not
+        finished, say): the reply then computes from the first token that differs, and is still exact.
+        """
+        return self._tokenize(draft, remember=False) if draft else []
 
     def count_tokens(self, messages: Sequence[dict]) -> int:
         """How many context tokens `messages` take."""
@@ -309,7 +321,7 @@ class Engine:
         try:
             if not self._waiting():
                 with self._lock:
-                    self._compute_ahead(job.tokens)
+                    self._compute_ahead(job.start, job.draft)
         except Exception:  # a failed head start costs nothing: the next reply computes its whole prompt
             self._llm.n_tokens = 0
         finally:
@@ -319,19 +331,25 @@ class Engine:
         """Whether a reply (or close) is queued."""
         return not self._jobs.empty()
 
-    def _compute_ahead(self, tokens: list[int]) -> None:
-        """Have the model hold `tokens`, a batch at a time, giving way as soon as a reply is asked for."""
-        llm = self._llm
-        self._bring_in(tokens)
+    def _compute_ahead(self, start: list[int], draft: list[int]) -> None:
+        """Have the model hold `start` (saved) then `draft`, giving way as soon as a reply is asked for."""
+        self._bring_in(start + draft)
+        if not self._evaluate_ahead(start):
+            return
+        self._save()
+        if draft:
+            self._evaluate_ahead(start + draft, worth_saving=False)
+
+    def _evaluate_ahead(self, tokens: list[int], *, worth_saving: bool = True) -> bool:
+        """Compute what the model lacks of `tokens`, a batch at a time; False if it gave way to a reply."""
         held = shared_prefix(self._held(), tokens)
         for start in range(held, len(tokens), AHEAD_BATCH):
             if self._waiting():
-                return
-            llm.n_tokens = start  # eval() drops what the model held beyond it
-            llm.eval(tokens[start:start + AHEAD_BATCH])
-            self._unsaved = True
-        if not self._waiting():
-            self._save()
+                return False
+            self._llm.n_tokens = start  # eval() drops what the model held beyond it
+            self._llm.eval(tokens[start:start + AHEAD_BATCH])
+            self._unsaved = self._unsaved or worth_saving
+        return not self._waiting()
 
     def _held(self) -> list[int]:
         """The tokens the model's state holds now."""
@@ -395,6 +413,9 @@ class Engine:
         import llama_cpp
 
         self._bring_in(prompt)
+        # llama.cpp counts tokens computed when it next synchronizes: without this, the work done ahead
+        # would be counted as this reply's.
+        llama_cpp.llama_synchronize(self._llm.ctx)
         llama_cpp.llama_perf_context_reset(self._llm.ctx)
         first = None
         finish = "length"

@@ -120,9 +120,20 @@ class History:
         self.get_ready(conversation)
 
     def get_ready(self, conversation: Conversation) -> None:
-        """Let the model compute, while the user reads and types, how the next message's prompt starts."""
+        """Let the model compute, while the user reads and types, how the next message's prompt starts
+        (with the message as far as it is typed)."""
         if self.engine is not None and self.loading is None:
-            self.engine.prepare(conversation.prompt(), self.params.max_tokens)
+            self.engine.prepare(conversation.prompt(), self.params.max_tokens, conversation.draft)
+
+    def type_draft(self, conversation: Conversation | None, text: str) -> None:
+        """The user is typing `text` as the next message (of a new chat when `conversation` is None)."""
+        conversation = conversation or Conversation("", system_prompt=self.system_prompt)
+        sent = [m.content for m in conversation.messages if m.role == "user"]
+        if sent and text.strip() == sent[-1]:  # a keystroke of the message just sent, arriving after it
+            return
+        conversation.draft = text.strip()
+        if conversation.generation is None:  # else the end of the reply gets the model ready, draft and all
+            self.get_ready(conversation)
 
     def _show(self, conversation: Conversation, leaf_id: str | None) -> None:
         self.store.set_leaf(conversation.id, leaf_id)

@@ -47,6 +47,7 @@ class ChatSession(ModelHost, History):
         if self.loading is None:  # while a model loads, the reply waits for it and is fitted then
             self._check_fits(conversation.prompt() + [{"role": "user", "content": text}])
         self._append(conversation, "user", text)
+        conversation.draft = ""
         self.remember(conversation)
         return conversation
 

@@ -301,6 +301,10 @@ class Handlers:
         except UserError as error:
             raise _user_error(error) from error
 
+    def draft(self, text: str, conversation_id: str = "") -> None:
+        """The message being typed (in a new conversation unless an id is given): computed ahead meanwhile."""
+        self.session.type_draft(self.session.find(conversation_id), text or "")
+
     def api_new_conversation(self) -> str:
         """Start a conversation and return its id, for /chat."""
         return self.session.new_conversation().id
@@ -392,6 +396,8 @@ def _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, m
         sent.success(**reply).then(**readouts)
         sent.success(**refresh)
     stop.click(handlers.stop, [conversation_id], None, queue=False, api_visibility="private")
+    box.input(handlers.draft, [box, conversation_id], None, queue=False, trigger_mode="always_last",
+              show_progress="hidden", api_name="window_draft", api_visibility="private")
     private = {"api_visibility": "private"}
     chatbot.retry(handlers.retry, [conversation_id], [chatbot], api_name="window_retry", **stream,
                   **private).then(**readouts)
@@ -410,6 +416,7 @@ def _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, m
     gr.api(handlers.api_chat, api_name="chat", **GENERATION)
     gr.api(handlers.api_retry, api_name="retry", **GENERATION)
     gr.api(handlers.api_new_conversation, api_name="new_conversation", queue=False)
+    gr.api(handlers.draft, api_name="draft", queue=False)
     return refresh
 
 

@@ -6,7 +6,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.apprunner import RunningApp
-from tests.e2e.chatpage import open_page, send
+from tests.e2e.chatpage import box, open_page, send, wait_idle
 
 NOTES = "Minutes: " + "the team reviewed the schedule, the budget and the risks. " * 20  # about 250 tokens
 
@@ -57,5 +57,22 @@ def test_without_a_disk_cache_a_reopened_chat_is_computed_while_the_person_types
         send(page, "Shorter?")
         assert prompt_tokens_computed(page) <= 12
         assert not list(tmp_path.glob("cache/prompt-cache/*/*.state"))  # the setting was honoured
+    finally:
+        assert app.stop() == 0
+
+
+def test_a_message_is_computed_while_it_is_typed(chromium, tmp_path):
+    app = RunningApp(tmp_path, "--max-tokens", "16")
+    try:
+        page = open_page(chromium, app.url, new_chat=True)
+        send(page, NOTES)
+        question = "What did the team decide about the schedule, and who will follow up on the budget and the risks?"
+        box(page).press_sequentially(question[:40], delay=20)
+        page.wait_for_timeout(1_000)  # the person thinks, then finishes the question
+        box(page).press_sequentially(question[40:], delay=20)
+        page.wait_for_timeout(3_000)
+        box(page).press("Enter")
+        wait_idle(page, 2)
+        assert prompt_tokens_computed(page) <= 6  # only the turn's closing tokens: the question was computed
     finally:
         assert app.stop() == 0

@@ -200,3 +200,32 @@ def test_a_long_chat_is_written_to_disk_when_the_model_turns_to_another(model_pa
         assert list(tmp_path.glob("*/*.state"))  # a crash from now on loses no computed chat
     finally:
         engine.close()
+
+
+def test_a_message_is_computed_while_it_is_typed(model_path):
+    engine = Engine(model_path, n_ctx=2048)
+    try:
+        question = "And what did the committee say about the budget, the schedule and the risks it found?"
+        chat = NOTES + [{"role": "assistant", "content": "".join(engine.chat(NOTES, SamplingParams(max_tokens=8)))}]
+        untyped = finish(engine, chat + [{"role": "user", "content": question}], 4).prompt_evaluated
+        for typed in (question[:20], question[:50], question):  # the person pauses now and then
+            assert engine.prepare(chat, 4, draft=typed).wait(60)
+        typed = finish(engine, chat + [{"role": "user", "content": question}], 4).prompt_evaluated
+        assert untyped >= 20 and typed <= 6  # only the turn's closing tokens are left when Enter is pressed
+    finally:
+        engine.close()
+
+
+def test_typing_does_not_push_other_chats_out_of_the_prompt_cache(model_path):
+    state_size = 400 * 24 * 1024  # about 24 KB a token for the default model
+    engine = Engine(model_path, n_ctx=2048, prompt_cache_bytes=3 * state_size)
+    try:
+        notes = NOTES + [{"role": "assistant", "content": "".join(engine.chat(NOTES, SamplingParams(max_tokens=8)))}]
+        other = [{"role": "user", "content": "Write about the sea. " * 60}]
+        other.append({"role": "assistant", "content": "".join(engine.chat(other, SamplingParams(max_tokens=8)))})
+        for n in range(1, 8):
+            assert engine.prepare(other, 4, draft=f"Question {n}: why").wait(60)
+        back = finish(engine, notes + [{"role": "user", "content": "Shorter?"}], 4)
+        assert back.prompt_evaluated < 40  # the notes' state was still cached
+    finally:
+        engine.close()

@@ -18,6 +18,7 @@ class ScriptedEngine:
         self.calls: list[dict] = []
         self.gate: threading.Semaphore | None = None  # when set, each token waits for a release
         self.prepared: list[list[dict]] = []  # the conversations prepare() was asked to compute ahead
+        self.drafts: list[str] = []  # and the drafts of their next message
 
     def enqueue(self, *replies: list[str]) -> None:
         """Queue the token lists of the next replies."""
@@ -31,8 +32,9 @@ class ScriptedEngine:
     def close(self) -> None:
         self.closed = True
 
-    def prepare(self, messages, reply_budget) -> threading.Event:
+    def prepare(self, messages, reply_budget, draft="") -> threading.Event:
         self.prepared.append(list(messages))
+        self.drafts.append(draft)
         done = threading.Event()
         done.set()
         return done

@@ -466,3 +466,38 @@ def test_opening_a_conversation_gets_the_model_ready_for_it(session, engine):
     session.focus(first)
     assert engine.prepared[-1] == first.prompt()
     assert session.last_conversation().id == first.id
+
+
+def test_a_message_being_typed_is_computed_ahead_with_the_conversation(session, engine):
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "Hi", ["Hello"])
+    session.type_draft(conversation, "And how are ")
+    assert (engine.prepared[-1], engine.drafts[-1]) == (conversation.prompt(), "And how are")
+    session.type_draft(None, "A new chat")  # a window whose chat is not started yet
+    assert (engine.prepared[-1], engine.drafts[-1]) == ([{"role": "system", "content": "Be brief."}], "A new chat")
+
+
+def test_a_message_typed_while_the_reply_streams_is_computed_once_the_reply_ends(session, engine):
+    conversation = session.new_conversation()
+    gate = engine.hold()
+    engine.enqueue(["Hel", "lo"])
+    stream = session.submit(conversation, "Hi")
+    next(stream)
+    gate.release()
+    next(stream)  # "Hel" is on screen
+    asked = len(engine.prepared)
+    session.type_draft(conversation, "Next question")
+    assert len(engine.prepared) == asked  # the reply is not finished: its prompt would be wrong
+    gate.release(2)
+    list(stream)
+    assert engine.prepared[-1][-1] == {"role": "assistant", "content": "Hello"}
+    assert engine.drafts[-1] == "Next question"
+
+
+def test_sending_a_message_ends_its_draft(session, engine):
+    conversation = session.new_conversation()
+    session.type_draft(conversation, "Hi")
+    chat(session, engine, conversation, "Hi", ["Hello"])
+    assert engine.drafts[-1] == ""  # the next message is not typed yet
+    session.type_draft(conversation, "Hi")  # the last keystroke of "Hi", arriving after it was sent
+    assert engine.drafts[-1] == "" and conversation.draft == ""

@@ -34,7 +34,7 @@ def test_generating_events_share_one_concurrency_group(session):
 def test_the_chat_api_is_public_and_the_ui_handlers_are_not(session):
     config = build_ui(session).get_config_file()
     public = {d["api_name"] for d in config["dependencies"] if d.get("api_visibility") == "public"}
-    assert public == {"chat", "retry", "new_conversation"}
+    assert public == {"chat", "retry", "new_conversation", "draft"}
 
 
 def test_a_reply_cut_short_offers_continue(session):
