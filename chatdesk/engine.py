@@ -72,7 +72,7 @@ class _Failure:
 @dataclass(frozen=True)
 class _Prepare:
     start: list[int]  # how the next message's prompt starts: worth a saved state
-    draft: list[int]  # the message as typed so far: computed, but not saved (it changes with every key)
+    typed: list[int]  # the whole prompt were the message sent as typed so far: computed, not saved
     done: threading.Event
 
 
@@ -190,15 +190,17 @@ class Engine:
         return generation
 
     def prepare(self, messages: Sequence[dict], reply_budget: int, draft: str = "") -> threading.Event:
-        """Compute ahead, while the user reads and types, the prompt a next message to `messages` starts with
-        (and the `draft` of that message typed so far).
+        """Compute ahead, while the user reads and types, the prompt a next message to `messages` starts with;
+        and, given the `draft` of that message typed so far, the whole prompt were it sent as it is.
 
-        It is background work: a reply asked for meanwhile goes first, and computes whatever is missing.
-        The event returned is set when the work is done or given up.
+        Sent unchanged, its reply then starts at once; changed, it computes from the first token that
+        differs. It is background work: a reply asked for meanwhile goes first, and computes whatever is
+        missing. The event returned is set when the work is done or given up.
         """
         done = threading.Event()
         try:
-            job = _Prepare(self._next_message_start(messages, reply_budget), self._draft_tokens(draft), done)
+            typed = self.fit([*messages, {"role": "user", "content": draft}], reply_budget)[0] if draft else []
+            job = _Prepare(self._next_message_start(messages, reply_budget), typed, done)
         except Exception:  # an optional head start (an unusual chat template, a closed engine): skip it
             done.set()
             return done
@@ -244,12 +246,10 @@ class Engine:
             tail = messages.pop()["content"]
         return self._tokenize(self._formatter(messages=messages).prompt + tail)
 
-    def _tokenize(self, text: str, *, remember: bool = True) -> list[int]:
+    def _tokenize(self, text: str) -> list[int]:
         """Tokens of `text`; the same prompt is asked for twice per message (checked, then sent)."""
         with self._open:
             self._refuse_if_closed()
-            if not remember:
-                return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
             if text not in self._tokenized:
                 if len(self._tokenized) >= 8:
                     self._tokenized.clear()
@@ -263,14 +263,6 @@ class Engine:
         kept = [{"role": m["role"], "content": m["content"]} for m in kept]
         prompt = self._formatter(messages=kept).prompt
         return self._tokenize(prompt[: prompt.index(_NEXT_MESSAGE)])
-
-    def _draft_tokens(self, draft: str) -> list[int]:
-        """A message being typed, as it will most likely be tokenized in the prompt.
-
-        The prompt sent is tokenized whole, so a draft tokenized alone may differ at its ends (a word not
-        finished, say): the reply then computes from the first token that differs, and is still exact.
-        """
-        return self._tokenize(draft, remember=False) if draft else []
 
     def count_tokens(self, messages: Sequence[dict]) -> int:
         """How many context tokens `messages` take."""
@@ -321,7 +313,7 @@ class Engine:
         try:
             if not self._waiting():
                 with self._lock:
-                    self._compute_ahead(job.start, job.draft)
+                    self._compute_ahead(job.start, job.typed)
         except Exception:  # a failed head start costs nothing: the next reply computes its whole prompt
             self._llm.n_tokens = 0
         finally:
@@ -331,14 +323,14 @@ class Engine:
         """Whether a reply (or close) is queued."""
         return not self._jobs.empty()
 
-    def _compute_ahead(self, start: list[int], draft: list[int]) -> None:
-        """Have the model hold `start` (saved) then `draft`, giving way as soon as a reply is asked for."""
-        self._bring_in(start + draft)
+    def _compute_ahead(self, start: list[int], typed: list[int]) -> None:
+        """Have the model hold `start` (saved), then `typed` if given, giving way as soon as a reply is asked for."""
+        self._bring_in(typed or start)
         if not self._evaluate_ahead(start):
             return
         self._save()
-        if draft:
-            self._evaluate_ahead(start + draft, worth_saving=False)
+        if typed:  # it changes with every key: saving it would push other chats out of the cache
+            self._evaluate_ahead(typed, worth_saving=False)
 
     def _evaluate_ahead(self, tokens: list[int], *, worth_saving: bool = True) -> bool:
         """Compute what the model lacks of `tokens`, a batch at a time; False if it gave way to a reply."""

@@ -207,11 +207,17 @@ def test_a_message_is_computed_while_it_is_typed(model_path):
     try:
         question = "And what did the committee say about the budget, the schedule and the risks it found?"
         chat = NOTES + [{"role": "assistant", "content": "".join(engine.chat(NOTES, SamplingParams(max_tokens=8)))}]
-        untyped = finish(engine, chat + [{"role": "user", "content": question}], 4).prompt_evaluated
+        sent = chat + [{"role": "user", "content": question}]
+        untyped = engine.chat(sent, GREEDY)
+        untyped_text = "".join(untyped)
         for typed in (question[:20], question[:50], question):  # the person pauses now and then
-            assert engine.prepare(chat, 4, draft=typed).wait(60)
-        typed = finish(engine, chat + [{"role": "user", "content": question}], 4).prompt_evaluated
-        assert untyped >= 20 and typed <= 6  # only the turn's closing tokens are left when Enter is pressed
+            assert engine.prepare(chat, GREEDY.max_tokens, draft=typed).wait(60)
+        typed = engine.chat(sent, GREEDY)
+        assert "".join(typed) == untyped_text  # the same reply, from the same prompt
+        assert untyped.stats.prompt_evaluated >= 20 and typed.stats.prompt_evaluated <= 1  # nothing left to compute
+        engine.prepare(chat, 4, draft=question[:50]).wait(60)
+        changed = finish(engine, chat + [{"role": "user", "content": question[:50] + " and the staff?"}], 4)
+        assert changed.prompt_evaluated <= 12  # sent otherwise than typed: from where it differs
     finally:
         engine.close()
 
