@@ -33,7 +33,8 @@ from gradio_client.utils import apply_diff  # noqa: E402
 from llama_cpp import Llama  # noqa: E402
 
 from chatdesk import models  # noqa: E402
-from chatdesk.engine import Engine, SamplingParams, default_threads  # noqa: E402
+from chatdesk.engine import Engine, default_threads  # noqa: E402
+from chatdesk.generation import SamplingParams  # noqa: E402
 from tests.apprunner import RunningApp  # noqa: E402
 
 PROMPTS = [

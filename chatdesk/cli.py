@@ -98,7 +98,8 @@ def open_engine(settings):
 def build_app(args: argparse.Namespace):
     """The page over a fresh session, its look, and how to release the model and the history."""
     from chatdesk.launcher import Built
-    from chatdesk.ui import build_ui, launch_options
+    from chatdesk.ui import build_ui  # first: it sets Gradio's environment before Gradio is imported
+    from chatdesk.look import launch_options
 
     session = load_session(args)
     if session.load_error:

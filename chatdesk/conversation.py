@@ -6,7 +6,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from chatdesk.display import answer_only
-from chatdesk.engine import Generation, Stats
+from chatdesk.generation import Generation, Stats
 from chatdesk.store import MessageRow
 
 CONTINUE = "continue"

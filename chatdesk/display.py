@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from chatdesk.engine import Stats
+from chatdesk.generation import Stats
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 FOLD_OPEN = '<details class="reasoning"><summary>Reasoning</summary>\n\n'

@@ -11,12 +11,13 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from chatdesk import models
 from chatdesk.disk_cache import DiskPromptCache
+from chatdesk.generation import Generation, SamplingParams, Stats
 from chatdesk.prompt_cache import PromptCache, StateCache, shared_prefix
 
 CHATML_TEMPLATE = (
@@ -36,50 +37,12 @@ class ContextOverflow(ValueError):
 
 
 @dataclass(frozen=True)
-class SamplingParams:
-    """How to sample a reply."""
-
-    temperature: float = 0.7
-    top_p: float = 0.95
-    top_k: int = 40
-    min_p: float = 0.05
-    repeat_penalty: float = 1.1
-    max_tokens: int = 512
-    seed: int | None = None  # None: a fresh random seed per reply
-
-
-@dataclass(frozen=True)
-class Stats:
-    """What happened during one reply."""
-
-    model: str
-    seed: int
-    prompt_tokens: int
-    completion_tokens: int
-    time_to_first_token: float | None
-    tokens_per_second: float | None
-    total_seconds: float
-    finish_reason: str  # "stop", "length" or "cancelled"
-    dropped_messages: int  # oldest messages left out to fit the context
-    prompt_evaluated: int | None = None  # prompt tokens computed; the rest came from the prompt cache
-
-
-@dataclass(frozen=True)
-class _Failure:
-    error: BaseException
-
-
-@dataclass(frozen=True)
 class _Prepare:
     start: list[int]  # how the next message's prompt starts: worth a saved state
     typed: list[int]  # the whole prompt were the message sent as typed so far: computed, not saved
     done: threading.Event
 
 
-_DONE = object()
-# Deltas come at most this often. Each is a screen update, and the CPU it costs the server and the browser
-# is taken from the model: on 2 cores a page showing 20 updates a second wrote 11 tokens/s, 10 a second 27.
-DELTA_EVERY = 0.1
 DEFAULT_PROMPT_CACHE = 512 << 20  # bytes of saved model state kept in RAM, least recently used dropped first
 DEFAULT_DISK_CACHE = 2 << 30  # bytes of saved model state kept on disk (with a disk_cache folder)
 _NEXT_MESSAGE = "\ue000chatdesk-next-message\ue000"  # stands for a message not yet written
@@ -90,62 +53,6 @@ def default_threads() -> int:
     """Threads for generation: every core but one on big machines, all of them on small ones."""
     cores = os.cpu_count() or 2
     return cores if cores <= 4 else cores - 1
-
-
-class Generation:
-    """One reply being computed on a worker thread; iterate it for text deltas."""
-
-    def __init__(self) -> None:
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._cancelled = threading.Event()
-        self.stats: Stats | None = None
-        self.prompt_tokens = 0
-        self.tokens_so_far = 0
-
-    def cancel(self) -> None:
-        """Stop the computation after the token being computed now."""
-        self._cancelled.set()
-
-    @property
-    def cancelled(self) -> bool:
-        """Whether cancel() was called."""
-        return self._cancelled.is_set()
-
-    def __iter__(self) -> Iterator[str]:
-        """Yield deltas, at most one per DELTA_EVERY seconds: the tokens that arrived meanwhile come as one."""
-        try:
-            last = 0.0
-            while True:
-                items = [self._queue.get()]
-                if isinstance(items[0], str):  # the end, and a stop, are never held back
-                    self._cancelled.wait(max(0.0, DELTA_EVERY - (time.monotonic() - last)))
-                last = time.monotonic()
-                while not self._queue.empty():
-                    items.append(self._queue.get())
-                text = "".join(i for i in items if isinstance(i, str))
-                if text:
-                    yield text
-                for item in items:
-                    if isinstance(item, _Failure):
-                        raise item.error
-                    if item is _DONE:
-                        return
-        finally:
-            self.cancel()  # a reader that walks away must not leave the model running
-
-    def push(self, text: str) -> None:
-        """Producer side: hand over one token's text."""
-        self.tokens_so_far += 1
-        self._queue.put(text)
-
-    def finish(self, stats: Stats) -> None:
-        """Producer side: the reply is complete."""
-        self.stats = stats
-        self._queue.put(_DONE)
-
-    def fail(self, error: BaseException) -> None:
-        """Producer side: the reply failed; the reader gets `error` raised."""
-        self._queue.put(_Failure(error))
 
 
 class Engine:

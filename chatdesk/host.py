@@ -9,7 +9,8 @@ from typing import Protocol
 
 from chatdesk import config
 from chatdesk.config import Settings
-from chatdesk.engine import Generation, ModelError, SamplingParams
+from chatdesk.engine import ModelError
+from chatdesk.generation import Generation, SamplingParams
 from chatdesk.models import file_sha256
 
 MODEL_WAIT = 600  # seconds a message waits for a model that is loading

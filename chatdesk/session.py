@@ -9,7 +9,8 @@ from dataclasses import asdict
 
 from chatdesk.config import Settings
 from chatdesk.conversation import Conversation, Feedback, Message
-from chatdesk.engine import ContextOverflow, Generation, ModelError
+from chatdesk.engine import ContextOverflow, ModelError
+from chatdesk.generation import Generation
 from chatdesk.history import History
 from chatdesk.host import ChatEngine, EngineLoader, ModelHost, UserError
 from chatdesk.store import Store

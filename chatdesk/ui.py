@@ -18,14 +18,15 @@ if importlib.util.find_spec("matplotlib") is None:
     # on disk each time (a tenth of the server's work while streaming). None in sys.modules fails at once.
     sys.modules["matplotlib"] = None
 
-import json  # noqa: E402
 import weakref  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
-from chatdesk.display import from_display, speed_line, to_display  # noqa: E402
+from chatdesk.chatview import format_details, message_marks, to_chatbot, usage_text  # noqa: E402
 from chatdesk.conversation import CONTINUE, NEXT_VERSION, PREVIOUS_VERSION, REDO, Conversation  # noqa: E402
+from chatdesk.display import from_display  # noqa: E402
+from chatdesk.look import SHOW_MARKS, SHOWN_CONVERSATION  # noqa: E402
 from chatdesk.session import EXAMPLES, ChatSession, UserError  # noqa: E402
 from chatdesk.settings_panel import PanelHandlers, build_panel, header_text, wire_panel  # noqa: E402
 from chatdesk.sidebar import SidebarHandlers, build_sidebar, wire_sidebar  # noqa: E402
@@ -34,115 +35,6 @@ from chatdesk.uikit import refuse  # noqa: E402
 NO_DETAILS = "Click a message to see its details."
 FEEDBACK_OPTIONS = ("Like", "Dislike", "Inaccurate", "Unhelpful", "Off-topic")
 GENERATION = {"concurrency_id": "generation", "concurrency_limit": 1}
-SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "sans-serif")
-MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace")
-PAGE_JS = """() => {
-  document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") document.querySelector("#stop-btn")?.click();
-  });
-  // Marks kept on message elements, outside their text (so copy and edit skip them):
-  // the speed line under each reply, and the oldest messages the model no longer sees.
-  window.chatdeskMarks = {stats: [], leftOut: 0};
-  window.chatdeskApplyMarks = () => {
-    const marks = window.chatdeskMarks;
-    document.querySelectorAll('#chat [data-testid="bot"]').forEach((element, index) => {
-      const line = marks.stats[index] || "";
-      if (element.getAttribute("data-stats") !== line) element.setAttribute("data-stats", line);
-    });
-    document.querySelectorAll('#chat [data-testid="user"], #chat [data-testid="bot"]').forEach((element, index) => {
-      if (index < marks.leftOut) element.setAttribute("data-left-out", "");
-      else if (element.hasAttribute("data-left-out")) element.removeAttribute("data-left-out");
-    });
-  };
-  new MutationObserver(window.chatdeskApplyMarks).observe(document.body, {childList: true, subtree: true});
-}"""
-SHOW_MARKS = """(marks) => {
-  window.chatdeskMarks = JSON.parse(marks || '{"stats": [], "leftOut": 0}');
-  window.chatdeskApplyMarks && window.chatdeskApplyMarks();
-}"""
-# Clear empties the chat in the page before the new conversation's id arrives: an empty chat has no id.
-SHOWN_CONVERSATION = """(id) => [document.querySelector('#chat [data-testid="user"]') ? id : null]"""
-CSS = """
-#details { font-size: 0.9em; }
-#context-usage { text-align: right; opacity: 0.8; }
-footer { display: none !important; }
-#chat .options { display: flex !important; flex-wrap: wrap !important; justify-content: flex-start !important; gap: 6px !important; margin: 2px 0 8px 0 !important; }
-#chat .option { flex: 0 0 auto !important; width: auto !important; min-width: 0 !important;
-                max-width: none !important; padding: 2px 12px !important; font-size: 0.85em !important; }
-#sidebar .wrap label { width: 100%; }
-#chat [data-testid="bot"][data-stats]:not([data-stats=""])::after {
-  content: attr(data-stats); display: block; margin-top: 6px; font-size: 0.75em; opacity: 0.6; }
-#chat [data-left-out] { opacity: 0.45; }
-#chat [data-left-out]::before { content: "Left out of context"; display: block; font-size: 0.75em; font-style: italic; }
-#chat details.reasoning { opacity: 0.8; font-size: 0.92em; margin-bottom: 6px; }
-"""
-
-
-def to_chatbot(conversation: Conversation) -> list[dict]:
-    """The conversation in the Chatbot's message format, with its options (versions, Continue, Redo)."""
-    idle = conversation.generation is None
-    shown = []
-    for index, message in enumerate(conversation.messages):
-        text = to_display(message.content) if message.role == "assistant" else message.content
-        item = {"role": message.role, "content": text}
-        options = message_options(conversation, index) if idle else []
-        if options:
-            item["options"] = options
-        shown.append(item)
-    return shown
-
-
-def message_options(conversation: Conversation, index: int) -> list[dict]:
-    """The buttons under one message: a version stepper, Continue, Redo."""
-    message = conversation.messages[index]
-    options = []
-    if message.versions > 1:
-        options += [{"value": f"{PREVIOUS_VERSION}:{index}", "label": "◀"},
-                    {"value": f"version:{index}", "label": f"{message.version}/{message.versions}"},
-                    {"value": f"{NEXT_VERSION}:{index}", "label": "▶"}]
-    if conversation.can_continue(index):
-        options.append({"value": f"{CONTINUE}:{index}", "label": "Continue"})
-    if index == len(conversation.messages) - 1 and conversation.can_redo():
-        options.append({"value": REDO, "label": "Redo"})
-    return options
-
-
-def message_marks(conversation: Conversation | None) -> str:
-    """For the page, as JSON: every reply's speed line, in order, and how many oldest messages were left out."""
-    replies = [m for m in conversation.messages if m.role == "assistant"] if conversation else []
-    left_out = conversation.dropped_messages if conversation else 0
-    return json.dumps({"stats": [speed_line(m.stats) for m in replies], "leftOut": left_out})
-
-
-def format_details(facts: dict) -> str:
-    """A message's details as a small Markdown table."""
-    labels = {
-        "role": "Role", "sent": "Sent", "characters": "Characters", "model": "Model", "seed": "Seed",
-        "prompt_tokens": "Prompt tokens", "completion_tokens": "Reply tokens",
-        "time_to_first_token": "Time to first token (s)", "tokens_per_second": "Tokens/s",
-        "total_seconds": "Total time (s)", "finish_reason": "Finished by",
-        "dropped_messages": "Messages left out of context", "feedback": "Feedback", "version": "Version",
-        "prompt_evaluated": "Prompt tokens computed (rest cached)",
-    }
-    rows = [f"- {labels[k]}: **{_fmt(v)}**" for k, v in facts.items() if k in labels]
-    return "**Message details**\n\n" + "\n".join(rows)
-
-
-def usage_text(session: ChatSession, conversation: Conversation | None) -> str:
-    """The context readout: tokens used against the context length."""
-    if session.engine is None:
-        return "No model loaded"
-    used, total = session.context_usage(conversation) if conversation else (0, session.engine.context_length)
-    text = f"Context: {used:,} / {total:,} tokens"
-    if conversation is not None and conversation.dropped_messages:
-        text += f" · oldest {conversation.dropped_messages} messages left out"
-    return text
-
-
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}" if value < 100 else f"{value:,.0f}"
-    return "—" if value is None else str(value)
 
 
 def _user_error(error: UserError) -> gr.Error:
@@ -432,9 +324,3 @@ def _wire_details(handlers, conversation_id, chatbot, details, selected, version
     chatbot.change(handlers.usage, [conversation_id], [usage, marks], show_progress="hidden",
                    trigger_mode="always_last", js=SHOWN_CONVERSATION, **private)
     marks.change(None, [marks], None, js=SHOW_MARKS, **private)
-
-
-def launch_options() -> dict:
-    """The look and behaviour passed to launch(): system fonts only, Esc stops a reply."""
-    theme = gr.themes.Soft(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
-    return {"theme": theme, "css": CSS, "js": PAGE_JS}

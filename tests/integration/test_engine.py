@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from chatdesk.engine import Engine, ModelError, SamplingParams
+from chatdesk.engine import Engine, ModelError
+from chatdesk.generation import SamplingParams
 
 STORY = [{"role": "user", "content": "Tell me a long story about a dragon and a knight."}]
 

@@ -4,7 +4,7 @@ import pytest
 
 from chatdesk.conversation import Conversation, Message
 from chatdesk.display import answer_only, from_display, speed_line, split_reasoning, to_display
-from chatdesk.engine import Stats
+from chatdesk.generation import Stats
 
 
 @pytest.mark.parametrize("text, reasoning, answer", [

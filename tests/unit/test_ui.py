@@ -5,7 +5,8 @@ import pytest
 from chatdesk.config import Settings
 from chatdesk.session import ChatSession
 from chatdesk.store import Store
-from chatdesk.ui import build_ui, format_details, to_chatbot, usage_text
+from chatdesk.chatview import format_details, to_chatbot, usage_text
+from chatdesk.ui import build_ui
 from tests.unit.fake_engine import ScriptedEngine
 
 CHATBOT_EVENTS = {"change", "select", "like", "retry", "undo", "example_select",

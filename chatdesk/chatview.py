@@ -1,0 +1,76 @@
+"""What the page shows of a conversation: the Chatbot's messages and options, marks, details, readouts."""
+
+from __future__ import annotations
+
+import json
+
+from chatdesk.conversation import CONTINUE, NEXT_VERSION, PREVIOUS_VERSION, REDO, Conversation
+from chatdesk.display import speed_line, to_display
+from chatdesk.session import ChatSession
+
+
+def to_chatbot(conversation: Conversation) -> list[dict]:
+    """The conversation in the Chatbot's message format, with its options (versions, Continue, Redo)."""
+    idle = conversation.generation is None
+    shown = []
+    for index, message in enumerate(conversation.messages):
+        text = to_display(message.content) if message.role == "assistant" else message.content
+        item = {"role": message.role, "content": text}
+        options = message_options(conversation, index) if idle else []
+        if options:
+            item["options"] = options
+        shown.append(item)
+    return shown
+
+
+def message_options(conversation: Conversation, index: int) -> list[dict]:
+    """The buttons under one message: a version stepper, Continue, Redo."""
+    message = conversation.messages[index]
+    options = []
+    if message.versions > 1:
+        options += [{"value": f"{PREVIOUS_VERSION}:{index}", "label": "◀"},
+                    {"value": f"version:{index}", "label": f"{message.version}/{message.versions}"},
+                    {"value": f"{NEXT_VERSION}:{index}", "label": "▶"}]
+    if conversation.can_continue(index):
+        options.append({"value": f"{CONTINUE}:{index}", "label": "Continue"})
+    if index == len(conversation.messages) - 1 and conversation.can_redo():
+        options.append({"value": REDO, "label": "Redo"})
+    return options
+
+
+def message_marks(conversation: Conversation | None) -> str:
+    """For the page, as JSON: every reply's speed line, in order, and how many oldest messages were left out."""
+    replies = [m for m in conversation.messages if m.role == "assistant"] if conversation else []
+    left_out = conversation.dropped_messages if conversation else 0
+    return json.dumps({"stats": [speed_line(m.stats) for m in replies], "leftOut": left_out})
+
+
+def format_details(facts: dict) -> str:
+    """A message's details as a small Markdown table."""
+    labels = {
+        "role": "Role", "sent": "Sent", "characters": "Characters", "model": "Model", "seed": "Seed",
+        "prompt_tokens": "Prompt tokens", "completion_tokens": "Reply tokens",
+        "time_to_first_token": "Time to first token (s)", "tokens_per_second": "Tokens/s",
+        "total_seconds": "Total time (s)", "finish_reason": "Finished by",
+        "dropped_messages": "Messages left out of context", "feedback": "Feedback", "version": "Version",
+        "prompt_evaluated": "Prompt tokens computed (rest cached)",
+    }
+    rows = [f"- {labels[k]}: **{_fmt(v)}**" for k, v in facts.items() if k in labels]
+    return "**Message details**\n\n" + "\n".join(rows)
+
+
+def usage_text(session: ChatSession, conversation: Conversation | None) -> str:
+    """The context readout: tokens used against the context length."""
+    if session.engine is None:
+        return "No model loaded"
+    used, total = session.context_usage(conversation) if conversation else (0, session.engine.context_length)
+    text = f"Context: {used:,} / {total:,} tokens"
+    if conversation is not None and conversation.dropped_messages:
+        text += f" · oldest {conversation.dropped_messages} messages left out"
+    return text
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}" if value < 100 else f"{value:,.0f}"
+    return "—" if value is None else str(value)

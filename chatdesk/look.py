@@ -1,0 +1,54 @@
+"""How the page looks and behaves in the browser: system fonts, CSS, and the page's own scripts."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "sans-serif")
+MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace")
+PAGE_JS = """() => {
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") document.querySelector("#stop-btn")?.click();
+  });
+  // Marks kept on message elements, outside their text (so copy and edit skip them):
+  // the speed line under each reply, and the oldest messages the model no longer sees.
+  window.chatdeskMarks = {stats: [], leftOut: 0};
+  window.chatdeskApplyMarks = () => {
+    const marks = window.chatdeskMarks;
+    document.querySelectorAll('#chat [data-testid="bot"]').forEach((element, index) => {
+      const line = marks.stats[index] || "";
+      if (element.getAttribute("data-stats") !== line) element.setAttribute("data-stats", line);
+    });
+    document.querySelectorAll('#chat [data-testid="user"], #chat [data-testid="bot"]').forEach((element, index) => {
+      if (index < marks.leftOut) element.setAttribute("data-left-out", "");
+      else if (element.hasAttribute("data-left-out")) element.removeAttribute("data-left-out");
+    });
+  };
+  new MutationObserver(window.chatdeskApplyMarks).observe(document.body, {childList: true, subtree: true});
+}"""
+SHOW_MARKS = """(marks) => {
+  window.chatdeskMarks = JSON.parse(marks || '{"stats": [], "leftOut": 0}');
+  window.chatdeskApplyMarks && window.chatdeskApplyMarks();
+}"""
+# Clear empties the chat in the page before the new conversation's id arrives: an empty chat has no id.
+SHOWN_CONVERSATION = """(id) => [document.querySelector('#chat [data-testid="user"]') ? id : null]"""
+CSS = """
+#details { font-size: 0.9em; }
+#context-usage { text-align: right; opacity: 0.8; }
+footer { display: none !important; }
+#chat .options { display: flex !important; flex-wrap: wrap !important; justify-content: flex-start !important; gap: 6px !important; margin: 2px 0 8px 0 !important; }
+#chat .option { flex: 0 0 auto !important; width: auto !important; min-width: 0 !important;
+                max-width: none !important; padding: 2px 12px !important; font-size: 0.85em !important; }
+#sidebar .wrap label { width: 100%; }
+#chat [data-testid="bot"][data-stats]:not([data-stats=""])::after {
+  content: attr(data-stats); display: block; margin-top: 6px; font-size: 0.75em; opacity: 0.6; }
+#chat [data-left-out] { opacity: 0.45; }
+#chat [data-left-out]::before { content: "Left out of context"; display: block; font-size: 0.75em; font-style: italic; }
+#chat details.reasoning { opacity: 0.8; font-size: 0.92em; margin-bottom: 6px; }
+"""
+
+
+def launch_options() -> dict:
+    """The look and behaviour passed to launch(): system fonts only, Esc stops a reply."""
+    theme = gr.themes.Soft(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
+    return {"theme": theme, "css": CSS, "js": PAGE_JS}
