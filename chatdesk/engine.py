@@ -69,6 +69,7 @@ class Engine:
         # Conversations switched away from and back, or reopened after a restart, are not computed again.
         self._cache = _state_cache(self.info, prompt_cache_bytes, disk_cache, disk_cache_bytes)
         self._unsaved = False  # the model holds tokens its saved states do not
+        self._first_logits: tuple[tuple[int, ...], object] = ((), None)  # the last prompt, its last token's logits
         self.context_length = self._llm.n_ctx()
         self._formatter, self._stop = self._chat_formatter()
         # One long-lived thread computes every reply: llama.cpp's OpenMP workers belong to the thread that
@@ -309,13 +310,8 @@ class Engine:
             generation.fail(error)
 
     def _generate(self, generation, prompt, params, seed, started) -> dict:
-        import llama_cpp
-
         self._bring_in(prompt)
-        # llama.cpp counts tokens computed when it next synchronizes: without this, the work done ahead
-        # would be counted as this reply's.
-        llama_cpp.llama_synchronize(self._llm.ctx)
-        llama_cpp.llama_perf_context_reset(self._llm.ctx)
+        computed = self._compute_prompt(prompt)
         first = None
         finish = "length"
         text = []
@@ -345,8 +341,43 @@ class Engine:
         finally:
             stream.close()  # stops llama.cpp now, not when the generator is collected
             self._unsaved = True
-        stats = self._stats(prompt, "".join(text), seed, finish, started, first)
-        return stats | {"prompt_evaluated": llama_cpp.llama_perf_context(self._llm.ctx).n_p_eval}
+        return self._stats(prompt, "".join(text), seed, finish, started, first) | {"prompt_evaluated": computed}
+
+    def _compute_prompt(self, prompt: list[int]) -> int:
+        """Have the model hold exactly `prompt`, ready to sample its reply; how many tokens that computed.
+
+        Nothing is computed for a prompt computed ahead as it was typed, nor for a retry: the first token's
+        probabilities, kept from the reply before, are put back in place of the reply that followed.
+        """
+        llm = self._llm
+        kept = shared_prefix(self._held(), prompt)
+        if kept == len(prompt) == llm.n_tokens and not llm._requires_eval:
+            computed = 0
+        elif kept == len(prompt) and self._first_logits[0] == tuple(prompt) and self._put_back_logits():
+            llm.n_tokens, llm._requires_eval, computed = kept, False, 0  # the next eval drops the old reply
+        else:
+            kept = min(kept, len(prompt) - 1)  # at least the last token is computed, for its logits
+            llm.n_tokens = kept
+            llm.eval(prompt[kept:])
+            computed = len(prompt) - kept
+        self._first_logits = (tuple(prompt), self._last_logits().copy())
+        return computed
+
+    def _last_logits(self):
+        """The model's output for the last token it computed, as a writable numpy view."""
+        import llama_cpp
+        import numpy
+
+        row = llama_cpp.llama_get_logits_ith(self._llm.ctx, -1)
+        return numpy.ctypeslib.as_array(row, shape=(self._llm.n_vocab(),))
+
+    def _put_back_logits(self) -> bool:
+        """Write the kept first-token logits where the sampler reads them; False when there is no place."""
+        try:
+            self._last_logits()[:] = self._first_logits[1]
+        except ValueError:  # a NULL pointer: nothing computed since the model was loaded
+            return False
+        return True
 
     def _stats(self, prompt, text, seed, finish, started, first) -> dict:
         ended = time.perf_counter()

@@ -236,3 +236,16 @@ def test_typing_does_not_push_other_chats_out_of_the_prompt_cache(model_path):
         assert back.prompt_evaluated < 40  # the notes' state was still cached
     finally:
         engine.close()
+
+
+def test_a_retry_starts_without_computing_anything_and_samples_as_the_first_reply_did(model_path):
+    engine = Engine(model_path, n_ctx=2048)
+    try:
+        seeded = SamplingParams(max_tokens=12, temperature=0.9, seed=42)
+        first = "".join(engine.chat(NOTES, seeded))
+        assert engine.prepare(NOTES + [{"role": "assistant", "content": first}], 4).wait(60)  # the model moved on
+        again = engine.chat(NOTES, seeded)
+        assert "".join(again) == first  # the same probabilities for the first token, so the same reply
+        assert again.stats.prompt_evaluated == 0
+    finally:
+        engine.close()
