@@ -26,6 +26,7 @@ def test_the_defaults_are_valid_and_sample_as_the_engine_expects():
     ({"context_length": 100}, "Context length"),
     ({"max_tokens": 4096, "context_length": 4096}, "smaller than the context"),
     ({"threads": -2}, "Threads"),
+    ({"disk_cache_mb": -1}, r"Prompt cache on disk \(MB\)"),
     ({"model_folders": ("/no/such/folder",)}, "Model folder not found"),
 ])
 def test_invalid_values_are_refused_with_a_reason(change, reason):
