@@ -43,8 +43,13 @@ PROMPTS = [
     "Describe a journey through a rainforest, with the animals and plants you meet.",
 ]
 FILLER = "Notes from the meeting: the team reviewed the schedule, the budget and the risks. "
-NEW_CHATS = ("Hello! How are you?", "What is the capital of France?", "Name three colours.")
-OTHER_NEW_CHATS = ("Hi! What can you do?", "What is the capital of Spain?", "Name three fruits.")  # not cached yet
+NEW_CHATS = ("Hello! How are you?", "What is the capital of France?", "Name three colours.",
+             "Who wrote Hamlet?", "How many legs does a spider have?")
+OTHER_NEW_CHATS = ("Hi! What can you do?", "What is the capital of Spain?", "Name three fruits.",
+                   "Who painted the Mona Lisa?", "How many days are in a leap year?")  # not cached yet
+FOLLOW_UPS = ("And the risks?", "And the budget?", "Who came?", "Any open questions?", "Who takes notes?")
+AFTER_SWITCH = ("Anything else?", "What was decided?", "When is the next meeting?", "Who was absent?",
+                "What is the deadline?")
 SAMPLING = SamplingParams()
 
 
@@ -176,7 +181,7 @@ def type_and_think(client, message: str, conversation_id: str, think: float, typ
 
 
 def cache_cases(client, new_chats: tuple[str, ...], think: float, typing: bool) -> tuple[dict, str]:
-    """Time to first token (median of 3): new chat, follow-up in a ~3,000-token chat, after switching away
+    """Time to first token (median of 5): new chat, follow-up in a ~3,000-token chat, after switching away
     and back, retry; and the long chat's id. Each message is sent `think` seconds after the previous reply
     ended, as a person would."""
     def ask(message: str, conversation_id: str = "", endpoint: str = "/chat") -> float:
@@ -188,13 +193,13 @@ def cache_cases(client, new_chats: tuple[str, ...], think: float, typing: bool) 
     long_id = client.predict(api_name="/new_conversation")
     stream_app(client, FILLER * 140 + "\nSummarize these notes in one sentence.", long_id)  # ~2,500 tokens
     figures["follow-up in a ~3,000-token conversation"] = med(
-        ask(question, long_id) for question in ("And the risks?", "And the budget?", "Who came?"))
+        ask(question, long_id) for question in FOLLOW_UPS)
     switched = []
-    for question in ("Anything else?", "What was decided?", "When is the next meeting?"):
+    for question in AFTER_SWITCH:
         ask("Tell me a joke.", client.predict(api_name="/new_conversation"))
         switched.append(ask(question, long_id))
     figures["same, after switching to another conversation and back"] = med(switched)
-    figures["retry"] = med(ask("", long_id, endpoint="/retry") for _ in range(3))
+    figures["retry"] = med(ask("", long_id, endpoint="/retry") for _ in range(len(FOLLOW_UPS)))
     return figures, long_id
 
 
@@ -226,10 +231,10 @@ def raw_cache_cases(llm: Llama, max_tokens: int, think: float) -> dict:
     long_chat = [system]
     ask(long_chat, FILLER * 140 + "\nSummarize these notes in one sentence.")
     figures["follow-up in a ~3,000-token conversation"] = med(
-        ask(long_chat, question) for question in ("And the risks?", "And the budget?", "Who came?"))
+        ask(long_chat, question) for question in FOLLOW_UPS)
     ask([system], "Tell me a joke.")  # another conversation: its state replaces the long one's
     figures["same, after switching to another conversation and back"] = ask(long_chat, "Anything else?")
-    figures["retry"] = med(_raw_chat(llm, long_chat[:-1], max_tokens)[0] for _ in range(3))
+    figures["retry"] = med(_raw_chat(llm, long_chat[:-1], max_tokens)[0] for _ in range(len(FOLLOW_UPS)))
     return figures
 
 

@@ -11,6 +11,7 @@ import queue
 import random
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,7 @@ class _Prepare:
 DEFAULT_PROMPT_CACHE = 512 << 20  # bytes of saved model state kept in RAM, least recently used dropped first
 DEFAULT_DISK_CACHE = 2 << 30  # bytes of saved model state kept on disk (with a disk_cache folder)
 _NEXT_MESSAGE = "\ue000chatdesk-next-message\ue000"  # stands for a message not yet written
+TOKENIZED_PROMPTS = 16  # prompts whose tokens are kept
 AHEAD_BATCH = 64  # tokens computed ahead at a time: a reply asked for meanwhile waits at most for one batch
 
 
@@ -77,7 +79,9 @@ class Engine:
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._open = threading.Lock()  # close() waits for tokenizing and queueing; after it they are refused
         self._closed = False
-        self._tokenized: dict[str, list[int]] = {}  # recent prompts: 2,500 tokens take 8 ms to tokenize here
+        # Recent prompts, least recently used first: a prompt is tokenized while typed, checked, then sent,
+        # and 2,500 tokens take 8 ms here.
+        self._tokenized: OrderedDict[str, list[int]] = OrderedDict()
         threading.Thread(target=self._work, name="chatdesk-generation", daemon=True).start()
 
     def chat(
@@ -158,10 +162,12 @@ class Engine:
         """Tokens of `text`; the same prompt is asked for twice per message (checked, then sent)."""
         with self._open:
             self._refuse_if_closed()
-            if text not in self._tokenized:
-                if len(self._tokenized) >= 8:
-                    self._tokenized.clear()
+            if text in self._tokenized:
+                self._tokenized.move_to_end(text)
+            else:
                 self._tokenized[text] = self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+                if len(self._tokenized) > TOKENIZED_PROMPTS:
+                    self._tokenized.popitem(last=False)
             return list(self._tokenized[text])
 
     def _next_message_start(self, messages: Sequence[dict], reply_budget: int) -> list[int]:
