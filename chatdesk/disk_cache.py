@@ -67,7 +67,7 @@ class DiskPromptCache:
         """The saved state sharing the longest start with `tokens` (its `state` is the file), or None."""
         with self._lock:
             hit = best_match(self._files, tokens)
-        return None if hit is None else Hit(hit.tokens, self._files.get(hit.tokens), hit.shared)
+            return None if hit is None else Hit(hit.tokens, self._files[hit.tokens], hit.shared)
 
     def read(self, hit: Hit) -> bytearray | None:
         """The state's bytes, or None when its file is gone or damaged (it is then forgotten)."""
