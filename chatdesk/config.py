@@ -25,17 +25,17 @@ class Settings:
 
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     """Sent first in every new conversation."""
-    temperature: float = 0.7
+    temperature: float = SamplingParams.temperature
     """Randomness of sampling: 0 always picks the likeliest token."""
-    top_p: float = 0.95
+    top_p: float = SamplingParams.top_p
     """Sample only from the most likely tokens whose probabilities add up to this."""
-    top_k: int = 40
+    top_k: int = SamplingParams.top_k
     """Sample only from this many most likely tokens (0: no limit)."""
-    min_p: float = 0.05
+    min_p: float = SamplingParams.min_p
     """Drop tokens less likely than this fraction of the likeliest one."""
-    repeat_penalty: float = 1.1
+    repeat_penalty: float = SamplingParams.repeat_penalty
     """Above 1 discourages repeating recent tokens."""
-    max_tokens: int = 512
+    max_tokens: int = SamplingParams.max_tokens
     """The longest reply, in tokens."""
     context_length: int = 4096
     """Tokens of conversation the model sees at once."""

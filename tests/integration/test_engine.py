@@ -8,6 +8,8 @@ from chatdesk.engine import Engine, ModelError
 from chatdesk.generation import SamplingParams
 
 STORY = [{"role": "user", "content": "Tell me a long story about a dragon and a knight."}]
+NOTES = [{"role": "user", "content": "Summarize: " + "The committee met and agreed on the plan. " * 40}]
+GREEDY = SamplingParams(max_tokens=12, temperature=0.0, seed=7)
 
 
 def test_a_reply_streams_in_many_pieces_with_its_stats(engine):
@@ -120,8 +122,7 @@ def test_switching_conversations_and_back_reuses_the_cached_prompt(model_path):
 def test_a_follow_up_computes_only_the_new_message_once_the_model_got_ready(model_path):
     engine = Engine(model_path, n_ctx=2048)
     try:
-        chat = [{"role": "user", "content": "Summarize: " + "The committee met and agreed on the plan. " * 40}]
-        chat.append({"role": "assistant", "content": "".join(engine.chat(chat, SamplingParams(max_tokens=8)))})
+        chat = NOTES + [{"role": "assistant", "content": "".join(engine.chat(NOTES, SamplingParams(max_tokens=8)))}]
         unprepared = finish(engine, chat + [{"role": "user", "content": "Shorter?"}], 4).prompt_evaluated
         assert engine.prepare(chat, 4).wait(60)  # the user reads the reply and types
         prepared = finish(engine, chat + [{"role": "user", "content": "Shorter?"}], 4).prompt_evaluated
@@ -151,9 +152,6 @@ def test_a_closed_engine_refuses_a_reply_instead_of_hanging(model_path):
     with pytest.raises(ModelError, match="unloaded"):
         engine.chat(STORY, SamplingParams(max_tokens=3))
 
-
-NOTES = [{"role": "user", "content": "Summarize: " + "The committee met and agreed on the plan. " * 40}]
-GREEDY = SamplingParams(max_tokens=12, temperature=0.0, seed=7)
 
 
 def test_a_long_chat_reopened_after_a_restart_is_restored_from_disk(model_path, tmp_path):
