@@ -32,9 +32,9 @@ from gradio_client import Client  # noqa: E402
 from gradio_client.utils import apply_diff  # noqa: E402
 from llama_cpp import Llama  # noqa: E402
 
-from chatdesk import models  # noqa: E402
-from chatdesk.engine import Engine, default_threads  # noqa: E402
-from chatdesk.generation import SamplingParams  # noqa: E402
+from chatdesk.catalog import models  # noqa: E402
+from chatdesk.engine.local import LocalEngine, default_threads  # noqa: E402
+from chatdesk.engine.generation import SamplingParams  # noqa: E402
 from tests.apprunner import RunningApp  # noqa: E402
 
 PROMPTS = [
@@ -270,7 +270,7 @@ def gradio_floor() -> dict:
 
 def stop_latency(model: Path) -> float:
     """Median seconds from cancel() to the end of the computation, in the app's engine."""
-    engine = Engine(model, prompt_cache_bytes=0)
+    engine = LocalEngine(model, prompt_cache_bytes=0)
     waits = []
     for prompt in PROMPTS:
         generation = engine.chat([{"role": "user", "content": prompt}], SamplingParams(max_tokens=400))

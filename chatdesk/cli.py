@@ -9,7 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from chatdesk import logs, paths
+from chatdesk import paths
+from chatdesk.desktop import logs
 
 log = logging.getLogger("chatdesk")
 
@@ -44,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def fetch_model() -> int:
     """Download and verify the default model."""
-    from chatdesk import models
+    from chatdesk.catalog import models
 
     try:
         print(models.fetch_default_model())
@@ -57,9 +58,10 @@ def fetch_model() -> int:
 def load_session(args: argparse.Namespace):
     """The session over the saved settings (options override them), the model, and the history."""
     from chatdesk import config
-    from chatdesk.engine import ModelError
-    from chatdesk.session import ChatSession
-    from chatdesk.store import Store
+    from chatdesk.core.host import ModelHost
+    from chatdesk.core.session import ChatSession
+    from chatdesk.errors import ModelError
+    from chatdesk.store.database import Store
 
     settings, warning = config.load_settings()
     settings = with_options(settings, args)
@@ -69,7 +71,8 @@ def load_session(args: argparse.Namespace):
     except ModelError as error:
         engine, sha256 = None, None
         warning = " ".join(filter(None, [str(error), warning]))
-    return ChatSession(engine, store, settings=settings, load_error=warning, model_sha256=sha256, loader=open_engine)
+    host = ModelHost(engine, settings, load_error=warning, model_sha256=sha256, loader=open_engine)
+    return ChatSession.over(host, store)
 
 
 def with_options(settings, args: argparse.Namespace):
@@ -83,41 +86,41 @@ def with_options(settings, args: argparse.Namespace):
 
 def open_engine(settings):
     """Load the model the settings name (the default model when they name none): (engine, its sha256 if known)."""
-    from chatdesk import models, paths
-    from chatdesk.engine import Engine, ModelError
+    from chatdesk.catalog import models
+    from chatdesk.engine.local import LocalEngine
+    from chatdesk.errors import ModelError
 
     path = Path(settings.model).expanduser() if settings.model else models.find_default_model()
     if path is None:
         raise ModelError("The default model is missing: run `chatdesk fetch-model`, or start chatdesk with --model PATH.")
-    engine = Engine(path, n_ctx=settings.context_length, n_threads=settings.threads or None,
+    engine = LocalEngine(path, n_ctx=settings.context_length, n_threads=settings.threads or None,
                     gpu_layers=settings.gpu_layers, disk_cache=paths.cache_dir() / "prompt-cache",
                     disk_cache_bytes=settings.disk_cache_mb << 20)
     return engine, models.known_sha256(engine.model_path)
 
 
 def build_app(args: argparse.Namespace):
-    """The page over a fresh session, its look, and how to release the model and the history."""
-    from chatdesk.launcher import Built
-    from chatdesk.ui import build_ui  # first: it sets Gradio's environment before Gradio is imported
-    from chatdesk.look import launch_options
+    """The page over a fresh session, how to serve it, and how to release the model and the history."""
+    from chatdesk.desktop.launcher import Built
+    from chatdesk.ui import environment
+
+    environment.prepare_gradio(paths.cache_dir())
+    from chatdesk.ui.app import build_ui, serve_page
 
     session = load_session(args)
-    if session.load_error:
-        print(f"chatdesk: {session.load_error}", file=sys.stderr)
-    return Built(build_ui(session), launch_options(), lambda: release_session(session))
-
-
-def release_session(session) -> None:
-    """Free the model's memory and close the history."""
-    if session.engine is not None:
-        session.engine.close()
-    session.store.close()
+    if session.host.load_error:
+        print(f"chatdesk: {session.host.load_error}", file=sys.stderr)
+    demo = build_ui(session)
+    return Built(lambda host, port, middleware: serve_page(demo, host, port, middleware),
+                 stop=lambda: demo.close(verbose=False), close=session.close)
 
 
 def serve(args: argparse.Namespace) -> int:
     """Run the app in its own window (or headless) until the window closes or a signal comes."""
-    from chatdesk import launcher
+    from chatdesk.desktop import launcher
+    from chatdesk.ui import environment
 
+    environment.keep_offline(paths.cache_dir())
     log.info("chatdesk starting (pid %s), logging to %s", os.getpid(), logs.log_file())
     show_window = not args.no_window and has_display()
     return launcher.run(lambda: build_app(args), port=args.port, show_window=show_window)

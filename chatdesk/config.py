@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from chatdesk import paths
-from chatdesk.generation import SamplingParams
+from chatdesk.engine.generation import SamplingParams
 
 SETTINGS_FILE = "settings.json"
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."

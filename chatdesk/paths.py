@@ -55,6 +55,11 @@ def package_dir() -> Path:
     return Path(__file__).resolve().parent
 
 
+def icon_file() -> Path:
+    """The app icon (PNG)."""
+    return package_dir() / "assets" / "icon.png"
+
+
 def bundle_dir() -> Path | None:
     """The unpacked PyInstaller bundle, when running frozen."""
     meipass = getattr(sys, "_MEIPASS", None)

@@ -9,9 +9,9 @@ import textwrap
 import pytest
 from gradio_client import Client
 
-from chatdesk.instance import Instance
+from chatdesk.desktop.instance import Instance
 from tests.desktop.conftest import listening_addresses, port_is_free
-from chatdesk.launcher import free_port
+from chatdesk.desktop.launcher import free_port
 
 pytestmark = pytest.mark.slow
 LOOPBACK_HEX = "0100007F"  # 127.0.0.1 in /proc/net/tcp
@@ -60,7 +60,7 @@ def test_a_lock_left_by_a_crashed_run_is_taken_over(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, time
         from pathlib import Path
-        from chatdesk.instance import Instance
+        from chatdesk.desktop.instance import Instance
         instance = Instance(Path({str(tmp_path)!r}))
         assert instance.claim()
         instance.publish("http://127.0.0.1:1/")

@@ -9,8 +9,8 @@ from logging.handlers import RotatingFileHandler
 
 import pytest
 
-from chatdesk import launcher, loading, logs, window
-from chatdesk.guard import PageCount, refusal
+from chatdesk.desktop import launcher, loading, logs, window
+from chatdesk.desktop.guard import PageCount, refusal
 
 
 @pytest.mark.parametrize("headers, method, refused", [

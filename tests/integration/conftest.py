@@ -2,8 +2,8 @@
 
 import pytest
 
-from chatdesk import models
-from chatdesk.engine import Engine
+from chatdesk.catalog import models
+from chatdesk.engine.local import LocalEngine
 
 
 @pytest.fixture(scope="session")
@@ -15,6 +15,6 @@ def model_path():
 
 @pytest.fixture(scope="module")
 def engine(model_path):
-    engine = Engine(model_path, n_ctx=2048)
+    engine = LocalEngine(model_path, n_ctx=2048)
     yield engine
     engine.close()

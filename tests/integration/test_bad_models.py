@@ -6,19 +6,20 @@ import gguf
 import numpy as np
 import pytest
 
-from chatdesk.engine import Engine, ModelError
+from chatdesk.engine.local import LocalEngine
+from chatdesk.errors import ModelError
 
 
 def test_a_missing_file(tmp_path):
     with pytest.raises(ModelError, match="(?i)not found"):
-        Engine(tmp_path / "nope.gguf")
+        LocalEngine(tmp_path / "nope.gguf")
 
 
 def test_a_file_that_is_not_gguf(tmp_path):
     path = tmp_path / "notes.gguf"
     path.write_text("these are my notes, not a model\n" * 10)
     with pytest.raises(ModelError, match="(?i)not a GGUF"):
-        Engine(path)
+        LocalEngine(path)
 
 
 def test_a_truncated_download(tmp_path, model_path):
@@ -26,7 +27,7 @@ def test_a_truncated_download(tmp_path, model_path):
     with open(model_path, "rb") as source:
         path.write_bytes(source.read(30_000_000))
     with pytest.raises(ModelError, match="ends early|truncated|incomplete|corrupt"):
-        Engine(path)
+        LocalEngine(path)
 
 
 def test_a_file_with_corrupt_metadata(tmp_path, model_path):
@@ -35,7 +36,7 @@ def test_a_file_with_corrupt_metadata(tmp_path, model_path):
     data[24:64] = os.urandom(40)  # the first key's length and name
     path.write_bytes(bytes(data))
     with pytest.raises(ModelError):
-        Engine(path)
+        LocalEngine(path)
 
 
 def test_a_model_larger_than_memory(tmp_path):
@@ -50,4 +51,4 @@ def test_a_model_larger_than_memory(tmp_path):
     with open(path, "r+b") as sparse:  # the size without the bytes: nothing is written to disk
         sparse.truncate(os.path.getsize(path) + 4 * shape[0] * shape[1] + 64)
     with pytest.raises(ModelError, match="memory"):
-        Engine(path)
+        LocalEngine(path)

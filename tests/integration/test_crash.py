@@ -4,7 +4,7 @@ import sqlite3
 
 from gradio_client import Client
 
-from chatdesk.store import Store
+from chatdesk.store.database import Store
 from tests.apprunner import RunningApp, wait_for
 
 

@@ -4,8 +4,9 @@ import time
 
 import pytest
 
-from chatdesk.engine import Engine, ModelError
-from chatdesk.generation import SamplingParams
+from chatdesk.engine.local import LocalEngine
+from chatdesk.errors import ModelError
+from chatdesk.engine.generation import SamplingParams
 
 STORY = [{"role": "user", "content": "Tell me a long story about a dragon and a knight."}]
 NOTES = [{"role": "user", "content": "Summarize: " + "The committee met and agreed on the plan. " * 40}]
@@ -76,7 +77,7 @@ def test_continue_carries_on_from_the_partial_reply(engine):
 
 
 def test_the_oldest_turns_are_dropped_to_fit_and_the_system_prompt_stays(model_path):
-    small = Engine(model_path, n_ctx=512)
+    small = LocalEngine(model_path, n_ctx=512)
     try:
         messages = [{"role": "system", "content": "You are a pirate."}]
         for i in range(12):
@@ -103,7 +104,7 @@ def finish(engine: Engine, messages: list[dict], max_tokens: int):
 
 
 def test_switching_conversations_and_back_reuses_the_cached_prompt(model_path):
-    engine = Engine(model_path, n_ctx=2048)
+    engine = LocalEngine(model_path, n_ctx=2048)
     try:
         notes = [{"role": "user", "content": "Summarize: " + "The committee met and agreed on the plan. " * 60}]
         first = engine.chat(notes, SamplingParams(max_tokens=8))
@@ -120,7 +121,7 @@ def test_switching_conversations_and_back_reuses_the_cached_prompt(model_path):
 
 
 def test_a_follow_up_computes_only_the_new_message_once_the_model_got_ready(model_path):
-    engine = Engine(model_path, n_ctx=2048)
+    engine = LocalEngine(model_path, n_ctx=2048)
     try:
         chat = NOTES + [{"role": "assistant", "content": "".join(engine.chat(NOTES, SamplingParams(max_tokens=8)))}]
         unprepared = finish(engine, chat + [{"role": "user", "content": "Shorter?"}], 4).prompt_evaluated
@@ -136,7 +137,7 @@ def test_a_follow_up_computes_only_the_new_message_once_the_model_got_ready(mode
 
 
 def test_computing_ahead_gives_way_to_a_reply(model_path):
-    engine = Engine(model_path, n_ctx=4096)
+    engine = LocalEngine(model_path, n_ctx=4096)
     try:
         whole_book = [{"role": "user", "content": "Read this: " + "A long chapter about the sea. " * 300}]
         engine.prepare(whole_book, 8)  # about 2,400 tokens: many seconds here
@@ -147,7 +148,7 @@ def test_computing_ahead_gives_way_to_a_reply(model_path):
 
 
 def test_a_closed_engine_refuses_a_reply_instead_of_hanging(model_path):
-    engine = Engine(model_path, n_ctx=512)
+    engine = LocalEngine(model_path, n_ctx=512)
     engine.close()
     with pytest.raises(ModelError, match="unloaded"):
         engine.chat(STORY, SamplingParams(max_tokens=3))
@@ -155,12 +156,12 @@ def test_a_closed_engine_refuses_a_reply_instead_of_hanging(model_path):
 
 
 def test_a_long_chat_reopened_after_a_restart_is_restored_from_disk(model_path, tmp_path):
-    engine = Engine(model_path, n_ctx=2048, disk_cache=tmp_path)
+    engine = LocalEngine(model_path, n_ctx=2048, disk_cache=tmp_path)
     chat = NOTES + [{"role": "assistant", "content": "".join(engine.chat(NOTES, SamplingParams(max_tokens=8)))},
                     {"role": "user", "content": "Shorter?"}]
     before = "".join(engine.chat(chat, GREEDY))
     engine.close()
-    restarted = Engine(model_path, n_ctx=2048, disk_cache=tmp_path)
+    restarted = LocalEngine(model_path, n_ctx=2048, disk_cache=tmp_path)
     try:
         again = restarted.chat(chat, GREEDY)
         assert "".join(again) == before  # the restored state is the one the reply was computed from
@@ -170,7 +171,7 @@ def test_a_long_chat_reopened_after_a_restart_is_restored_from_disk(model_path, 
 
 
 def test_a_damaged_state_on_disk_is_computed_again_and_deleted(model_path, tmp_path):
-    engine = Engine(model_path, n_ctx=2048, disk_cache=tmp_path)
+    engine = LocalEngine(model_path, n_ctx=2048, disk_cache=tmp_path)
     list(engine.chat(NOTES, SamplingParams(max_tokens=4)))
     engine.close()
     (state_file,) = tmp_path.glob("*/*.state")
@@ -178,7 +179,7 @@ def test_a_damaged_state_on_disk_is_computed_again_and_deleted(model_path, tmp_p
     middle = len(data) // 2
     data[middle:middle + 64] = b"\x7b" * 64  # a few numbers of the model state changed: llama.cpp would load it
     state_file.write_bytes(data)
-    restarted = Engine(model_path, n_ctx=2048, disk_cache=tmp_path)
+    restarted = LocalEngine(model_path, n_ctx=2048, disk_cache=tmp_path)
     try:
         reply = restarted.chat(NOTES, GREEDY)
         assert "".join(reply).strip() and reply.stats.prompt_evaluated > 300
@@ -188,7 +189,7 @@ def test_a_damaged_state_on_disk_is_computed_again_and_deleted(model_path, tmp_p
 
 
 def test_a_long_chat_is_written_to_disk_when_the_model_turns_to_another(model_path, tmp_path):
-    engine = Engine(model_path, n_ctx=2048, disk_cache=tmp_path)
+    engine = LocalEngine(model_path, n_ctx=2048, disk_cache=tmp_path)
     try:
         list(engine.chat(NOTES, SamplingParams(max_tokens=4)))
         assert not list(tmp_path.glob("*/*.state"))  # not after every reply
@@ -202,7 +203,7 @@ def test_a_long_chat_is_written_to_disk_when_the_model_turns_to_another(model_pa
 
 
 def test_a_message_is_computed_while_it_is_typed(model_path):
-    engine = Engine(model_path, n_ctx=2048)
+    engine = LocalEngine(model_path, n_ctx=2048)
     try:
         question = "And what did the committee say about the budget, the schedule and the risks it found?"
         chat = NOTES + [{"role": "assistant", "content": "".join(engine.chat(NOTES, SamplingParams(max_tokens=8)))}]
@@ -223,7 +224,7 @@ def test_a_message_is_computed_while_it_is_typed(model_path):
 
 def test_typing_does_not_push_other_chats_out_of_the_prompt_cache(model_path):
     state_size = 400 * 24 * 1024  # about 24 KB a token for the default model
-    engine = Engine(model_path, n_ctx=2048, prompt_cache_bytes=3 * state_size)
+    engine = LocalEngine(model_path, n_ctx=2048, prompt_cache_bytes=3 * state_size)
     try:
         notes = NOTES + [{"role": "assistant", "content": "".join(engine.chat(NOTES, SamplingParams(max_tokens=8)))}]
         other = [{"role": "user", "content": "Write about the sea. " * 60}]
@@ -237,7 +238,7 @@ def test_typing_does_not_push_other_chats_out_of_the_prompt_cache(model_path):
 
 
 def test_a_retry_starts_without_computing_anything_and_samples_as_the_first_reply_did(model_path):
-    engine = Engine(model_path, n_ctx=2048)
+    engine = LocalEngine(model_path, n_ctx=2048)
     try:
         seeded = SamplingParams(max_tokens=12, temperature=0.9, seed=42)
         first = "".join(engine.chat(NOTES, seeded))

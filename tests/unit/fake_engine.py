@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from chatdesk.engine import ContextOverflow
-from chatdesk.generation import Generation, SamplingParams, Stats
+from chatdesk.errors import ContextOverflow
+from chatdesk.engine.generation import Generation, SamplingParams, Stats
 
 
 class ScriptedEngine:

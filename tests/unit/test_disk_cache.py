@@ -3,8 +3,8 @@
 import os
 import time
 
-from chatdesk.disk_cache import DiskPromptCache
-from chatdesk.prompt_cache import PromptCache, StateCache
+from chatdesk.engine.disk_cache import DiskPromptCache
+from chatdesk.engine.prompt_cache import PromptCache, StateCache
 
 LONG = list(range(1, 200))  # a state long enough to be worth a file
 

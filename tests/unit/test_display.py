@@ -2,9 +2,10 @@
 
 import pytest
 
-from chatdesk.conversation import Conversation, Message
-from chatdesk.display import answer_only, from_display, speed_line, split_reasoning, to_display
-from chatdesk.generation import Stats
+from chatdesk.core.conversation import Conversation, Message
+from chatdesk.core.reasoning import answer_only, split_reasoning
+from chatdesk.ui.display import from_display, speed_line, to_display
+from chatdesk.engine.generation import Stats
 
 
 @pytest.mark.parametrize("text, reasoning, answer", [

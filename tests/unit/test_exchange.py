@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from chatdesk import exchange
-from chatdesk.store import Store
+from chatdesk.store import exchange
+from chatdesk.store.database import Store
 
 
 @pytest.fixture

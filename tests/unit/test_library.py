@@ -4,7 +4,8 @@ import gguf
 import numpy as np
 import pytest
 
-from chatdesk import library, models, paths
+from chatdesk import paths
+from chatdesk.catalog import library, models
 
 
 def write_gguf(path, *, context=2048, template="{{ messages }}"):

@@ -17,8 +17,9 @@ import gguf
 import numpy as np
 import pytest
 
-from chatdesk import models, paths
-from chatdesk.models import ModelFetchError, ModelFileError, ModelSpec
+from chatdesk import paths
+from chatdesk.catalog import models
+from chatdesk.catalog.models import ModelFetchError, ModelFileError, ModelSpec
 
 TEMPLATE = "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{% endfor %}"
 FAKE_REQUIREMENT = "chatdesk-fake-model==1.0"

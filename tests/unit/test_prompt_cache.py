@@ -1,6 +1,6 @@
 """The prompt cache: which saved model state a prompt gets back, and what is dropped to stay in budget."""
 
-from chatdesk.prompt_cache import PromptCache, shared_prefix
+from chatdesk.engine.prompt_cache import PromptCache, shared_prefix
 
 
 def test_the_state_sharing_the_longest_start_with_the_prompt_is_found():

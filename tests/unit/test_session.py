@@ -11,9 +11,11 @@ import pytest
 
 from chatdesk import config
 from chatdesk.config import Settings
-from chatdesk.engine import ModelError
-from chatdesk.session import MAX_MESSAGE_CHARS, ChatSession, UserError
-from chatdesk.store import Store
+from chatdesk.errors import ModelError
+from chatdesk.core.host import ModelHost
+from chatdesk.core.session import MAX_MESSAGE_CHARS, ChatSession
+from chatdesk.errors import UserError
+from chatdesk.store.database import Store
 from tests.unit.fake_engine import ScriptedEngine
 
 
@@ -31,7 +33,7 @@ def store(tmp_path):
 
 @pytest.fixture
 def session(engine, store):
-    return ChatSession(engine, store, settings=Settings(max_tokens=20, system_prompt="Be brief."))
+    return ChatSession.over(ModelHost(engine, Settings(max_tokens=20, system_prompt="Be brief.")), store)
 
 
 def chat(session, engine, conversation, text, reply):
@@ -179,7 +181,7 @@ def test_the_same_rating_twice_is_recorded_once(session, engine):
     chat(session, engine, conversation, "Hi", ["Hello"])
     for kind in ("Unhelpful", "Unhelpful", None, None):
         session.rate(conversation, 1, kind)
-    kinds = [kind for kind, _at in session.store.feedback([conversation.messages[1].id])[conversation.messages[1].id]]
+    kinds = [kind for kind, _at in session.history.store.feedback([conversation.messages[1].id])[conversation.messages[1].id]]
     assert kinds == ["Unhelpful", "none"]
 
 
@@ -187,7 +189,7 @@ def test_a_copy_is_recorded_on_the_copied_message(session, engine):
     conversation = session.new_conversation()
     chat(session, engine, conversation, "Hi", ["Hello"])
     chat(session, engine, conversation, "Again", ["Hello"])
-    copied = session.record_copy(conversation, "Hello\n")
+    copied = session.record_copy(conversation, 3)
     assert copied is conversation.messages[3]
     assert [f.kind for f in copied.feedback] == ["copy"]
     assert copied.rating is None
@@ -224,7 +226,7 @@ def test_the_oldest_messages_the_model_no_longer_sees_are_counted_and_stay_so_af
     chat(session, engine, conversation, words, [words])
     assert conversation.dropped_messages == 4
     assert len(conversation.messages) == 8
-    reopened = ChatSession(engine, store, settings=Settings(max_tokens=20)).last_conversation()
+    reopened = ChatSession.over(ModelHost(engine, Settings(max_tokens=20)), store).last_conversation()
     assert (reopened.dropped_messages, reopened.tokens_used) == (4, conversation.tokens_used)
 
 
@@ -256,14 +258,15 @@ def test_conversations_are_separate_and_unknown_ids_start_new_ones(session, engi
 
 
 def test_without_a_model_every_send_explains_why(store):
-    session = ChatSession(None, store, load_error="The model file is missing.")
+    session = ChatSession.over(ModelHost(None, load_error="The model file is missing."), store)
     with pytest.raises(UserError, match="missing"):
         list(session.submit(session.new_conversation(), "Hi"))
 
 
-def test_the_core_imports_without_gradio():
+def test_the_core_imports_without_gradio_or_llama_cpp():
     code = ("import sys; sys.modules['gradio'] = None; sys.modules['llama_cpp'] = None; "
-            "import chatdesk.session, chatdesk.store, chatdesk.engine, chatdesk.models")
+            "import chatdesk.core.session, chatdesk.core.history, chatdesk.core.host, chatdesk.config, "
+            "chatdesk.store.exchange")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -319,7 +322,7 @@ def test_a_restart_reopens_the_last_conversation_exactly(session, engine, store)
     list(session.retry(conversation, 1))
     session.step_version(conversation, 1, -1)
     session.rate(conversation, 1, "Like")
-    restarted = ChatSession(engine, store)
+    restarted = ChatSession.over(ModelHost(engine), store)
     reopened = restarted.last_conversation()
     assert reopened.id == conversation.id
     assert versions(reopened) == [("Hi", 1, 1), ("First", 1, 2)]
@@ -329,7 +332,7 @@ def test_a_restart_reopens_the_last_conversation_exactly(session, engine, store)
 
 
 def test_a_streaming_reply_is_saved_while_it_streams(session, engine, store, monkeypatch):
-    monkeypatch.setattr("chatdesk.session.SAVE_EVERY", 0)
+    monkeypatch.setattr("chatdesk.core.session.SAVE_EVERY", 0)
     conversation = session.new_conversation()
     gate = engine.hold()
     engine.enqueue(["Hel", "lo", " there"])
@@ -350,13 +353,13 @@ def test_trash_restore_and_delete_forever(session, engine):
     conversation = session.new_conversation()
     chat(session, engine, conversation, "Keep this", ["Kept"])
     with pytest.raises(UserError):
-        session.delete_forever(conversation.id)
-    session.delete(conversation.id)
-    assert [c.id for c in session.conversations(trashed=True)] == [conversation.id]
-    session.restore(conversation.id)
-    assert [c.title for c in session.conversations()] == ["Keep this"]
-    session.delete(conversation.id)
-    session.delete_forever(conversation.id)
+        session.history.delete_forever(conversation.id)
+    session.trash(conversation.id)
+    assert [c.id for c in session.history.conversations(trashed=True)] == [conversation.id]
+    session.history.restore(conversation.id)
+    assert [c.title for c in session.history.conversations()] == ["Keep this"]
+    session.trash(conversation.id)
+    session.history.delete_forever(conversation.id)
     assert session.find(conversation.id) is None
 
 
@@ -365,7 +368,7 @@ def test_search_opens_the_conversation_at_the_hit(session, engine):
     chat(session, engine, old, "Tell me about narwhals", ["Narwhals have tusks"])
     engine.enqueue(["Something else"])
     list(session.retry(old, 1))
-    [hit] = [h for h in session.search("tusks")]
+    [hit] = [h for h in session.history.search("tusks")]
     opened = session.open_at(hit.conversation_id, hit.message_id)
     assert opened.id == old.id and opened.messages[-1].content == "Narwhals have tusks"
 
@@ -390,39 +393,39 @@ class Loader:
 
 
 def test_sampling_settings_apply_at_once_and_are_saved(engine, store, private_home):
-    session = ChatSession(engine, store, loader=Loader())
-    reloading = session.apply_settings(replace(session.settings, temperature=0.2, max_tokens=7))
-    assert reloading is False and session.params.temperature == 0.2 and session.params.max_tokens == 7
+    session = ChatSession.over(ModelHost(engine, loader=Loader()), store)
+    reloading = session.host.apply_settings(replace(session.host.settings, temperature=0.2, max_tokens=7))
+    assert reloading is False and session.host.params.temperature == 0.2 and session.host.params.max_tokens == 7
     assert config.load_settings()[0].temperature == 0.2
 
 
 def test_invalid_settings_are_refused_and_nothing_changes(engine, store):
-    session = ChatSession(engine, store)
+    session = ChatSession.over(ModelHost(engine), store)
     with pytest.raises(UserError, match="Temperature"):
-        session.apply_settings(replace(session.settings, temperature=5))
-    assert session.settings.temperature == 0.7
+        session.host.apply_settings(replace(session.host.settings, temperature=5))
+    assert session.host.settings.temperature == 0.7
 
 
 def test_switching_model_loads_in_the_background_and_messages_wait_for_it(engine, store):
     loader = Loader()
-    session = ChatSession(engine, store, loader=loader)
+    session = ChatSession.over(ModelHost(engine, loader=loader), store)
     conversation = session.new_conversation()
     loader.release.clear()
-    session.apply_settings(replace(session.settings, model="other.gguf"))
-    assert session.loading == "other.gguf"
+    session.host.apply_settings(replace(session.host.settings, model="other.gguf"))
+    assert session.host.loading == "other.gguf"
     sent = threading.Thread(target=lambda: chat_after_load(session, loader, conversation))
     sent.start()
     time.sleep(0.2)
     assert conversation.messages == []  # waiting for the model
     loader.release.set()
     sent.join(5)
-    assert session.engine is loader.loaded[0] and engine.closed
+    assert session.host.engine is loader.loaded[0] and engine.closed
     assert conversation.messages[-1].meta["model"] == "other.gguf"
     assert conversation.messages[-1].meta["model_sha256"] == "sha-of-other.gguf"
 
 
 def chat_after_load(session, loader, conversation):
-    session.wait_for_model()
+    session.host.wait_for_model()
     loader.loaded[0].enqueue(["from the new model"])
     list(session.submit(conversation, "Hi"))
 
@@ -430,11 +433,11 @@ def chat_after_load(session, loader, conversation):
 def test_a_model_that_fails_to_load_leaves_the_previous_one_working(engine, store):
     loader = Loader()
     loader.fail_with = "bad.gguf is not a GGUF model file."
-    session = ChatSession(engine, store, loader=loader)
-    session.apply_settings(replace(session.settings, model="bad.gguf", temperature=0.5))
-    session.wait_for_model()
-    assert session.engine is engine and "not a GGUF" in session.load_error and "previous model" in session.load_error
-    assert session.settings.model == "" and session.settings.temperature == 0.5
+    session = ChatSession.over(ModelHost(engine, loader=loader), store)
+    session.host.apply_settings(replace(session.host.settings, model="bad.gguf", temperature=0.5))
+    session.host.wait_for_model()
+    assert session.host.engine is engine and "not a GGUF" in session.host.load_error and "previous model" in session.host.load_error
+    assert session.host.settings.model == "" and session.host.settings.temperature == 0.5
     assert config.load_settings()[0].model == ""
     conversation = session.new_conversation()
     chat(session, engine, conversation, "Still there?", ["Yes"])
@@ -443,7 +446,7 @@ def test_a_model_that_fails_to_load_leaves_the_previous_one_working(engine, stor
 
 def test_a_conversation_can_keep_its_own_system_prompt(session, engine, store):
     conversation = session.new_conversation()
-    session.set_system_prompt(conversation, "Answer in French.")
+    session.history.set_system_prompt(conversation, "Answer in French.")
     chat(session, engine, conversation, "Hi", ["Bonjour"])
     assert engine.calls[-1]["messages"][0] == {"role": "system", "content": "Answer in French."}
     assert store.conversation(conversation.id).system_prompt == "Answer in French."

@@ -5,7 +5,8 @@ import threading
 
 import pytest
 
-from chatdesk.store import MIGRATIONS, Store
+from chatdesk.store.database import Store
+from chatdesk.store.migrations import MIGRATIONS
 
 
 @pytest.fixture

@@ -3,10 +3,11 @@
 import pytest
 
 from chatdesk.config import Settings
-from chatdesk.session import ChatSession
-from chatdesk.store import Store
-from chatdesk.chatview import format_details, to_chatbot, usage_text
-from chatdesk.ui import build_ui
+from chatdesk.core.host import ModelHost
+from chatdesk.core.session import ChatSession
+from chatdesk.store.database import Store
+from chatdesk.ui.chatview import format_details, to_chatbot, usage_text
+from chatdesk.ui.app import build_ui
 from tests.unit.fake_engine import ScriptedEngine
 
 CHATBOT_EVENTS = {"change", "select", "like", "retry", "undo", "example_select",
@@ -15,7 +16,7 @@ CHATBOT_EVENTS = {"change", "select", "like", "retry", "undo", "example_select",
 
 @pytest.fixture
 def session(tmp_path):
-    return ChatSession(ScriptedEngine(), Store(tmp_path / "chatdesk.db"), settings=Settings(max_tokens=3))
+    return ChatSession.over(ModelHost(ScriptedEngine(), Settings(max_tokens=3)), Store(tmp_path / "chatdesk.db"))
 
 
 def test_every_chatbot_event_has_a_handler(session):
@@ -40,7 +41,7 @@ def test_the_chat_api_is_public_and_the_ui_handlers_are_not(session):
 
 def test_a_reply_cut_short_offers_continue(session):
     conversation = session.new_conversation()
-    session.engine.enqueue(["a", "b", "c", "d"])
+    session.host.engine.enqueue(["a", "b", "c", "d"])
     list(session.submit(conversation, "Hi"))
     shown = to_chatbot(conversation)
     assert shown[0] == {"role": "user", "content": "Hi"}
@@ -49,7 +50,7 @@ def test_a_reply_cut_short_offers_continue(session):
 
 def test_details_and_usage_read_well(session):
     conversation = session.new_conversation()
-    session.engine.enqueue(["ok"])
+    session.host.engine.enqueue(["ok"])
     list(session.submit(conversation, "Hi"))
     details = format_details(session.details(conversation, 1))
     assert "- Tokens/s: **100**" in details and "- Finished by: **stop**" in details

@@ -4,30 +4,13 @@ from __future__ import annotations
 
 import re
 
-from chatdesk.generation import Stats
+from chatdesk.core.reasoning import THINK_CLOSE, THINK_OPEN, split_reasoning
+from chatdesk.engine.generation import Stats
 
-THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 FOLD_OPEN = '<details class="reasoning"><summary>Reasoning</summary>\n\n'
 FOLD_OPEN_LIVE = '<details class="reasoning"><summary>Reasoning…</summary>\n\n'
 FOLD_CLOSE = "\n\n</details>\n\n"
 _FOLDED = re.compile(r'<details class="reasoning"><summary>Reasoning…?</summary>\n\n(.*?)(?:\n\n</details>\n\n|$)', re.S)
-
-
-def split_reasoning(text: str) -> tuple[str | None, str]:
-    """(reasoning, answer) of a reply; reasoning is None when there is no <think> block."""
-    start = text.find(THINK_OPEN)
-    if start == -1 or text[:start].strip():
-        return None, text
-    body = text[start + len(THINK_OPEN):]
-    end = body.find(THINK_CLOSE)
-    if end == -1:  # still thinking
-        return body.strip(), ""
-    return body[:end].strip(), body[end + len(THINK_CLOSE):].lstrip()
-
-
-def answer_only(text: str) -> str:
-    """A reply without its reasoning, as later turns should see it."""
-    return split_reasoning(text)[1]
 
 
 def to_display(text: str) -> str:

@@ -2,36 +2,28 @@
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import sys
+import threading
+import weakref
+from collections.abc import Iterator
+
+import gradio as gr
 
 from chatdesk import paths
+from chatdesk.core.conversation import CONTINUE, NEXT_VERSION, PREVIOUS_VERSION, REDO, Conversation
+from chatdesk.core.session import ChatSession
+from chatdesk.errors import UserError
+from chatdesk.ui.chatview import format_details, message_marks, to_chatbot, usage_text
+from chatdesk.ui.display import from_display
+from chatdesk.ui.kit import refuse
+from chatdesk.ui.look import SHOW_MARKS, SHOWN_CONVERSATION, launch_options
+from chatdesk.ui.settings_panel import PanelHandlers, build_panel, header_text, wire_panel
+from chatdesk.ui.sidebar import SidebarHandlers, build_sidebar, wire_sidebar
 
-# Before gradio is imported: it reads these once. Uploads and downloads stay under chatdesk's own cache.
-os.environ.setdefault("GRADIO_TEMP_DIR", str(paths.cache_dir() / "gradio"))
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-if importlib.util.find_spec("matplotlib") is None:
-    # Gradio tries `import matplotlib` around every streamed update; a missing module is searched for
-    # on disk each time (a tenth of the server's work while streaming). None in sys.modules fails at once.
-    sys.modules["matplotlib"] = None
-
-import weakref  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-
-import gradio as gr  # noqa: E402
-
-from chatdesk.chatview import format_details, message_marks, to_chatbot, usage_text  # noqa: E402
-from chatdesk.conversation import CONTINUE, NEXT_VERSION, PREVIOUS_VERSION, REDO, Conversation  # noqa: E402
-from chatdesk.display import from_display  # noqa: E402
-from chatdesk.look import SHOW_MARKS, SHOWN_CONVERSATION  # noqa: E402
-from chatdesk.session import EXAMPLES, ChatSession, UserError  # noqa: E402
-from chatdesk.settings_panel import PanelHandlers, build_panel, header_text, wire_panel  # noqa: E402
-from chatdesk.sidebar import SidebarHandlers, build_sidebar, wire_sidebar  # noqa: E402
-from chatdesk.uikit import refuse  # noqa: E402
-
+STARTERS = (
+    "Explain what a large language model is in two sentences.",
+    "Write a haiku about the sea.",
+    "Give me three ideas for a rainy afternoon.",
+)
 NO_DETAILS = "Click a message to see its details."
 FEEDBACK_OPTIONS = ("Like", "Dislike", "Inaccurate", "Unhelpful", "Off-topic")
 GENERATION = {"concurrency_id": "generation", "concurrency_limit": 1}
@@ -48,6 +40,7 @@ class Handlers:
     def __init__(self, session: ChatSession):
         self.session = session
         self._marked: weakref.WeakSet = weakref.WeakSet()  # replies being written whose marks were sent
+        self._rating = threading.Lock()  # Gradio 6.31 sends a reason click twice at once
 
     def _stream(self, updates: Iterator[Conversation]) -> Iterator[list[dict]]:
         try:
@@ -96,12 +89,16 @@ class Handlers:
         if conversation is None:
             return
         kind = {True: "Like", False: "Dislike"}.get(like.liked, like.liked) if like.liked is not None else None
-        self.session.rate(conversation, _index(like.index), kind or None)
+        with self._rating:
+            self.session.rate(conversation, _index(like.index), kind or None)
 
     def copy(self, conversation_id: str | None, copy: gr.CopyData):
         conversation = self.session.find(conversation_id)
-        if conversation is not None:
-            self.session.record_copy(conversation, from_display(_text_of(copy.value)))
+        if conversation is None:
+            return
+        index = _copied_index(conversation, from_display(_text_of(copy.value)))  # Gradio sends the text only
+        if index is not None:
+            self.session.record_copy(conversation, index)
 
     def show(self, conversation: Conversation) -> tuple:
         """Updates that put `conversation` on screen: its id, the chat (with feedback), usage, details."""
@@ -111,7 +108,7 @@ class Handlers:
 
     def open_last(self, conversation_id: str | None):
         conversation = self.session.find(conversation_id) or self.session.last_conversation()
-        self.session.get_ready(conversation)
+        self.session.host.get_ready(conversation)
         return (*self.show(conversation), conversation.title, conversation.system_prompt)
 
     def clear(self, conversation_id: str | None):
@@ -202,6 +199,14 @@ class Handlers:
         return self.session.new_conversation().id
 
 
+def _copied_index(conversation: Conversation, text: str) -> int | None:
+    """The newest message whose text was copied."""
+    for index in range(len(conversation.messages) - 1, -1, -1):
+        if conversation.messages[index].content.strip() == text.strip():
+            return index
+    return None
+
+
 def _index(index) -> int:
     return index[0] if isinstance(index, (list, tuple)) else int(index)
 
@@ -223,7 +228,7 @@ def build_ui(session: ChatSession) -> gr.Blocks:
     with gr.Blocks(title="chatdesk", fill_height=True) as demo:
         conversation_id = gr.State(None)
         with gr.Row(equal_height=True):
-            header = gr.Markdown(header_text(session), elem_id="title")
+            header = gr.Markdown(header_text(session.host), elem_id="title")
             usage = gr.Markdown(usage_text(session, None), elem_id="context-usage")
         for notice in _notices(session):
             gr.Markdown(f"⚠️ {notice}", elem_classes=["notice"])
@@ -234,7 +239,7 @@ def build_ui(session: ChatSession) -> gr.Blocks:
                 chatbot = gr.Chatbot(
                     elem_id="chat", show_label=False, editable="all", height="65vh",
                     feedback_options=FEEDBACK_OPTIONS, buttons=["copy", "copy_all"],
-                    examples=[{"text": text} for text in EXAMPLES],
+                    examples=[{"text": text} for text in STARTERS],
                     placeholder="**Ask anything.** Everything stays on this computer.",
                 )
                 with gr.Row(equal_height=True):
@@ -251,22 +256,22 @@ def build_ui(session: ChatSession) -> gr.Blocks:
                     previous = gr.Button("◀ Previous version", size="sm", elem_id="previous-version")
                     following = gr.Button("Next version ▶", size="sm", elem_id="next-version")
                 marks = gr.Textbox(message_marks(None), visible="hidden", elem_id="message-marks")
-                panel = build_panel(session)
+                panel = build_panel(session.host)
         shown = [conversation_id, chatbot, usage, details]
         refresh = _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, marks, bar)
         _wire_details(handlers, conversation_id, chatbot, details, selected, versions, previous, following,
                       usage, marks)
         wire_sidebar(bar, SidebarHandlers(session, handlers.show), conversation_id, shown)
-        wire_panel(panel, PanelHandlers(session), header)
+        wire_panel(panel, PanelHandlers(session.host), header)
         demo.load(handlers.open_last, [conversation_id], [*shown, bar.title, bar.system_prompt],
                   api_visibility="private").then(**refresh)
     return demo
 
 
 def _notices(session: ChatSession) -> list[str]:
-    notices = [session.load_error] if session.load_error else []
-    if session.store.moved_aside is not None:
-        notices.append(f"The history file could not be opened. It was kept as {session.store.moved_aside} "
+    notices = [session.host.load_error] if session.host.load_error else []
+    if session.history.moved_aside is not None:
+        notices.append(f"The history file could not be opened. It was kept as {session.history.moved_aside} "
                        "and a new, empty history was started.")
     return notices
 
@@ -324,3 +329,26 @@ def _wire_details(handlers, conversation_id, chatbot, details, selected, version
     chatbot.change(handlers.usage, [conversation_id], [usage, marks], show_progress="hidden",
                    trigger_mode="always_last", js=SHOWN_CONVERSATION, **private)
     marks.change(None, [marks], None, js=SHOW_MARKS, **private)
+
+
+def serve_page(demo: gr.Blocks, host: str, port: int, middleware: list) -> None:
+    """Serve the page on `host`:`port` behind `middleware`, without blocking; system fonts, no sharing."""
+    demo.queue(default_concurrency_limit=None)
+    quiet_queue(demo)
+    demo.launch(
+        server_name=host, server_port=port, prevent_thread_lock=True, quiet=True, show_error=True,
+        inbrowser=False, share=False, ssr_mode=False, mcp_server=False, pwa=False, enable_monitoring=False,
+        favicon_path=str(paths.icon_file()), app_kwargs={"middleware": middleware}, **launch_options(),
+    )
+
+
+def quiet_queue(demo: gr.Blocks, poll: float = 0.01) -> None:
+    """Make Gradio's queue look for work every `poll` seconds instead of every millisecond.
+
+    Outside Windows its loops wake 1,000 and 100 times a second even when idle: about a tenth of a core,
+    which on a small machine is taken from the model while it writes. Events then wait at most `poll`.
+    """
+    queue = getattr(demo, "_queue", None)
+    if queue is not None and hasattr(queue, "sleep_when_free"):
+        queue.sleep_when_free = max(queue.sleep_when_free, poll)
+        queue.progress_update_sleep_when_free = max(queue.progress_update_sleep_when_free, 5 * poll)

@@ -33,14 +33,9 @@ LOADING_PAGE = """<!doctype html>
 """
 
 
-def icon_file() -> Path:
-    """The app icon (PNG)."""
-    return paths.package_dir() / "assets" / "icon.png"
-
-
 def loading_html(url: str) -> str:
     """A page that says chatdesk is loading and opens `url` as soon as it answers."""
-    icon = "data:image/png;base64," + base64.b64encode(icon_file().read_bytes()).decode("ascii")
+    icon = "data:image/png;base64," + base64.b64encode(paths.icon_file().read_bytes()).decode("ascii")
     return LOADING_PAGE.format(title=html.escape(LOADING_TITLE), icon=icon, target=json.dumps(url))
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 
-from chatdesk.display import answer_only
-from chatdesk.generation import Generation, Stats
-from chatdesk.store import MessageRow
+from chatdesk.core.reasoning import answer_only
+from chatdesk.engine.generation import Generation, Stats
 
 CONTINUE = "continue"
 REDO = "redo"
@@ -37,12 +36,6 @@ class Message:
     feedback: list[Feedback] = field(default_factory=list)
     version: int = 1
     versions: int = 1
-
-    @classmethod
-    def from_row(cls, row: MessageRow, feedback=(), version: int = 1, versions: int = 1) -> "Message":
-        """A message as loaded from the store."""
-        return cls(row.role, row.content, row.id, row.parent_id, row.created, row.status, dict(row.meta),
-                   [Feedback(kind, at) for kind, at in feedback], version, versions)
 
     @property
     def stats(self) -> Stats | None:

@@ -10,13 +10,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from chatdesk import paths
-from chatdesk.guard import PageCount
-from chatdesk.instance import Instance, InstanceInfo
-from chatdesk.window import BrowserTab, Window, choose_window, icon_file
+from chatdesk.desktop.guard import PageCount
+from chatdesk.desktop.instance import Instance, InstanceInfo
+from chatdesk.desktop.window import BrowserTab, Window, choose_window
 
 HOST = "127.0.0.1"
 CLOSE_GRACE = 0.5  # after our window closed: how long no page may be open before stopping
@@ -27,19 +26,11 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Built:
-    """What the app factory makes: the page, how to launch it, and how to release what it holds."""
+    """What the app factory makes: how to serve the page, stop serving, and release what it holds."""
 
-    demo: Any  # a gradio.Blocks
-    launch_options: dict = field(default_factory=dict)
+    serve: Callable[[str, int, list], None]  # (host, port, ASGI middleware): serve without blocking
+    stop: Callable[[], None] = lambda: None
     close: Callable[[], None] = lambda: None
-
-
-def private_environment() -> None:
-    """Turn off every network feature of Gradio and Hugging Face before they are imported."""
-    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
-    os.environ.setdefault("GRADIO_TEMP_DIR", str(paths.cache_dir() / "gradio"))
 
 
 def free_port() -> int:
@@ -98,16 +89,9 @@ class Server:
     def _launch(self, built: Built) -> None:
         from starlette.middleware import Middleware
 
-        from chatdesk.guard import LoopbackGuard
+        from chatdesk.desktop.guard import LoopbackGuard
 
-        guard = Middleware(LoopbackGuard, port=self.port, pages=self.pages)
-        built.demo.queue(default_concurrency_limit=None)
-        quiet_queue(built.demo)
-        built.demo.launch(
-            server_name=HOST, server_port=self.port, prevent_thread_lock=True, quiet=True, show_error=True,
-            inbrowser=False, share=False, ssr_mode=False, mcp_server=False, pwa=False, enable_monitoring=False,
-            favicon_path=str(icon_file()), app_kwargs={"middleware": [guard]}, **built.launch_options,
-        )
+        built.serve(HOST, self.port, [Middleware(LoopbackGuard, port=self.port, pages=self.pages)])
 
     def stop(self) -> None:
         """Stop serving, free the port and release the model."""
@@ -115,27 +99,14 @@ class Server:
         if self._thread.is_alive():
             self._thread.join(timeout=120)
         if self._built is not None:
-            self._built.demo.close(verbose=False)
+            self._built.stop()
             self._built.close()
             self._built = None
         log.info("stopped serving %s", self.url)
 
 
-def quiet_queue(demo, poll: float = 0.01) -> None:
-    """Make Gradio's queue look for work every `poll` seconds instead of every millisecond.
-
-    Outside Windows its loops wake 1,000 and 100 times a second even when idle: about a tenth of a core,
-    which on a small machine is taken from the model while it writes. Events then wait at most `poll`.
-    """
-    queue = getattr(demo, "_queue", None)
-    if queue is not None and hasattr(queue, "sleep_when_free"):
-        queue.sleep_when_free = max(queue.sleep_when_free, poll)
-        queue.progress_update_sleep_when_free = max(queue.progress_update_sleep_when_free, 5 * poll)
-
-
 def run(build: Callable[[], Built], *, port: int = 0, show_window: bool = True) -> int:
     """Serve the app until its last window closes, or until SIGINT/SIGTERM; returns the exit status."""
-    private_environment()
     instance = Instance(paths.data_dir())
     if not instance.claim():
         running = instance.running()

@@ -16,7 +16,7 @@ from array import array
 from collections.abc import Sequence
 from pathlib import Path
 
-from chatdesk.prompt_cache import Hit, best_match, extends
+from chatdesk.engine.prompt_cache import Hit, best_match, extends
 
 MAGIC = b"chatdesk-state-2\n"
 SUFFIX = ".state"

@@ -7,7 +7,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from chatdesk import models, paths
+from chatdesk import paths
+from chatdesk.catalog import models
 
 
 @dataclass(frozen=True)

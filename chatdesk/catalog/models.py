@@ -20,7 +20,7 @@ from typing import IO, Any
 from gguf import GGUFReader, LlamaFileType
 
 from chatdesk import paths
-from chatdesk.gguf_reader import ShortRead, StrictReader
+from chatdesk.catalog.gguf_reader import ShortRead, StrictReader
 
 GGUF_MAGIC = b"GGUF"
 CHUNK_SIZE = 1 << 20

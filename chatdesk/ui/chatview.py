@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from chatdesk.conversation import CONTINUE, NEXT_VERSION, PREVIOUS_VERSION, REDO, Conversation
-from chatdesk.display import speed_line, to_display
-from chatdesk.session import ChatSession
+from chatdesk.core.conversation import CONTINUE, NEXT_VERSION, PREVIOUS_VERSION, REDO, Conversation
+from chatdesk.core.session import ChatSession
+from chatdesk.ui.display import speed_line, to_display
 
 
 def to_chatbot(conversation: Conversation) -> list[dict]:
@@ -61,9 +61,10 @@ def format_details(facts: dict) -> str:
 
 def usage_text(session: ChatSession, conversation: Conversation | None) -> str:
     """The context readout: tokens used against the context length."""
-    if session.engine is None:
+    engine = session.host.engine
+    if engine is None:
         return "No model loaded"
-    used, total = session.context_usage(conversation) if conversation else (0, session.engine.context_length)
+    used, total = session.context_usage(conversation) if conversation else (0, engine.context_length)
     text = f"Context: {used:,} / {total:,} tokens"
     if conversation is not None and conversation.dropped_messages:
         text += f" · oldest {conversation.dropped_messages} messages left out"

@@ -2,38 +2,90 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict
 
-from chatdesk.config import Settings
-from chatdesk.conversation import Conversation, Feedback, Message
-from chatdesk.engine import ContextOverflow, ModelError
-from chatdesk.generation import Generation
-from chatdesk.history import History
-from chatdesk.host import ChatEngine, EngineLoader, ModelHost, UserError
-from chatdesk.store import Store
-
-__all__ = ["ChatSession", "ChatEngine", "UserError", "EXAMPLES", "MAX_MESSAGE_CHARS"]
+from chatdesk.core.conversation import Conversation, Message
+from chatdesk.core.history import History
+from chatdesk.core.host import ModelHost
+from chatdesk.engine.generation import Generation
+from chatdesk.errors import ContextOverflow, ModelError, UserError
 
 MAX_MESSAGE_CHARS = 200_000
 SAVE_EVERY = 0.5  # seconds between checkpoints of a streaming reply
-EXAMPLES = (
-    "Explain what a large language model is in two sentences.",
-    "Write a haiku about the sea.",
-    "Give me three ideas for a rainy afternoon.",
-)
 
 
-class ChatSession(ModelHost, History):
-    """Every conversation of this process and the actions a user can take on them."""
+class ChatSession:
+    """Every conversation of this process and the actions a user can take on them.
 
-    def __init__(self, engine: ChatEngine | None, store: Store, *, settings: Settings = Settings(),
-                 load_error: str | None = None, model_sha256: str | None = None, loader: EngineLoader | None = None):
-        ModelHost.__init__(self, engine, settings, load_error, model_sha256, loader)
-        History.__init__(self, store)
-        self._rating = threading.Lock()
+    It has a model host (the engine, settings, models) and a history (the conversations as stored).
+    """
+
+    def __init__(self, host: ModelHost, history: History):
+        self.host = host
+        self.history = history
+
+    @classmethod
+    def over(cls, host: ModelHost, store) -> "ChatSession":
+        """A session over `store`, whose conversations are measured by `host`'s model."""
+        return cls(host, History(store, host.measure))
+
+    def close(self) -> None:
+        """Release the model and close the history."""
+        self.host.close()
+        self.history.store.close()
+
+    # opening and leaving conversations
+
+    def new_conversation(self) -> Conversation:
+        """Start an empty conversation with the system prompt for new chats."""
+        return self.history.new_conversation(self.host.system_prompt)
+
+    def find(self, conversation_id: str | None) -> Conversation | None:
+        """The conversation with this id; None if there is none."""
+        return self.history.find(conversation_id)
+
+    def conversation(self, conversation_id: str | None) -> Conversation:
+        """The conversation with this id, or a new one when the id is unknown or empty."""
+        return self.find(conversation_id) or self.new_conversation()
+
+    def last_conversation(self) -> Conversation:
+        """The conversation open when the app last ran (restored exactly), else a new one."""
+        return self.history.last_open() or self.new_conversation()
+
+    def leave(self, conversation: Conversation | None) -> None:
+        """The window moves on: the reply stops and undone exchanges are deleted for good."""
+        if conversation is None:
+            return
+        self.stop(conversation)
+        self.history.forget_undone(conversation)
+
+    def focus(self, conversation: Conversation) -> None:
+        """The user opened this conversation: reopen it at the next start, and get the model ready for it."""
+        self.history.remember(conversation)
+        self.host.get_ready(conversation)
+
+    def open_at(self, conversation_id: str, message_id: str) -> Conversation:
+        """Open a conversation on the branch that shows `message_id`."""
+        conversation = self.conversation(conversation_id)
+        self.history.show_newest_below(conversation, message_id)
+        return conversation
+
+    def trash(self, conversation_id: str) -> None:
+        """Move a conversation to the trash, stopping its reply (it can be restored)."""
+        self.leave(self.find(conversation_id))
+        self.history.trash(conversation_id)
+
+    def type_draft(self, conversation: Conversation | None, text: str) -> None:
+        """The user is typing `text` as the next message (of a new chat when `conversation` is None)."""
+        conversation = conversation or Conversation("", system_prompt=self.host.system_prompt)
+        sent = [m.content for m in conversation.messages if m.role == "user"]
+        if sent and text.strip() == sent[-1]:  # a keystroke of the message just sent, arriving after it
+            return
+        conversation.draft = text.strip()
+        if conversation.generation is None:  # else the end of the reply gets the model ready, draft and all
+            self.host.get_ready(conversation)
 
     # sending and generating
 
@@ -45,16 +97,16 @@ class ChatSession(ModelHost, History):
         if len(text) > MAX_MESSAGE_CHARS:
             raise UserError(f"This message has {len(text):,} characters; the limit is {MAX_MESSAGE_CHARS:,}.")
         self._ensure_idle(conversation)
-        if self.loading is None:  # while a model loads, the reply waits for it and is fitted then
-            self._check_fits(conversation.prompt() + [{"role": "user", "content": text}])
-        self._append(conversation, "user", text)
+        if self.host.loading is None:  # while a model loads, the reply waits for it and is fitted then
+            self.host.check_fits(conversation.prompt() + [{"role": "user", "content": text}])
+        self.history.append(conversation, "user", text)
         conversation.draft = ""
-        self.remember(conversation)
+        self.history.remember(conversation)
         return conversation
 
     def reply(self, conversation: Conversation) -> Iterator[Conversation]:
         """Stream a new reply to the conversation's last message."""
-        self._append(conversation, "assistant", "", status="streaming")
+        self.history.append(conversation, "assistant", "", status="streaming")
         yield from self._stream(conversation, continue_reply=False)
 
     def submit(self, conversation: Conversation, text: str) -> Iterator[Conversation]:
@@ -91,7 +143,7 @@ class ChatSession(ModelHost, History):
         user_index = self._user_index_at_or_before(conversation, index)
         removed = conversation.messages[user_index]
         conversation.undone.append((removed.id, removed.parent_id))
-        self._show(conversation, removed.parent_id)
+        self.history.show(conversation, removed.parent_id)
         return removed.content
 
     def redo(self, conversation: Conversation) -> Conversation:
@@ -99,7 +151,7 @@ class ChatSession(ModelHost, History):
         if not conversation.can_redo():
             raise UserError("There is nothing to redo here.")
         message_id, _parent = conversation.undone.pop()
-        self._show(conversation, self.store.newest_leaf(message_id))
+        self.history.show_newest_below(conversation, message_id)
         return conversation
 
     def edit(self, conversation: Conversation, index: int, text: str) -> Iterator[Conversation]:
@@ -112,24 +164,20 @@ class ChatSession(ModelHost, History):
         if message.role == "assistant":
             message.content = text
             message.meta["edited"] = True
-            self.store.finish_message(message.id, text, message.meta, message.status)
-            self._recount(conversation)
+            self.history.save(message)
+            self.host.measure(conversation)
             yield conversation
             return
-        self._check_fits(conversation.prompt(upto=index) + [{"role": "user", "content": text}])
+        self.host.check_fits(conversation.prompt(upto=index) + [{"role": "user", "content": text}])
         del conversation.messages[index:]
-        self._append(conversation, "user", text)
+        self.history.append(conversation, "user", text)
         yield conversation
         yield from self.reply(conversation)
 
     def step_version(self, conversation: Conversation, index: int, step: int) -> Conversation:
         """Show the previous (-1) or next (+1) version of the message at `index`."""
         self._ensure_idle(conversation)
-        message = self._message(conversation, index)
-        versions = self.store.siblings(self.store.message(message.id))
-        position = [v.id for v in versions].index(message.id) + step
-        if 0 <= position < len(versions):
-            self._show(conversation, self.store.newest_leaf(versions[position].id))
+        self.history.show_version_of(conversation, self._message(conversation, index).id, step)
         return conversation
 
     # feedback and details
@@ -137,18 +185,15 @@ class ChatSession(ModelHost, History):
     def rate(self, conversation: Conversation, index: int, kind: str | None) -> Message:
         """Record a like, dislike or reason on a message (None takes the rating back); a repeat changes nothing."""
         message = self._message(conversation, index)
-        with self._rating:  # Gradio 6.31 sends a reason click twice at once
-            if message.rating != (kind or None):
-                self._feedback(message, kind or "none")
+        if message.rating != (kind or None):
+            self.history.add_feedback(message, kind or "none")
         return message
 
-    def record_copy(self, conversation: Conversation, text: str) -> Message | None:
-        """Record that the user copied a message, found by its text (newest first)."""
-        for message in reversed(conversation.messages):
-            if message.content.strip() == (text or "").strip():
-                self._feedback(message, "copy")
-                return message
-        return None
+    def record_copy(self, conversation: Conversation, index: int) -> Message:
+        """Record that the user copied the message at `index`."""
+        message = self._message(conversation, index)
+        self.history.add_feedback(message, "copy")
+        return message
 
     def details(self, conversation: Conversation, index: int) -> dict:
         """What is known about the message at `index`, for a details panel."""
@@ -166,7 +211,8 @@ class ChatSession(ModelHost, History):
 
     def context_usage(self, conversation: Conversation) -> tuple[int, int]:
         """Tokens the conversation takes in the context, and the context length."""
-        total = self.engine.context_length if self.engine else 0
+        engine = self.host.engine
+        total = engine.context_length if engine else 0
         generation = conversation.generation
         if generation is not None:
             return generation.prompt_tokens + generation.tokens_so_far, total
@@ -174,26 +220,15 @@ class ChatSession(ModelHost, History):
 
     # internals
 
-    def _append(self, conversation: Conversation, role: str, text: str, status: str = "complete") -> Message:
-        row = self.store.add_message(conversation.id, conversation.leaf_id, role, text, status=status)
-        message = Message.from_row(row)
-        siblings = len(self.store.siblings(row))
-        message.version = message.versions = siblings
-        conversation.messages.append(message)
-        if not conversation.title and role == "user":
-            conversation.title = self.store.conversation(conversation.id).title
-        return message
-
     def _stream(self, conversation: Conversation, *, continue_reply: bool) -> Iterator[Conversation]:
-        engine = self._require_engine()
+        engine = self.host.require_engine()
         reply = conversation.messages[-1]
         prompt = conversation.prompt(whole_last=True) if continue_reply else conversation.prompt(upto=-1)
         try:
-            generation = engine.chat(prompt, self.params, continue_reply=continue_reply)
+            generation = engine.chat(prompt, self.host.params, continue_reply=continue_reply)
         except (ContextOverflow, ModelError) as error:  # too long, or the model was switched meanwhile
             if not reply.content:
-                self.store.delete_message(reply.id)
-                self._show(conversation, reply.parent_id)
+                self.history.drop(conversation, reply)
             raise UserError(str(error)) from error
         conversation.generation = generation
         earlier = reply.stats if continue_reply else None
@@ -202,7 +237,7 @@ class ChatSession(ModelHost, History):
             for delta in generation:
                 reply.content += delta
                 if time.monotonic() - saved >= SAVE_EVERY:
-                    self.store.save_content(reply.id, reply.content)
+                    self.history.save_content(reply)
                     saved = time.monotonic()
                 yield conversation
         finally:
@@ -217,22 +252,11 @@ class ChatSession(ModelHost, History):
         else:
             reply.stats = _merge(earlier, stats) if earlier else stats
             reply.status = "complete"
-        reply.meta.update(model=getattr(self.engine, "model_name", None), model_sha256=self.model_sha256,
-                          params=asdict(self.params))
-        self.store.finish_message(reply.id, reply.content, reply.meta, reply.status)
-        self._recount(conversation)
-        self.get_ready(conversation)
-
-    def _feedback(self, message: Message, kind: str) -> None:
-        self.store.add_feedback(message.id, kind)
-        message.feedback.append(Feedback(kind))
-
-    def _check_fits(self, messages: list[dict]) -> None:
-        engine = self._require_engine()
-        try:
-            engine.fit(messages, self.params.max_tokens)
-        except (ContextOverflow, ModelError) as error:
-            raise UserError(str(error)) from error
+        reply.meta.update(model=getattr(self.host.engine, "model_name", None), model_sha256=self.host.model_sha256,
+                          params=asdict(self.host.params))
+        self.history.save(reply)
+        self.host.measure(conversation)
+        self.host.get_ready(conversation)
 
     @staticmethod
     def _ensure_idle(conversation: Conversation) -> None:

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from chatdesk import exchange
-from chatdesk.session import ChatSession, UserError
-from chatdesk.uikit import refuse
+from chatdesk.core.conversation import Conversation
+from chatdesk.core.session import ChatSession
+from chatdesk.errors import UserError
+from chatdesk.ui.kit import refuse
 
 UNTITLED = "New chat"
 
@@ -69,7 +70,7 @@ def build_sidebar(session: ChatSession) -> Sidebar:
 
 def chat_choices(session: ChatSession, *, trashed: bool = False) -> list[tuple[str, str]]:
     """(title, id) of every chat, most recent first."""
-    return [(row.title or UNTITLED, row.id) for row in session.conversations(trashed=trashed)]
+    return [(row.title or UNTITLED, row.id) for row in session.history.conversations(trashed=trashed)]
 
 
 class SidebarHandlers:
@@ -103,7 +104,7 @@ class SidebarHandlers:
         return self._opened(self.session.new_conversation())
 
     def search(self, query: str):
-        hits = self.session.search(query or "")
+        hits = self.session.history.search(query or "")
         choices = [(f"{hit.title or UNTITLED}: {hit.snippet}", f"{hit.conversation_id}:{hit.message_id}")
                    for hit in hits]
         label = f"Found in {len({h.conversation_id for h in hits})} chats" if hits else "Nothing found"
@@ -123,57 +124,52 @@ class SidebarHandlers:
         if conversation is None or not conversation.messages:
             return refuse("Send a message first; an empty chat has nothing to name.", outputs=2)
         try:
-            self.session.rename(conversation.id, title)
+            self.session.history.rename(conversation.id, title)
         except UserError as error:
             return refuse(str(error), outputs=2)
         return self.lists(conversation.id)
 
     def set_system_prompt(self, conversation_id: str | None, text: str):
         conversation = self.session.conversation(conversation_id)
-        self.session.set_system_prompt(conversation, text)
+        self.session.history.set_system_prompt(conversation, text)
         gr.Info("This chat now uses its own system prompt.")
         return conversation.id
 
     def delete(self, conversation_id: str | None):
         conversation = self.session.find(conversation_id)
         if conversation is not None and conversation.messages:
-            self.session.delete(conversation.id)
+            self.session.trash(conversation.id)
             gr.Info(f"“{conversation.title or UNTITLED}” is in the trash; it can be restored from there.")
         return self.new(None)
 
     def restore(self, chosen_id: str | None):
         if not chosen_id:
             return refuse("Pick a chat in the trash first.", outputs=2)
-        self.session.restore(chosen_id)
+        self.session.history.restore(chosen_id)
         return self.lists()
 
     def purge(self, chosen_id: str | None):
         if not chosen_id:
             return refuse("Pick a chat in the trash first.", outputs=2)
-        self.session.delete_forever(chosen_id)
+        self.session.history.delete_forever(chosen_id)
         return self.lists()
 
     def export(self, conversation_id: str | None, kind: str):
-        store = self.session.store
-        if kind == "feedback":
-            return _download(exchange.write_export(exchange.export_feedback_jsonl(store), "feedback.jsonl"))
-        if kind == "all":
-            ids = [row.id for row in self.session.conversations() + self.session.conversations(trashed=True)]
-            return _download(exchange.write_export(exchange.export_json(store, ids), "all-chats.json"))
-        conversation = self.session.find(conversation_id)
-        if conversation is None or not conversation.messages:
-            return refuse("This chat is empty; there is nothing to export yet.")
-        text = exchange.export_markdown(store, [conversation.id]) if kind == "markdown" \
-            else exchange.export_json(store, [conversation.id])
-        return _download(exchange.write_export(text, f"chat.{'md' if kind == 'markdown' else 'json'}"))
+        history = self.session.history
+        try:
+            if kind == "feedback":
+                return _download(history.export_feedback())
+            if kind == "all":
+                return _download(history.export_all())
+            return _download(history.export(self.session.find(conversation_id) or Conversation(""), kind))
+        except UserError as error:
+            return refuse(str(error))
 
     def import_json(self, conversation_id: str | None, upload):
-        path = getattr(upload, "name", upload)
         try:
-            with open(path, encoding="utf-8") as source:
-                added = exchange.import_json(self.session.store, source.read())
-        except (exchange.InvalidExport, UnicodeDecodeError) as error:
-            return refuse(f"Nothing was imported: {error}", outputs=2)
+            added = self.session.history.import_file(getattr(upload, "name", upload))
+        except UserError as error:
+            return refuse(str(error), outputs=2)
         gr.Info(f"Imported {len(added)} chat{'s' if len(added) != 1 else ''}.")
         return self.lists(conversation_id)
 

@@ -1,4 +1,4 @@
-"""The local model: load a GGUF, stream chat replies with stats, cancel, fit the context.
+"""The local engine: load a GGUF, stream chat replies with stats, cancel, fit the context.
 
 This is the only module that imports llama_cpp.
 """
@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from chatdesk import models
-from chatdesk.disk_cache import DiskPromptCache
-from chatdesk.generation import Generation, SamplingParams, Stats
-from chatdesk.prompt_cache import PromptCache, StateCache, shared_prefix
+from chatdesk.catalog import models
+from chatdesk.engine.disk_cache import DiskPromptCache
+from chatdesk.engine.generation import Generation, SamplingParams, Stats
+from chatdesk.engine.prompt_cache import PromptCache, StateCache, shared_prefix
+from chatdesk.errors import ContextOverflow, ModelError
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}"
@@ -27,14 +28,6 @@ CHATML_TEMPLATE = (
     "{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
-
-
-class ModelError(RuntimeError):
-    """A model that cannot be used, with a message meant for the user."""
-
-
-class ContextOverflow(ValueError):
-    """The newest message alone does not fit in the context window."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +50,7 @@ def default_threads() -> int:
     return cores if cores <= 4 else cores - 1
 
 
-class Engine:
+class LocalEngine:
     """One loaded model; generations run one at a time."""
 
     def __init__(self, model_path: str | Path, *, n_ctx: int = 4096, n_threads: int | None = None,

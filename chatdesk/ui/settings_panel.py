@@ -7,11 +7,10 @@ from dataclasses import dataclass, replace
 
 import gradio as gr
 
-from chatdesk import config, library
-from chatdesk.config import BUILTIN_PRESETS, Settings
-from chatdesk.models import ModelFileError
-from chatdesk.session import ChatSession, UserError
-from chatdesk.uikit import refuse
+from chatdesk.config import Settings
+from chatdesk.core.host import ModelHost
+from chatdesk.errors import UserError
+from chatdesk.ui.kit import refuse
 
 NUMBERS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens",
            "context_length", "threads", "gpu_layers", "disk_cache_mb")
@@ -39,14 +38,14 @@ class Panel:
     save: gr.Button
 
 
-def build_panel(session: ChatSession) -> Panel:
+def build_panel(host: ModelHost) -> Panel:
     """Lay out the panel (inside the caller's column)."""
-    s = session.settings
+    s = host.settings
     with gr.Accordion("Model", open=False, elem_id="model-panel"):
-        model = gr.Dropdown(choices=model_choices(session), value=current_model(session), label="Model",
+        model = gr.Dropdown(choices=model_choices(host), value=host.model_path, label="Model",
                             elem_id="model-picker")
         load = gr.Button("Load this model", size="sm", elem_id="load-model")
-        status = gr.Markdown(model_status(session), elem_id="model-status")
+        status = gr.Markdown(model_status(host), elem_id="model-status")
         add_path = gr.Textbox(label="Add a model from a path", placeholder="/path/to/model.gguf", max_lines=1,
                               elem_id="add-model-path")
         with gr.Row():
@@ -57,7 +56,7 @@ def build_panel(session: ChatSession) -> Panel:
             hub_file = gr.Textbox(label="File", placeholder="model.Q4_K_M.gguf", max_lines=1, elem_id="hub-file")
             hub = gr.Button("Download", size="sm", elem_id="hub-download")
     with gr.Accordion("Settings", open=False, elem_id="settings-panel"):
-        preset = gr.Dropdown(choices=preset_choices(s), value=None, label="Preset", elem_id="preset")
+        preset = gr.Dropdown(choices=host.presets(), value=None, label="Preset", elem_id="preset")
         system_prompt = gr.Textbox(s.system_prompt, label="System prompt for new chats", lines=2,
                                    elem_id="system-prompt")
         numbers = {
@@ -82,66 +81,59 @@ def build_panel(session: ChatSession) -> Panel:
                  system_prompt, numbers, save)
 
 
-def model_choices(session: ChatSession) -> list[tuple[str, str]]:
+def model_choices(host: ModelHost) -> list[tuple[str, str]]:
     """Every model in the library, labelled with what its metadata says."""
-    return [(entry.label(), str(entry.path)) for entry in library.scan(session.settings.model_folders)]
+    return [(entry.label(), str(entry.path)) for entry in host.models()]
 
 
-def current_model(session: ChatSession) -> str | None:
-    engine = session.engine
-    return str(getattr(engine, "model_path", "")) or None if engine else None
-
-
-def model_status(session: ChatSession) -> str:
+def model_status(host: ModelHost) -> str:
     """What is loaded, loading, or wrong."""
-    if session.loading:
-        return f"⏳ Loading {session.loading}…"
-    engine = session.engine
+    if host.loading:
+        return f"⏳ Loading {host.loading}…"
+    engine = host.engine
     loaded = f"Loaded: **{engine.model_name}** ({engine.context_length:,}-token context)" if engine else "No model loaded."
-    return f"{loaded}\n\n⚠️ {session.load_error}" if session.load_error else loaded
+    return f"{loaded}\n\n⚠️ {host.load_error}" if host.load_error else loaded
 
 
-def header_text(session: ChatSession) -> str:
+def header_text(host: ModelHost) -> str:
     """The top line: the app and the model in use."""
-    engine = session.engine
+    engine = host.engine
     model = f"{engine.model_name} ({engine.context_length:,}-token context)" if engine else "no model loaded"
     return f"**chatdesk** · {model}"
-
-
-def preset_choices(settings: Settings) -> list[str]:
-    return [*BUILTIN_PRESETS, *settings.presets]
 
 
 class PanelHandlers:
     """What the panel's buttons do."""
 
-    def __init__(self, session: ChatSession):
-        self.session = session
+    def __init__(self, host: ModelHost):
+        self.host = host
 
     def load(self, path: str | None):
         if not path:
             yield refuse("Pick a model first.", outputs=3)
             return
-        yield from self._switch(replace(self.session.settings, model=path))
+        yield from self._switch(replace(self.host.settings, model=path))
 
     def save(self, system_prompt: str, *numbers):
+        yield from self._switch(self._entered(system_prompt, numbers), saved=True)
+
+    def _entered(self, system_prompt: str, numbers) -> Settings:
+        """The settings as the panel's fields have them."""
         values = {name: int(v) if name in INTEGERS and v is not None else v for name, v in zip(NUMBERS, numbers)}
-        new = replace(self.session.settings, system_prompt=system_prompt, **values)
-        yield from self._switch(new, saved=True)
+        return replace(self.host.settings, system_prompt=system_prompt, **values)
 
     def _switch(self, new: Settings, saved: bool = False):
         """Apply settings; while a model loads, show how long it has taken."""
         try:
-            reloading = self.session.apply_settings(new)
+            reloading = self.host.apply_settings(new)
         except UserError as error:
             yield refuse(str(error), outputs=3)
             return
         started = time.monotonic()
-        while reloading and not self.session.wait_for_model(0.25):
-            yield f"⏳ Loading {self.session.loading}… {time.monotonic() - started:.0f} s", gr.skip(), gr.skip()
+        while reloading and not self.host.wait_for_model(0.25):
+            yield f"⏳ Loading {self.host.loading}… {time.monotonic() - started:.0f} s", gr.skip(), gr.skip()
         note = "Settings saved. " if saved else ""
-        yield (note + model_status(self.session), gr.update(value=current_model(self.session)),
-               header_text(self.session))
+        yield note + model_status(self.host), gr.update(value=self.host.model_path), header_text(self.host)
 
     def add(self, path: str):
         return self._add(path, move=False)
@@ -153,40 +145,38 @@ class PanelHandlers:
         if not path or not path.strip():
             return refuse("Give the path of a .gguf file.", outputs=2)
         try:
-            entry = library.add_model(path.strip(), move=move)
-        except (ModelFileError, OSError) as error:
-            return refuse(f"Not added: {error}", outputs=2)
+            entry = self.host.add_model(path, move=move)
+        except UserError as error:
+            return refuse(str(error), outputs=2)
         gr.Info(f"Added {entry.name}. Pick it and press “Load this model”.")
-        return gr.update(choices=model_choices(self.session), value=str(entry.path)), ""
+        return gr.update(choices=model_choices(self.host), value=str(entry.path)), ""
 
     def download(self, repo_id: str, filename: str, progress=gr.Progress(track_tqdm=True)):
         progress(0, desc=f"Downloading {filename}")
         try:
-            entry = library.download_from_hub(repo_id, filename)
-        except (library.HubUnavailable, ModelFileError) as error:
+            entry = self.host.download_model(repo_id, filename)
+        except UserError as error:
             return refuse(str(error))
         gr.Info(f"Downloaded {entry.name}. Pick it and press “Load this model”.")
-        return gr.update(choices=model_choices(self.session), value=str(entry.path))
+        return gr.update(choices=model_choices(self.host), value=str(entry.path))
 
     def apply_preset(self, name: str | None):
         if not name:
             return (gr.skip(),) * (len(NUMBERS) + 1)
         try:
-            chosen = config.with_preset(self.session.settings, name)
-        except config.SettingsError as error:
+            chosen = self.host.preset(name)
+        except UserError as error:
             return refuse(str(error), outputs=len(NUMBERS) + 1)
         gr.Info(f"Preset “{name}” filled in; press “Save settings” to use it.")
         return (chosen.system_prompt, *(getattr(chosen, n) for n in NUMBERS))
 
     def save_preset(self, name: str, system_prompt: str, *numbers):
-        values = {n: int(v) if n in INTEGERS and v is not None else v for n, v in zip(NUMBERS, numbers)}
         try:
-            kept = config.save_preset(replace(self.session.settings, system_prompt=system_prompt, **values), name)
-            self.session.apply_settings(replace(self.session.settings, presets=kept.presets))
-        except (config.SettingsError, UserError) as error:
+            self.host.save_preset(self._entered(system_prompt, numbers), name)
+        except UserError as error:
             return refuse(str(error), outputs=2)
         gr.Info(f"Preset “{name.strip()}” saved.")
-        return gr.update(choices=preset_choices(self.session.settings), value=name.strip()), ""
+        return gr.update(choices=self.host.presets(), value=name.strip()), ""
 
 
 def wire_panel(panel: Panel, handlers: PanelHandlers, header: gr.Markdown) -> None:

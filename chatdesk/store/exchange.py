@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from chatdesk import paths
-from chatdesk.store import ConversationRow, MessageRow, Store
+from chatdesk.store.database import ConversationRow, MessageRow, Store
 
 FORMAT = "chatdesk-export"
 FORMAT_VERSION = 1

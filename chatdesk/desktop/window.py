@@ -17,7 +17,7 @@ import webbrowser
 from pathlib import Path
 
 from chatdesk import paths
-from chatdesk.loading import icon_file, loading_html, write_loading_page
+from chatdesk.desktop.loading import loading_html, write_loading_page
 
 TITLE = "chatdesk"
 BROWSER_ENV = "CHATDESK_BROWSER"  # a Chromium-family executable to use, or "none" to skip them
@@ -191,7 +191,7 @@ class WebviewWindow(Window):
         import webview
 
         try:
-            webview.start(self._follow, (stop,), icon=str(icon_file()))
+            webview.start(self._follow, (stop,), icon=str(paths.icon_file()))
         except Exception:  # no usable toolkit after all: the launcher falls back to a tab
             log.exception("pywebview could not show its window")
             self.failed = True

@@ -1,0 +1,200 @@
+"""The model behind a session: settings, the model library, loading and switching models in the background."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from chatdesk import config
+from chatdesk.catalog import library
+from chatdesk.catalog.models import ModelFileError, file_sha256
+from chatdesk.config import Settings
+from chatdesk.core.conversation import Conversation
+from chatdesk.engine.base import ChatEngine
+from chatdesk.engine.generation import SamplingParams
+from chatdesk.errors import ContextOverflow, ModelError, UserError
+
+MODEL_WAIT = 600  # seconds a message waits for a model that is loading
+RELOAD_FIELDS = ("model", "context_length", "threads", "gpu_layers", "disk_cache_mb")
+
+EngineLoader = Callable[[Settings], tuple[ChatEngine, str | None]]  # settings -> (engine, model sha256)
+
+
+class ModelHost:
+    """The engine in use, the settings, and switching to another model without stopping the chat."""
+
+    def __init__(self, engine: ChatEngine | None, settings: Settings = Settings(), load_error: str | None = None,
+                 model_sha256: str | None = None, loader: EngineLoader | None = None):
+        self.engine = engine
+        self.settings = settings
+        self.load_error = load_error
+        self.model_sha256 = model_sha256
+        self.loading: str | None = None  # the model being loaded, if any
+        self._loaded_with = settings  # the settings the current engine was loaded with
+        self._loader = loader
+        self._model_ready = threading.Event()
+        self._model_ready.set()
+        if engine is not None and model_sha256 is None:
+            self._hash_model(engine)
+
+    @property
+    def params(self) -> SamplingParams:
+        """How replies are sampled now."""
+        return self.settings.sampling()
+
+    @property
+    def system_prompt(self) -> str:
+        """The system prompt new conversations start with."""
+        return self.settings.system_prompt
+
+    @property
+    def model_path(self) -> str | None:
+        """The file of the model in use, if it has one."""
+        path = getattr(self.engine, "model_path", None) if self.engine else None
+        return str(path) if path else None
+
+    # settings and presets
+
+    def apply_settings(self, new: Settings) -> bool:
+        """Check, save and use new settings; True when a model (re)load was started for them."""
+        try:
+            config.checked(new)
+        except config.SettingsError as error:
+            raise UserError(str(error)) from error
+        reload = any(getattr(new, name) != getattr(self.settings, name) for name in RELOAD_FIELDS)
+        self.settings = new
+        config.save_settings(new)
+        if reload:
+            self.switch_model(new)
+        return reload
+
+    def presets(self) -> list[str]:
+        """The built-in presets' names, then the user's."""
+        return [*config.BUILTIN_PRESETS, *self.settings.presets]
+
+    def preset(self, name: str) -> Settings:
+        """The settings with a preset filled in (not saved)."""
+        try:
+            return config.with_preset(self.settings, name)
+        except config.SettingsError as error:
+            raise UserError(str(error)) from error
+
+    def save_preset(self, values: Settings, name: str) -> None:
+        """Keep `values`' sampling and system prompt as a named preset, saved with the settings."""
+        try:
+            kept = config.save_preset(values, name)
+        except config.SettingsError as error:
+            raise UserError(str(error)) from error
+        self.apply_settings(replace(self.settings, presets=kept.presets))
+
+    # the model library
+
+    def models(self) -> list[library.ModelEntry]:
+        """Every model in chatdesk's model folders."""
+        return library.scan(self.settings.model_folders)
+
+    def add_model(self, path: str | Path, *, move: bool = False) -> library.ModelEntry:
+        """Check a GGUF file and put it in the library (an upload is moved, a path linked)."""
+        try:
+            return library.add_model(Path(str(path).strip()), move=move)
+        except (ModelFileError, OSError) as error:
+            raise UserError(f"Not added: {error}") from error
+
+    def download_model(self, repo_id: str, filename: str) -> library.ModelEntry:
+        """Fetch a GGUF from the Hugging Face Hub into the library; only ever on request."""
+        try:
+            return library.download_from_hub(repo_id, filename)
+        except (library.HubUnavailable, ModelFileError) as error:
+            raise UserError(str(error)) from error
+
+    # loading
+
+    def switch_model(self, settings: Settings) -> None:
+        """Load the model `settings` name in the background; messages wait; a failure keeps the old one."""
+        if self._loader is None:
+            raise UserError("This chatdesk cannot load models.")
+        self._model_ready.wait(MODEL_WAIT)
+        self._model_ready.clear()
+        self.loading = settings.model or "the default model"
+        threading.Thread(target=self._load, args=(settings,), name="chatdesk-model-load", daemon=True).start()
+
+    def wait_for_model(self, timeout: float = MODEL_WAIT) -> bool:
+        """Block until no model is loading; False on timeout."""
+        return self._model_ready.wait(timeout)
+
+    def require_engine(self) -> ChatEngine:
+        """The engine, once no model is loading; UserError saying why when there is none."""
+        if not self._model_ready.is_set() and not self._model_ready.wait(MODEL_WAIT):
+            raise UserError(f"Still loading {self.loading}; try again in a moment.")
+        if self.engine is None:
+            raise UserError(self.load_error or "No model is loaded.")
+        return self.engine
+
+    def close(self) -> None:
+        """Release the model."""
+        if self.engine is not None:
+            self.engine.close()
+
+    def _load(self, settings: Settings) -> None:
+        previous = self.engine
+        try:
+            engine, sha256 = self._loader(settings)
+        except ModelError as error:
+            self.load_error = f"{error} The previous model is still in use." if previous else str(error)
+            if previous is not None:  # keep what works, and do not name the bad model at the next start
+                loaded = {name: getattr(self._loaded_with, name) for name in RELOAD_FIELDS}
+                self.settings = replace(settings, **loaded)
+                config.save_settings(self.settings)
+        else:
+            self.engine, self.model_sha256, self.load_error = engine, sha256, None
+            self._loaded_with = settings
+            if sha256 is None:
+                self._hash_model(engine)
+            if previous is not None:
+                previous.close()  # waits for a reply still being written with it
+        finally:
+            self.loading = None
+            self._model_ready.set()
+
+    def _hash_model(self, engine: ChatEngine) -> None:
+        """Work out the model file's sha256 meanwhile; replies record it once known."""
+        path = getattr(engine, "model_path", None)
+        if path is None:
+            return
+
+        def work():
+            digest = file_sha256(path)
+            if self.engine is engine:
+                self.model_sha256 = digest
+
+        threading.Thread(target=work, name="chatdesk-model-hash", daemon=True).start()
+
+    # what the model makes of a conversation
+
+    def measure(self, conversation: Conversation) -> None:
+        """Count what the next reply's prompt takes: its tokens and the oldest messages left out of it."""
+        if self.engine is None:
+            return
+        try:
+            tokens, conversation.dropped_messages = self.engine.fit(conversation.prompt(), self.params.max_tokens)
+            conversation.tokens_used = len(tokens)
+        except ContextOverflow:  # even the last turn alone is too long: sending says so
+            conversation.tokens_used = self.engine.count_tokens(conversation.prompt())
+        except ModelError:  # switched to another model meanwhile: the next count uses that one
+            pass
+
+    def check_fits(self, messages: list[dict]) -> None:
+        """UserError when the last of `messages` leaves no room for a reply."""
+        engine = self.require_engine()
+        try:
+            engine.fit(messages, self.params.max_tokens)
+        except (ContextOverflow, ModelError) as error:
+            raise UserError(str(error)) from error
+
+    def get_ready(self, conversation: Conversation) -> None:
+        """Let the model compute, while the user reads and types, how the next message's prompt starts
+        (with the message as far as it is typed)."""
+        if self.engine is not None and self.loading is None:
+            self.engine.prepare(conversation.prompt(), self.params.max_tokens, conversation.draft)

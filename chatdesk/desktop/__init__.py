@@ -1,0 +1,1 @@
+"""The app as a desktop program: launcher, window, guard, instance, loading page and logs."""

@@ -1,0 +1,15 @@
+"""The errors every layer shares, each with a message meant for the user."""
+
+from __future__ import annotations
+
+
+class UserError(ValueError):
+    """Something the user asked for that cannot be done, with a message saying why."""
+
+
+class ModelError(RuntimeError):
+    """A model that cannot be used, with a message meant for the user."""
+
+
+class ContextOverflow(ValueError):
+    """The newest message alone does not fit in the context window."""

@@ -1,0 +1,1 @@
+"""The history database, its migrations, export and import. The only SQLite user."""
