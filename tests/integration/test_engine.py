@@ -96,7 +96,7 @@ def test_the_oldest_turns_are_dropped_to_fit_and_the_system_prompt_stays(model_p
         small.close()
 
 
-def finish(engine: Engine, messages: list[dict], max_tokens: int):
+def finish(engine: LocalEngine, messages: list[dict], max_tokens: int):
     """Run a reply to its end; its stats."""
     generation = engine.chat(messages, SamplingParams(max_tokens=max_tokens))
     list(generation)

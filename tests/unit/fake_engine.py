@@ -1,4 +1,4 @@
-"""A scripted stand-in for engine.Engine: replies are queued, calls recorded, streams can be held open."""
+"""A scripted stand-in for engine.local.LocalEngine: replies are queued, calls recorded, streams can be held open."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ class ScriptedEngine:
         return sum(len(m["content"].split()) + 4 for m in messages)
 
     def fit(self, messages, reply_budget, *, continue_reply=False):
-        """Like Engine.fit: leave out the oldest turns (never the system prompt) until the rest fits."""
+        """Like LocalEngine.fit: leave out the oldest turns (never the system prompt) until the rest fits."""
         budget = self.context_length - min(reply_budget, self.context_length // 2)
         system = messages[:1] if messages and messages[0]["role"] == "system" else []
         turns = messages[len(system):]
