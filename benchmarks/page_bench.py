@@ -1,0 +1,262 @@
+"""What a person sees: chatdesk's streamed rate in a real Chromium page, beside raw llama-cpp-python and
+llama.cpp's own server on the same model and threads, measured in one run.
+
+Run from the repository root after `make test`:
+
+    .venv/bin/python benchmarks/page_bench.py [--rounds 3] [--max-tokens 256]
+
+For chatdesk it starts the app (a subprocess with its own temp data dir), opens it in Debian's Chromium, sends a
+message by pressing Enter and watches the reply in the page: the rate from its first text to its last change,
+chatdesk's own speed line, and the CPU the page's renderer process used per token. It does this in a new chat and
+in a long chat (20 exchanges with code blocks and lists) put on screen first. Raw llama-cpp-python runs alone with
+1 and 2 threads (the best counts); llama.cpp's server (the xllamacpp wheel) streams to a plain HTTP client. It also
+times start-up against `python -c "import gradio"`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import httpx  # noqa: E402
+import psutil  # noqa: E402
+
+from chatdesk.catalog import models  # noqa: E402
+from tests.apprunner import RunningApp, free_port, wait_for  # noqa: E402
+from tests.conftest import CHROMIUM_ARGS  # noqa: E402
+
+PROMPT = "Write a long story about a lighthouse keeper who finds a message in a bottle."
+SYSTEM = "You are a helpful assistant."
+SAMPLING = {"temperature": 0.7, "top_p": 0.95, "top_k": 40, "min_p": 0.05, "repeat_penalty": 1.1}
+WATCH = """() => {
+  window.__seen = [];
+  const chat = document.querySelector('#chat');
+  const record = () => {
+    const bots = chat.querySelectorAll('[data-testid="bot"]');
+    const last = bots[bots.length - 1];
+    const length = last ? last.textContent.length : 0;
+    const seen = window.__seen;
+    if (bots.length && (!seen.length || seen[seen.length - 1][1] !== length || seen[seen.length - 1][2] !== bots.length))
+      seen.push([performance.now(), length, bots.length]);
+  };
+  new MutationObserver(record).observe(chat, {childList: true, subtree: true, characterData: true});
+}"""
+
+
+def rate(tokens: int, first: float, last: float) -> float:
+    """Tokens per second after the first token."""
+    return (tokens - 1) / (last - first) if tokens > 1 and last > first else float("nan")
+
+
+def raw_rate(model: Path, threads: int, max_tokens: int) -> float:
+    """Plain llama-cpp-python streaming a chat reply, alone in this process."""
+    from llama_cpp import Llama
+
+    llm = Llama(str(model), n_ctx=4096, n_threads=threads, n_threads_batch=threads, verbose=False)
+    try:
+        messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": PROMPT}]
+        times = []
+        for chunk in llm.create_chat_completion(messages, max_tokens=max_tokens, stream=True, **SAMPLING):
+            if chunk["choices"][0]["delta"].get("content"):
+                times.append(time.perf_counter())
+        return rate(len(times), times[0], times[-1])
+    finally:
+        llm.close()
+
+
+def server_rate(model: Path, threads: int, max_tokens: int, rounds: int) -> float | None:
+    """llama.cpp's own server (xllamacpp) streaming to a plain HTTP client; None when it is not installed."""
+    try:
+        import xllamacpp
+    except ImportError:
+        return None
+    params = xllamacpp.CommonParams()
+    params.model.path, params.port, params.n_ctx = str(model), free_port(), 4096
+    params.cpuparams.n_threads = threads
+    server = xllamacpp.Server(params)
+    url = f"http://127.0.0.1:{params.port}/v1/chat/completions"
+    wait_for(lambda: _answers(url.replace("/v1/chat/completions", "/health")), timeout=60)
+    rates = [_stream_server(url, max_tokens) for _ in range(rounds)]
+    del server
+    return statistics.median(rates)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _stream_server(url: str, max_tokens: int) -> float:
+    body = {"messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": PROMPT}],
+            "max_tokens": max_tokens, "stream": True, **SAMPLING}
+    times = []
+    with httpx.stream("POST", url, json=body, timeout=600) as response:
+        for line in response.iter_lines():
+            if line.startswith("data: {") and json.loads(line[6:])["choices"][0]["delta"].get("content"):
+                times.append(time.perf_counter())
+    return rate(len(times), times[0], times[-1])
+
+
+def long_chat_export(exchanges: int = 20) -> str:
+    """A chatdesk JSON export of one long chat whose replies hold code blocks and lists."""
+    messages, parent = [], None
+    for n in range(exchanges):
+        reply = (f"Here is step {n}:\n\n1. Read the notes\n2. Check the **budget**\n- one\n- two\n\n"
+                 f"```python\ndef step_{n}(x):\n    return [i * {n} for i in range(x)]\n```\n\nDone with step {n}.")
+        for role, text in (("user", f"Show me step {n} with some code."), ("assistant", reply)):
+            messages.append({"id": f"m{len(messages)}", "parent_id": parent, "role": role, "content": text,
+                             "created": time.time(), "status": "complete", "meta": {}, "feedback": []})
+            parent = messages[-1]["id"]
+    conversation = {"id": "long", "title": "Long chat with code", "system_prompt": SYSTEM, "created": time.time(),
+                    "updated": time.time(), "leaf_id": parent, "deleted_at": None, "messages": messages}
+    return json.dumps({"format": "chatdesk-export", "version": 1, "conversations": [conversation]})
+
+
+def renderer_cpu() -> float:
+    """CPU seconds used so far by the Chromium renderer processes this benchmark started."""
+    total = 0.0
+    for process in psutil.Process().children(recursive=True):
+        try:
+            if "--type=renderer" in " ".join(process.cmdline()):
+                times = process.cpu_times()
+                total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
+
+
+def page_reply(page, message: str) -> dict:
+    """Send `message` with Enter and measure its reply as the page shows it."""
+    before = page.locator('#chat [data-testid="bot"]').count()
+    page.evaluate(WATCH)
+    cpu = renderer_cpu()
+    page.locator("#message textarea").fill(message)
+    page.locator("#message textarea").press("Enter")
+    page.wait_for_function(f"""() => document.querySelectorAll('#chat [data-testid="bot"]').length > {before}
+        && (document.querySelectorAll('#chat [data-testid="bot"]')[{before}].getAttribute('data-stats') || '')
+           .includes('tok/s')""", timeout=600_000)
+    cpu = renderer_cpu() - cpu
+    seen = [s for s in page.evaluate("() => window.__seen") if s[2] > before and s[1] > 0]
+    line = page.locator('#chat [data-testid="bot"]').nth(before).get_attribute("data-stats")
+    tokens = int(re.search(r"(\d+) tokens?", line).group(1))
+    own = float(re.search(r"([\d.]+) tok/s", line).group(1))
+    return {"page": rate(tokens, seen[0][0] / 1000, seen[-1][0] / 1000), "own": own, "tokens": tokens,
+            "cpu_per_token_ms": 1000 * cpu / max(tokens, 1), "updates": len(seen)}
+
+
+def chatdesk_rates(chromium, max_tokens: int, rounds: int, long: bool) -> dict:
+    """The app in a real page: median figures over `rounds` replies, in a new chat or a long one."""
+    home = Path(tempfile.mkdtemp(prefix="chatdesk-page-bench-"))
+    if long:
+        _seed_history(home)
+    app = RunningApp(home, "--max-tokens", str(max_tokens))
+    try:
+        page = chromium.new_context(viewport={"width": 1280, "height": 800}).new_page()
+        page.goto(app.url)
+        page.wait_for_selector("#message textarea")
+        results = []
+        for n in range(rounds):
+            if not long:
+                page.click("#new-chat")
+                page.wait_for_timeout(500)
+            results.append(page_reply(page, PROMPT if n == 0 else f"{PROMPT} Version {n}."))
+            page.wait_for_timeout(1000)
+        page.context.close()
+        return {key: statistics.median(r[key] for r in results) for key in results[0]}
+    finally:
+        app.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _seed_history(home: Path) -> None:
+    from chatdesk.store import exchange
+    from chatdesk.store.database import Store
+
+    store = Store(home / "data" / "chatdesk.db")
+    [conversation_id] = exchange.import_json(store, long_chat_export())
+    store.set_state("last_conversation", conversation_id)
+    store.close()
+
+
+def startup(chromium, runs: int) -> tuple[float, float]:
+    """Median seconds of `import gradio` and of a launch until the chat page is ready in Chromium."""
+    imports, launches = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import gradio"], check=True)
+        imports.append(time.perf_counter() - started)
+        home = Path(tempfile.mkdtemp(prefix="chatdesk-start-"))
+        started = time.perf_counter()
+        app = RunningApp(home)
+        page = chromium.new_context().new_page()
+        page.goto(app.url)
+        page.wait_for_selector("#message textarea")
+        page.wait_for_function("() => document.querySelector('#context-usage')?.textContent.includes('Context')")
+        launches.append(time.perf_counter() - started)
+        page.context.close()
+        app.stop()
+        shutil.rmtree(home, ignore_errors=True)
+    return statistics.median(imports), statistics.median(launches)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--max-tokens", type=int, default=256)
+    parser.add_argument("--starts", type=int, default=3)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    model = models.find_default_model()
+    raw = {threads: statistics.median(raw_rate(model, threads, args.max_tokens) for _ in range(args.rounds))
+           for threads in (1, 2)}
+    server = server_rate(model, 2, args.max_tokens, args.rounds)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        new = chatdesk_rates(chromium, args.max_tokens, args.rounds, long=False)
+        long = chatdesk_rates(chromium, args.max_tokens, args.rounds, long=True)
+        gradio_import, ready = startup(chromium, args.starts)
+        chromium.close()
+    report(raw, server, new, long, gradio_import, ready, args)
+    return 0
+
+
+def report(raw, server, new, long, gradio_import, ready, args) -> None:
+    best = max(raw.values())
+    print(f"chatdesk page benchmark · {time.strftime('%Y-%m-%d')} · {platform.machine()}, {os.cpu_count()} cores · "
+          f"default model · {args.rounds} replies of up to {args.max_tokens} tokens each\n")
+    print("| streamed tokens/s | rate | × raw, best threads (target ≥ 0.9) |\n|---|---|---|")
+    for threads, value in raw.items():
+        print(f"| raw llama-cpp-python, {threads} thread{'s' if threads > 1 else ''}, alone | {value:.1f} | {value / best:.2f} |")
+    if server is not None:
+        print(f"| llama.cpp's server (xllamacpp), 2 threads, plain client | {server:.1f} | {server / best:.2f} |")
+    for name, figures in (("new chat", new), ("long chat (20 exchanges, code, lists)", long)):
+        print(f"| chatdesk in Chromium, {name}: first text to last change | {figures['page']:.1f} | "
+              f"{figures['page'] / best:.2f} |")
+        print(f"| chatdesk in Chromium, {name}: its own speed line | {figures['own']:.1f} | {figures['own'] / best:.2f} |")
+    print("\n| page work | new chat | long chat |\n|---|---|---|")
+    print(f"| renderer CPU per token (ms) | {new['cpu_per_token_ms']:.2f} | {long['cpu_per_token_ms']:.2f} |")
+    print(f"| screen updates per reply | {new['updates']:.0f} | {long['updates']:.0f} |")
+    print(f"| reply tokens | {new['tokens']:.0f} | {long['tokens']:.0f} |")
+    print(f"\n- start-up: `import gradio` {gradio_import:.2f} s; launch to the chat ready in Chromium {ready:.2f} s "
+          f"({ready / gradio_import:.2f}×, target ≤ 1.3)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
