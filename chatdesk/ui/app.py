@@ -12,10 +12,10 @@ from chatdesk import paths
 from chatdesk.core.conversation import CONTINUE, NEXT_VERSION, PREVIOUS_VERSION, REDO, Conversation
 from chatdesk.core.session import ChatSession
 from chatdesk.errors import UserError
-from chatdesk.ui.chatview import format_details, message_marks, to_chatbot, usage_text
+from chatdesk.ui.chatview import format_details, live_text, message_marks, to_chatbot, usage_text
 from chatdesk.ui.display import from_display
 from chatdesk.ui.kit import refuse
-from chatdesk.ui.look import SHOW_MARKS, SHOWN_CONVERSATION, launch_options
+from chatdesk.ui.look import LIVE_TEXT, SHOW_MARKS, SHOWN_CONVERSATION, launch_options
 from chatdesk.ui.settings_panel import PanelHandlers, build_panel, header_text, wire_panel
 from chatdesk.ui.sidebar import SidebarHandlers, build_sidebar, wire_sidebar
 
@@ -42,12 +42,22 @@ class Handlers:
         self._marked: weakref.WeakSet = weakref.WeakSet()  # replies being written whose marks were sent
         self._rating = threading.Lock()  # Gradio 6.31 sends a reason click twice at once
 
-    def _stream(self, updates: Iterator[Conversation]) -> Iterator[list[dict]]:
+    def _stream(self, updates: Iterator[Conversation]) -> Iterator[tuple]:
+        """(chat, live text) as a reply is written: the chat when its messages change, the live text meanwhile."""
+        conversation, shown = None, False
         try:
             for conversation in updates:
-                yield to_chatbot(conversation)
+                streaming = conversation.generation is not None
+                yield (gr.skip() if streaming and shown else to_chatbot(conversation, live=True)), live_text(conversation)
+                shown = streaming
         except UserError as error:
             gr.Warning(str(error))  # what was shown stays shown
+            if shown:
+                yield to_chatbot(conversation), ""
+        except Exception:
+            if shown:
+                yield to_chatbot(conversation), ""
+            raise
 
     def add_message(self, text: str, conversation_id: str | None):
         conversation = self.session.conversation(conversation_id)
@@ -149,12 +159,12 @@ class Handlers:
         if action == CONTINUE:
             yield from self._stream(self.session.continue_reply(conversation, int(index)))
         elif action == REDO:
-            yield to_chatbot(self.session.redo(conversation))
+            yield to_chatbot(self.session.redo(conversation)), ""
         elif action in (PREVIOUS_VERSION, NEXT_VERSION):
             step = -1 if action == PREVIOUS_VERSION else 1
             yield from self._stream(iter([self.session.step_version(conversation, int(index), step)]))
         else:
-            yield to_chatbot(conversation)
+            yield to_chatbot(conversation), ""
 
     def usage(self, conversation_id: str | None):
         conversation = self.session.find(conversation_id)
@@ -256,9 +266,10 @@ def build_ui(session: ChatSession) -> gr.Blocks:
                     previous = gr.Button("◀ Previous version", size="sm", elem_id="previous-version")
                     following = gr.Button("Next version ▶", size="sm", elem_id="next-version")
                 marks = gr.Textbox(message_marks(None), visible="hidden", elem_id="message-marks")
+                live = gr.Textbox("", visible="hidden", elem_id="live-reply")
                 panel = build_panel(session.host)
         shown = [conversation_id, chatbot, usage, details]
-        refresh = _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, marks, bar)
+        refresh = _wire(handlers, conversation_id, chatbot, live, box, send, stop, details, usage, marks, bar)
         _wire_details(handlers, conversation_id, chatbot, details, selected, versions, previous, following,
                       usage, marks)
         wire_sidebar(bar, SidebarHandlers(session, handlers.show), conversation_id, shown)
@@ -276,17 +287,17 @@ def _notices(session: ChatSession) -> list[str]:
     return notices
 
 
-def _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, marks, bar) -> dict:
+def _wire(handlers, conversation_id, chatbot, live, box, send, stop, details, usage, marks, bar) -> dict:
     """Connect the chat; returns the listener that refreshes the sidebar's lists."""
     refresh = {"fn": SidebarHandlers(handlers.session, handlers.show).lists, "inputs": [conversation_id],
                "outputs": [bar.chats, bar.trash], "queue": False, "api_visibility": "private"}
-    stream = {"show_progress": "minimal", **GENERATION}
+    stream = {"show_progress": "hidden", **GENERATION}  # Gradio's timer redraws every frame while a reply streams
     # A finished reply can look the same as its last streamed state, so no change event: refresh after it.
     readouts = {"fn": handlers.usage, "inputs": [conversation_id], "outputs": [usage, marks], "queue": False,
                 "show_progress": "hidden", "api_visibility": "private"}
     added = {"fn": handlers.add_message, "inputs": [box, conversation_id],
              "outputs": [chatbot, box, conversation_id], "show_progress": "hidden", "api_visibility": "private"}
-    reply = {"fn": handlers.reply, "inputs": [conversation_id], "outputs": [chatbot],
+    reply = {"fn": handlers.reply, "inputs": [conversation_id], "outputs": [chatbot, live],
              "api_visibility": "private", **stream}
     for trigger in (box.submit, send.click):
         sent = trigger(**added)
@@ -296,15 +307,16 @@ def _wire(handlers, conversation_id, chatbot, box, send, stop, details, usage, m
     box.input(handlers.draft, [box, conversation_id], None, queue=False, trigger_mode="always_last",
               show_progress="hidden", api_name="window_draft", api_visibility="private")
     private = {"api_visibility": "private"}
-    chatbot.retry(handlers.retry, [conversation_id], [chatbot], api_name="window_retry", **stream,
+    chatbot.retry(handlers.retry, [conversation_id], [chatbot, live], api_name="window_retry", **stream,
                   **private).then(**readouts)
     chatbot.undo(handlers.undo, [conversation_id], [chatbot, box], show_progress="hidden", **private)
-    chatbot.edit(handlers.edit, [conversation_id], [chatbot], **stream, **private).then(**readouts)
-    chatbot.option_select(handlers.option, [conversation_id], [chatbot], **stream, **private).then(**readouts)
+    chatbot.edit(handlers.edit, [conversation_id], [chatbot, live], **stream, **private).then(**readouts)
+    chatbot.option_select(handlers.option, [conversation_id], [chatbot, live], **stream, **private).then(**readouts)
     example = chatbot.example_select(handlers.example, [conversation_id], [chatbot, box, conversation_id],
                                      show_progress="hidden", **private)
     example.success(**reply).then(**readouts)
     example.success(**refresh)
+    live.change(None, [live], None, js=LIVE_TEXT, queue=False, show_progress="hidden", **private)
     chatbot.like(handlers.like, [conversation_id], None, queue=False, **private)
     chatbot.copy(handlers.copy, [conversation_id], None, queue=False, **private)
 

@@ -5,22 +5,41 @@ from __future__ import annotations
 import json
 
 from chatdesk.core.conversation import CONTINUE, NEXT_VERSION, PREVIOUS_VERSION, REDO, Conversation
+from chatdesk.core.reasoning import split_reasoning
 from chatdesk.core.session import ChatSession
 from chatdesk.ui.display import speed_line, to_display
 
+# While a reply streams the Chatbot holds this in its place, and the page writes the reply's text beside it as
+# plain text (LIVE_TEXT in look.py): the Chatbot, whose every update touches every message on the page, is
+# updated when the reply starts and when it ends, not for each streamed piece.
+STREAMING_PLACEHOLDER = "\u200b"
 
-def to_chatbot(conversation: Conversation) -> list[dict]:
-    """The conversation in the Chatbot's message format, with its options (versions, Continue, Redo)."""
+
+def to_chatbot(conversation: Conversation, *, live: bool = False) -> list[dict]:
+    """The conversation in the Chatbot's message format, with its options (versions, Continue, Redo);
+    `live`: the reply being written is left to the page's live text."""
     idle = conversation.generation is None
     shown = []
     for index, message in enumerate(conversation.messages):
         text = to_display(message.content) if message.role == "assistant" else message.content
+        if live and not idle and index == len(conversation.messages) - 1 and message.role == "assistant":
+            text = STREAMING_PLACEHOLDER
         item = {"role": message.role, "content": text}
         options = message_options(conversation, index) if idle else []
         if options:
             item["options"] = options
         shown.append(item)
     return shown
+
+
+def live_text(conversation: Conversation) -> str:
+    """The reply being written, as plain text for the page ("" when none is being written)."""
+    if conversation.generation is None or not conversation.messages:
+        return ""
+    reasoning, answer = split_reasoning(conversation.messages[-1].content)
+    if reasoning is not None and not answer:
+        return f"Reasoning…\n\n{reasoning}"
+    return answer
 
 
 def message_options(conversation: Conversation, index: int) -> list[dict]:

@@ -24,11 +24,31 @@ PAGE_JS = """() => {
       else if (element.hasAttribute("data-left-out")) element.removeAttribute("data-left-out");
     });
   };
-  new MutationObserver(window.chatdeskApplyMarks).observe(document.body, {childList: true, subtree: true});
+  const live = (record) => record.target.closest?.(".chatdesk-live");  // the streamed text: no marks change
+  new MutationObserver((records) => records.every(live) || window.chatdeskApplyMarks())
+    .observe(document.body, {childList: true, subtree: true});
 }"""
 SHOW_MARKS = """(marks) => {
   window.chatdeskMarks = JSON.parse(marks || '{"stats": [], "leftOut": 0}');
   window.chatdeskApplyMarks && window.chatdeskApplyMarks();
+}"""
+# The reply being written, as plain text after its placeholder in the last bot message, appended as it grows;
+# the Chatbot renders it as Markdown once it is finished and the text is emptied.
+LIVE_TEXT = """(text) => {
+  let live = document.querySelector('#chat .chatdesk-live');
+  if (!text) { live?.remove(); return; }
+  const bots = document.querySelectorAll('#chat [data-testid="bot"]');
+  const bot = bots[bots.length - 1];
+  if (!bot) return;
+  if (!live || live.parentElement !== bot) {
+    live?.remove();
+    live = document.createElement('div');
+    live.className = 'chatdesk-live';
+    bot.appendChild(live);
+  }
+  const shown = live.textContent;
+  if (text.startsWith(shown)) live.append(text.slice(shown.length));
+  else live.textContent = text;
 }"""
 # Clear empties the chat in the page before the new conversation's id arrives: an empty chat has no id.
 SHOWN_CONVERSATION = """(id) => [document.querySelector('#chat [data-testid="user"]') ? id : null]"""
@@ -36,6 +56,7 @@ CSS = """
 #details { font-size: 0.9em; }
 #context-usage { text-align: right; opacity: 0.8; }
 footer { display: none !important; }
+.wrap .progress-text, .wrap .meta-text, .wrap .meta-text-center, .wrap .eta-bar { display: none !important; }
 #chat .options { display: flex !important; flex-wrap: wrap !important; justify-content: flex-start !important; gap: 6px !important; margin: 2px 0 8px 0 !important; }
 #chat .option { flex: 0 0 auto !important; width: auto !important; min-width: 0 !important;
                 max-width: none !important; padding: 2px 12px !important; font-size: 0.85em !important; }
@@ -44,6 +65,7 @@ footer { display: none !important; }
   content: attr(data-stats); display: block; margin-top: 6px; font-size: 0.75em; opacity: 0.6; }
 #chat [data-left-out] { opacity: 0.45; }
 #chat [data-left-out]::before { content: "Left out of context"; display: block; font-size: 0.75em; font-style: italic; }
+#chat .chatdesk-live { white-space: pre-wrap; overflow-wrap: anywhere; }
 #chat details.reasoning { opacity: 0.8; font-size: 0.92em; margin-bottom: 6px; }
 """
 

@@ -1,0 +1,48 @@
+"""The page's work for each streamed piece of a reply does not grow with the chat on screen."""
+
+from playwright.sync_api import expect
+
+from tests.apprunner import RunningApp
+from tests.e2e.chatpage import bots, open_page, wait_idle
+from tests.e2e.long_chat import seed_long_chat
+
+# Every batch of DOM changes in the chat: whether it made the last reply longer, and how many of its changes
+# were inside earlier messages.
+WATCH_EARLIER = """() => {
+  const chat = document.querySelector('#chat');
+  const batches = window.__batches = [];
+  let length = 0;
+  new MutationObserver((records) => {
+    const all = [...chat.querySelectorAll('[data-testid="user"], [data-testid="bot"]')];
+    const last = all.pop();
+    const now = last && last.getAttribute('data-testid') === 'bot' ? last.textContent.length : 0;
+    batches.push([now > length, records.filter((r) => all.some((m) => m.contains(r.target))).length]);
+    length = now;
+  }).observe(chat, {childList: true, subtree: true, characterData: true, attributes: true});
+}"""
+
+
+def earlier_changes_per_piece(batches: list) -> tuple[float, int]:
+    """Changes inside earlier messages per piece of the reply, between its second piece and its last."""
+    growths = [n for n, (grew, _touched) in enumerate(batches) if grew]
+    between = batches[growths[1]:growths[-1]]
+    pieces = sum(grew for grew, _touched in between)
+    return sum(touched for _grew, touched in between) / max(pieces, 1), pieces
+
+
+def test_streaming_a_reply_leaves_the_earlier_messages_of_a_long_chat_alone(chromium, tmp_path):
+    seed_long_chat(tmp_path / "data" / "chatdesk.db", exchanges=20)
+    app = RunningApp(tmp_path, "--max-tokens", "60")
+    try:
+        page = open_page(chromium, app.url)
+        expect(bots(page)).to_have_count(20)
+        page.evaluate(WATCH_EARLIER)
+        page.locator("#message textarea").fill("Write a long story about a lighthouse.")
+        page.locator("#message textarea").press("Enter")
+        wait_idle(page, 21)
+        per_piece, pieces = earlier_changes_per_piece(page.evaluate("() => window.__batches"))
+        assert pieces >= 3  # the reply came in several pieces
+        # The reply's start and end may touch the 40 earlier messages; the pieces between them must not.
+        assert per_piece <= 1
+    finally:
+        assert app.stop() == 0
