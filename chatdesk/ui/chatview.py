@@ -11,7 +11,7 @@ from chatdesk.ui.display import speed_line, to_display
 
 def to_chatbot(conversation: Conversation) -> list[dict]:
     """The conversation in the Chatbot's message format, with its options (versions, Continue, Redo)."""
-    idle = conversation.generation is None
+    idle = not conversation.busy
     shown = []
     for index, message in enumerate(conversation.messages):
         text = to_display(message.content) if message.role == "assistant" else message.content

@@ -1,5 +1,6 @@
 """The session's actions, driven with a scripted engine."""
 
+import json
 import subprocess
 import sys
 import threading
@@ -12,6 +13,7 @@ import pytest
 from chatdesk import config
 from chatdesk.config import Settings
 from chatdesk.errors import ModelError
+from chatdesk.core.history import History
 from chatdesk.core.host import ModelHost
 from chatdesk.core.session import MAX_MESSAGE_CHARS, ChatSession
 from chatdesk.errors import UserError
@@ -381,6 +383,8 @@ class Loader:
         self.release.set()
         self.fail_with = None
         self.loaded = []
+        self.replies = []  # what the loaded model will answer
+
 
     def __call__(self, settings):
         self.release.wait(5)
@@ -388,6 +392,7 @@ class Loader:
             raise ModelError(self.fail_with)
         engine = ScriptedEngine()
         engine.model_name = settings.model
+        engine.enqueue(*self.replies)
         self.loaded.append(engine)
         return engine, "sha-of-" + settings.model
 
@@ -408,26 +413,140 @@ def test_invalid_settings_are_refused_and_nothing_changes(engine, store):
 
 def test_switching_model_loads_in_the_background_and_messages_wait_for_it(engine, store):
     loader = Loader()
+    loader.replies = [["from the new model"]]
     session = ChatSession.over(ModelHost(engine, loader=loader), store)
     conversation = session.new_conversation()
     loader.release.clear()
     session.host.apply_settings(replace(session.host.settings, model="other.gguf"))
     assert session.host.loading == "other.gguf"
-    sent = threading.Thread(target=lambda: chat_after_load(session, loader, conversation))
-    sent.start()
-    time.sleep(0.2)
-    assert conversation.messages == []  # waiting for the model
+    sent = answer_while_loading(session, conversation, session.submit(conversation, "Hi"))  # sent while it loads
+    assert texts(conversation) == [("user", "Hi")]  # no reply yet: it waits for the model
     loader.release.set()
     sent.join(5)
-    assert session.host.engine is loader.loaded[0] and engine.closed
+    assert session.host.engine is loader.loaded[0] and engine.closed and engine.calls == []
+    assert texts(conversation) == [("user", "Hi"), ("assistant", "from the new model")]
     assert conversation.messages[-1].meta["model"] == "other.gguf"
     assert conversation.messages[-1].meta["model_sha256"] == "sha-of-other.gguf"
 
 
-def chat_after_load(session, loader, conversation):
+def wait_until(condition, seconds=5.0):
+    """Wait for another thread to get somewhere (a sync point, not a measure of speed)."""
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def with_a_loader(engine, store, reply):
+    """A session that can switch to a model answering `reply`, and a new conversation."""
+    loader = Loader()
+    loader.replies = [reply]
+    session = ChatSession.over(ModelHost(engine, loader=loader), store)
+    return session, session.new_conversation(), loader
+
+
+def hold_a_model_switch(session, loader):
+    """Start switching to other.gguf; it loads once loader.release is set."""
+    loader.release.clear()
+    session.host.apply_settings(replace(session.host.settings, model="other.gguf"))
+
+
+def answer_while_loading(session, conversation, updates):
+    """Run a reply's updates on a thread until it waits for the model."""
+    thread = threading.Thread(target=lambda: list(updates), daemon=True)
+    thread.start()
+    wait_until(lambda: getattr(conversation, "waiting", None) is not None or len(conversation.messages) > 1)
+    return thread
+
+
+def stored_branch(store, conversation):
+    """The conversation's branch as the next start will show it."""
+    return texts(History(store).find(conversation.id))
+
+
+def test_a_second_message_sent_while_the_model_loads_is_refused_and_the_reply_answers_the_first(engine, store):
+    session, conversation, loader = with_a_loader(engine, store, ["Hello"])
+    hold_a_model_switch(session, loader)
+    updates = session.submit(conversation, "Hi")
+    next(updates)
+    waiting = answer_while_loading(session, conversation, updates)
+    with pytest.raises(UserError, match="waiting for the model"):
+        session.add_user_message(conversation, "Are you there?")
+    loader.release.set()
+    waiting.join(5)
+    assert texts(conversation) == [("user", "Hi"), ("assistant", "Hello")]
+    assert stored_branch(store, conversation) == [("user", "Hi"), ("assistant", "Hello")]
+
+
+def test_undo_while_the_model_loads_is_refused_and_the_reply_answers_its_message(engine, store):
+    session, conversation, loader = with_a_loader(engine, store, ["Two"])
+    chat(session, engine, conversation, "One", ["A"])
+    hold_a_model_switch(session, loader)
+    updates = session.submit(conversation, "Second")
+    next(updates)
+    waiting = answer_while_loading(session, conversation, updates)
+    with pytest.raises(UserError, match="Stop"):
+        session.undo(conversation, 2)
+    loader.release.set()
+    waiting.join(5)
+    assert stored_branch(store, conversation) == [("user", "One"), ("assistant", "A"),
+                                                  ("user", "Second"), ("assistant", "Two")]
+
+
+def test_a_version_step_while_the_model_loads_does_not_move_the_reply_to_an_older_message(engine, store):
+    session, conversation, loader = with_a_loader(engine, store, ["Retried"])
+    chat(session, engine, conversation, "Hi", ["A"])
+    engine.enqueue(["B"])
+    list(session.edit(conversation, 0, "Salut"))
+    hold_a_model_switch(session, loader)
+    waiting = answer_while_loading(session, conversation, session.retry(conversation, 1))
+    with pytest.raises(UserError, match="Stop"):
+        session.step_version(conversation, 0, -1)
+    loader.release.set()
+    waiting.join(5)
+    assert stored_branch(store, conversation) == [("user", "Salut"), ("assistant", "Retried")]
+    session.step_version(conversation, 0, -1)
+    assert texts(conversation) == [("user", "Hi"), ("assistant", "A")]  # the old answer is untouched
+
+
+def test_stop_while_the_model_loads_cancels_the_reply_and_keeps_the_message(engine, store):
+    session, conversation, loader = with_a_loader(engine, store, ["Unwanted"])
+    hold_a_model_switch(session, loader)
+    updates = session.submit(conversation, "Hi")
+    next(updates)
+    waiting = answer_while_loading(session, conversation, updates)
+    session.stop(conversation)
+    waiting.join(5)
+    assert not waiting.is_alive()  # the window is free again before the model is ready
+    loader.release.set()
     session.host.wait_for_model()
-    loader.loaded[0].enqueue(["from the new model"])
-    list(session.submit(conversation, "Hi"))
+    assert stored_branch(store, conversation) == [("user", "Hi")]
+    assert loader.loaded[0].calls == []
+
+
+def test_a_reply_that_ends_during_a_model_switch_records_the_model_that_wrote_it(store):
+    loader = Loader()
+    engine = ScriptedEngine()
+    session = ChatSession.over(ModelHost(engine, Settings(temperature=0.7), model_sha256="sha-old", loader=loader),
+                               store)
+    conversation = session.new_conversation()
+    gate = engine.hold()
+    engine.enqueue(["Hel", "lo"])
+    updates = session.submit(conversation, "Hi")
+    next(updates)
+    streaming = threading.Thread(target=lambda: list(updates), daemon=True)
+    streaming.start()
+    wait_until(lambda: conversation.generation is not None)
+    session.host.apply_settings(replace(session.host.settings, model="other.gguf", temperature=0.3))
+    session.host.wait_for_model()
+    gate.release(10)
+    streaming.join(5)
+    reply = conversation.messages[-1]
+    assert reply.content == "Hello" and session.host.engine is loader.loaded[0]
+    assert (reply.meta["model"], reply.meta["model_sha256"]) == ("scripted", "sha-old")
+    assert reply.meta["params"]["temperature"] == 0.7
+    session.rate(conversation, 1, "Like")
+    [line] = session.history.export_feedback().read_text().splitlines()
+    assert json.loads(line)["model"] == "scripted"
 
 
 def test_a_model_that_fails_to_load_leaves_the_previous_one_working(engine, store):
