@@ -175,7 +175,7 @@ class ModelHost:
             if sha256 is None:
                 self._hash_model(engine)
             if previous is not None:
-                previous.close()  # waits for a reply still being written with it
+                previous.close(wait_for_reply=True)  # a reply being written with it is finished first
         finally:
             self.loading = None
             self._model_ready.set()

@@ -249,6 +249,8 @@ class ChatSession:
                     self.history.save_content(reply)
                     saved = time.monotonic()
                 yield conversation
+        except ModelError as error:  # it was queued on a model unloaded meanwhile
+            raise UserError(str(error)) from error
         finally:
             conversation.generation = None
             self._finish(conversation, reply, generation, earlier, (engine, params))

@@ -72,6 +72,7 @@ class LocalEngine:
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._open = threading.Lock()  # close() waits for tokenizing and queueing; after it they are refused
         self._closed = False
+        self._current: Generation | None = None  # the reply being computed, for close() to stop
         # Recent prompts, least recently used first: a prompt is tokenized while typed, checked, then sent,
         # and 2,500 tokens take 8 ms here.
         self._tokenized: OrderedDict[str, list[int]] = OrderedDict()
@@ -175,13 +176,19 @@ class LocalEngine:
         """How many context tokens `messages` take."""
         return len(self.tokenize_chat(messages)) if messages else 0
 
-    def close(self) -> None:
-        """Keep the model's state for the next start, release the model's memory and end the generation thread."""
+    def close(self, *, wait_for_reply: bool = False) -> None:
+        """Keep the model's state for the next start, release the model's memory and end the generation thread.
+
+        The reply being computed is stopped (or, with `wait_for_reply`, finished first); replies still queued
+        are refused with ModelError.
+        """
         with self._open:
             if self._closed:
                 return
             self._closed = True
             self._jobs.put(None)
+            if self._current is not None and not wait_for_reply:
+                self._current.cancel()
         with self._lock:
             self._save()
             self._llm.close()
@@ -216,11 +223,12 @@ class LocalEngine:
                 self._run(*job)
 
     def _run_ahead(self, job: _Prepare) -> None:
-        """Compute a prepared prompt unless a reply is waiting; never raises."""
+        """Compute a prepared prompt unless a reply is waiting or the model was released; never raises."""
         try:
             if not self._waiting():
                 with self._lock:
-                    self._compute_ahead(job.start, job.typed)
+                    if not self._closed:  # else the model is freed: touching it would crash llama.cpp
+                        self._compute_ahead(job.start, job.typed)
         except Exception:  # a failed head start costs nothing: the next reply computes its whole prompt
             self._llm.n_tokens = 0
         finally:
@@ -303,7 +311,13 @@ class LocalEngine:
         """Compute one reply on this thread, feeding `generation`; never raises."""
         try:
             with self._lock:
-                stats = self._generate(generation, prompt, params, seed, started)
+                with self._open:
+                    self._refuse_if_closed()  # queued before close(): the model is freed by now
+                    self._current = generation
+                try:
+                    stats = self._generate(generation, prompt, params, seed, started)
+                finally:
+                    self._current = None
             generation.finish(Stats(dropped_messages=dropped, **stats))
         except BaseException as error:  # handed to the reader, who reports it
             generation.fail(error)

@@ -30,8 +30,9 @@ class ScriptedEngine:
         self.gate = threading.Semaphore(0)
         return self.gate
 
-    def close(self) -> None:
+    def close(self, *, wait_for_reply: bool = False) -> None:
         self.closed = True
+        self.closed_waiting = wait_for_reply
 
     def prepare(self, messages, reply_budget, draft="") -> threading.Event:
         self.prepared.append(list(messages))
