@@ -29,8 +29,11 @@ class ModelHost:
     """The engine in use, the settings, and switching to another model without stopping the chat."""
 
     def __init__(self, engine: ChatEngine | None, settings: Settings = Settings(), load_error: str | None = None,
-                 model_sha256: str | None = None, loader: EngineLoader | None = None):
+                 model_sha256: str | None = None, loader: EngineLoader | None = None, overrides: dict | None = None):
         self.engine = engine
+        self._overrides = dict(overrides or {})  # this run's command-line options: used, never saved
+        self._saved = settings  # as in the settings file
+        settings = replace(settings, **self._overrides)
         self.settings = settings
         self.load_error = load_error
         self._sha256: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine -> its model file's hash
@@ -74,12 +77,12 @@ class ModelHost:
     def apply_settings(self, new: Settings) -> bool:
         """Check, save and use new settings; True when a model (re)load was started for them."""
         try:
-            config.checked(new)
+            config.checked(new, before=self.settings)
         except config.SettingsError as error:
             raise UserError(str(error)) from error
         reload = any(getattr(new, name) != getattr(self.settings, name) for name in RELOAD_FIELDS)
         self.settings = new
-        config.save_settings(new)
+        self._save(new)
         if reload:
             self.switch_model(new)
         return reload
@@ -166,7 +169,7 @@ class ModelHost:
             if previous is not None:  # keep what works, and do not name the bad model at the next start
                 loaded = {name: getattr(self._loaded_with, name) for name in RELOAD_FIELDS}
                 self.settings = replace(settings, **loaded)
-                config.save_settings(self.settings)
+                self._save(self.settings)
         else:
             if sha256 is not None:
                 self._sha256[engine] = sha256
@@ -179,6 +182,13 @@ class ModelHost:
         finally:
             self.loading = None
             self._model_ready.set()
+
+    def _save(self, settings: Settings) -> None:
+        """Write `settings` to the settings file, but for command-line options the user has not changed since."""
+        kept = {name: getattr(self._saved, name) for name, value in self._overrides.items()
+                if getattr(settings, name) == value}
+        self._saved = replace(settings, **kept)
+        config.save_settings(self._saved)
 
     def _hash_model(self, engine: ChatEngine) -> None:
         """Work out the model file's sha256 meanwhile; replies record it once known."""
