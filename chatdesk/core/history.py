@@ -183,7 +183,7 @@ class History:
         try:
             with open(path, encoding="utf-8") as source:
                 return exchange.import_json(self.store, source.read())
-        except (exchange.InvalidExport, UnicodeDecodeError) as error:
+        except (exchange.InvalidExport, UnicodeDecodeError, OSError) as error:
             raise UserError(f"Nothing was imported: {error}") from error
 
     def _load_branch(self, conversation: Conversation, leaf_id: str | None) -> None:
