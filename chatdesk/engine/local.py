@@ -6,6 +6,7 @@ This is the only module that imports llama_cpp.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import queue
 import random
@@ -21,6 +22,8 @@ from chatdesk.engine.disk_cache import DiskPromptCache
 from chatdesk.engine.generation import Generation, SamplingParams, Stats
 from chatdesk.engine.prompt_cache import PromptCache, StateCache, shared_prefix
 from chatdesk.errors import ContextOverflow, ModelError
+
+log = logging.getLogger(__name__)
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}"
@@ -107,7 +110,11 @@ class LocalEngine:
         try:
             typed = self.fit([*messages, {"role": "user", "content": draft}], reply_budget)[0] if draft else []
             job = _Prepare(self._next_message_start(messages, reply_budget), typed, done)
-        except Exception:  # an optional head start (an unusual chat template, a closed engine): skip it
+        except ModelError:  # a closed engine, or a template error (logged, and told when the message is sent)
+            done.set()
+            return done
+        except Exception:  # an optional head start: skip it, but say why
+            log.exception("could not compute the next prompt ahead")
             done.set()
             return done
         with self._open:
@@ -150,7 +157,18 @@ class LocalEngine:
         tail = ""
         if continue_reply and messages and messages[-1]["role"] == "assistant":
             tail = messages.pop()["content"]
-        return self._tokenize(self._formatter(messages=messages).prompt + tail)
+        return self._tokenize(self._format(messages) + tail)
+
+    def _format(self, messages: list[dict]) -> str:
+        """`messages` in the model's chat template; ModelError saying why when the template refuses them."""
+        try:
+            return self._formatter(messages=messages).prompt
+        except Exception as error:  # jinja2's errors, or whatever the template's own code raises
+            log.warning("the chat template of %s refused a conversation: %s", self.model_name, error)
+            hint = (" This model may not take a system prompt: clear it in Settings, then send again."
+                    if any(m["role"] == "system" for m in messages) else "")
+            raise ModelError(f"The chat template of {self.model_name} refused this conversation "
+                             f"({type(error).__name__}: {error}).{hint}") from error
 
     def _tokenize(self, text: str) -> list[int]:
         """Tokens of `text`; the same prompt is asked for twice per message (checked, then sent)."""
@@ -169,7 +187,7 @@ class LocalEngine:
         upcoming = [*messages, {"role": "user", "content": _NEXT_MESSAGE}]
         kept, _tokens, _dropped = self._fit(upcoming, reply_budget, False)
         kept = [{"role": m["role"], "content": m["content"]} for m in kept]
-        prompt = self._formatter(messages=kept).prompt
+        prompt = self._format(kept)
         return self._tokenize(prompt[: prompt.index(_NEXT_MESSAGE)])
 
     def count_tokens(self, messages: Sequence[dict]) -> int:
@@ -230,6 +248,7 @@ class LocalEngine:
                     if not self._closed:  # else the model is freed: touching it would crash llama.cpp
                         self._compute_ahead(job.start, job.typed)
         except Exception:  # a failed head start costs nothing: the next reply computes its whole prompt
+            log.exception("computing the next prompt ahead failed")
             self._llm.n_tokens = 0
         finally:
             job.done.set()
