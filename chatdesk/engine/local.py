@@ -268,11 +268,10 @@ class LocalEngine:
 
     def _evaluate_ahead(self, tokens: list[int], *, worth_saving: bool = True) -> bool:
         """Compute what the model lacks of `tokens`, a batch at a time; False if it gave way to a reply."""
-        held = shared_prefix(self._held(), tokens)
+        held = self._trim(shared_prefix(self._held(), tokens))
         for start in range(held, len(tokens), AHEAD_BATCH):
             if self._waiting():
                 return False
-            self._llm.n_tokens = start  # eval() drops what the model held beyond it
             self._llm.eval(tokens[start:start + AHEAD_BATCH])
             self._unsaved = self._unsaved or worth_saving
         return not self._waiting()
@@ -280,6 +279,21 @@ class LocalEngine:
     def _held(self) -> list[int]:
         """The tokens the model's state holds now."""
         return self._llm.input_ids[: self._llm.n_tokens].tolist()
+
+    def _trim(self, count: int) -> int:
+        """Have the model hold only its first `count` tokens; how many it holds then.
+
+        A model whose state cannot be cut short (recurrent or hybrid ones) is emptied instead, and holds 0:
+        computing from there on top of tokens it still held would write replies from the wrong state.
+        """
+        llm = self._llm
+        count = min(count, llm.n_tokens)
+        if llm._ctx.kv_cache_seq_rm(-1, count, -1):
+            llm.n_tokens = count
+            return count
+        llm._ctx.kv_cache_clear()
+        llm.n_tokens = 0
+        return 0
 
     def _bring_in(self, tokens: list[int]) -> None:
         """Before computing `tokens`: save the state if most of it is about to go, restore a better one."""
@@ -385,11 +399,11 @@ class LocalEngine:
         kept = shared_prefix(self._held(), prompt)
         if kept == len(prompt) == llm.n_tokens and not llm._requires_eval:
             computed = 0
-        elif kept == len(prompt) and self._first_logits[0] == tuple(prompt) and self._put_back_logits():
-            llm.n_tokens, llm._requires_eval, computed = kept, False, 0  # the next eval drops the old reply
+        elif kept == len(prompt) and self._first_logits[0] == tuple(prompt) and self._trim(kept) == kept \
+                and self._put_back_logits():
+            llm._requires_eval, computed = False, 0  # the old reply is dropped
         else:
-            kept = min(kept, len(prompt) - 1)  # at least the last token is computed, for its logits
-            llm.n_tokens = kept
+            kept = self._trim(min(kept, len(prompt) - 1))  # at least the last token is computed, for its logits
             llm.eval(prompt[kept:])
             computed = len(prompt) - kept
         self._first_logits = (tuple(prompt), self._last_logits().copy())
