@@ -105,8 +105,8 @@ def _feedback_record(messages: dict[str, MessageRow], reply: MessageRow, marks) 
 
 
 def write_export(text: str, name: str) -> Path:
-    """Save an export under the cache dir and return its path, for download."""
-    folder = paths.cache_dir() / "exports"
+    """Save an export in the exports folder (which the page may serve) and return its path, for download."""
+    folder = paths.exports_dir()
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{name}"
     target.write_text(text, encoding="utf-8")
