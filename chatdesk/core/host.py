@@ -44,6 +44,7 @@ class ModelHost:
         self._loader = loader
         self._model_ready = threading.Event()
         self._model_ready.set()
+        self._switching = threading.Lock()  # one switch at a time gets past the wait for the load before it
         if engine is not None and model_sha256 is None:
             self._hash_model(engine)
 
@@ -132,10 +133,11 @@ class ModelHost:
         """Load the model `settings` name in the background; messages wait; a failure keeps the old one."""
         if self._loader is None:
             raise UserError("This chatdesk cannot load models.")
-        self._model_ready.wait(MODEL_WAIT)
-        self._model_ready.clear()
-        self.loading = settings.model or "the default model"
-        threading.Thread(target=self._load, args=(settings,), name="chatdesk-model-load", daemon=True).start()
+        with self._switching:
+            self._model_ready.wait(MODEL_WAIT)
+            self._model_ready.clear()
+            self.loading = settings.model or "the default model"
+            threading.Thread(target=self._load, args=(settings,), name="chatdesk-model-load", daemon=True).start()
 
     def wait_for_model(self, timeout: float = MODEL_WAIT, stop: threading.Event | None = None) -> bool:
         """Block until no model is loading (True), or until `timeout` passes or `stop` is set (False)."""

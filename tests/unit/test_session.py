@@ -623,3 +623,68 @@ def test_sending_a_message_ends_its_draft(session, engine):
     assert engine.drafts[-1] == ""  # the next message is not typed yet
     session.type_draft(conversation, "Hi")  # the last keystroke of "Hi", arriving after it was sent
     assert engine.drafts[-1] == "" and conversation.draft == ""
+
+
+def test_two_windows_opening_one_chat_at_once_share_it(engine, store):
+    session = ChatSession.over(ModelHost(engine), store)
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "Hi", ["Hello"])
+    both_inside = threading.Barrier(2, timeout=1)
+
+    def measure(opened):  # called while a chat is opened: hold the first until the second arrives, if it can
+        try:
+            both_inside.wait()
+        except threading.BrokenBarrierError:
+            pass
+
+    history = History(store, measure)
+    found = []
+    windows = [threading.Thread(target=lambda: found.append(history.find(conversation.id))) for _ in range(2)]
+    for window in windows:
+        window.start()
+    for window in windows:
+        window.join(5)
+    assert len(found) == 2 and found[0] is found[1]  # a reply streamed in one window shows in the other
+
+
+class CountingLoader(Loader):
+    """Counts how many models load at once; a load waits a moment for another to start beside it."""
+
+    def __init__(self):
+        super().__init__()
+        self.loading = 0
+        self.most_at_once = 0
+        self.count = threading.Lock()
+        self.side_by_side = threading.Barrier(2, timeout=1)
+
+    def __call__(self, settings):
+        with self.count:
+            self.loading += 1
+            self.most_at_once = max(self.most_at_once, self.loading)
+        try:
+            if settings.model != "a.gguf":
+                try:
+                    self.side_by_side.wait()
+                except threading.BrokenBarrierError:
+                    pass
+            return super().__call__(settings)
+        finally:
+            with self.count:
+                self.loading -= 1
+
+
+def test_two_model_switches_at_once_load_one_model_at_a_time_and_release_every_replaced_one(engine):
+    loader = CountingLoader()
+    host = ModelHost(engine, loader=loader)
+    loader.release.clear()
+    host.switch_model(Settings(model="a.gguf"))
+    switches = [threading.Thread(target=host.switch_model, args=(Settings(model=name),)) for name in ("b.gguf", "c.gguf")]
+    for switch in switches:
+        switch.start()
+    time.sleep(0.2)  # both wait for a.gguf
+    loader.release.set()
+    for switch in switches:
+        switch.join(10)
+    wait_until(lambda: len(loader.loaded) == 3 and host.wait_for_model(0))
+    assert loader.most_at_once == 1
+    assert engine.closed and all(getattr(e, "closed", False) for e in loader.loaded if e is not host.engine)
