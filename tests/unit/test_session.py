@@ -688,3 +688,15 @@ def test_two_model_switches_at_once_load_one_model_at_a_time_and_release_every_r
     wait_until(lambda: len(loader.loaded) == 3 and host.wait_for_model(0))
     assert loader.most_at_once == 1
     assert engine.closed and all(getattr(e, "closed", False) for e in loader.loaded if e is not host.engine)
+
+
+def test_a_reply_refused_because_its_model_was_unloaded_says_so_and_can_be_written_again(session, engine):
+    conversation = session.new_conversation()
+    engine.refuse_with = ModelError("This model was unloaded. Send the message again.")
+    engine.enqueue(["never written"])
+    with pytest.raises(UserError, match="unloaded"):
+        list(session.submit(conversation, "Hi"))
+    assert texts(conversation)[0] == ("user", "Hi")
+    engine.enqueue(["Hello"])
+    list(session.retry(conversation, 0))
+    assert texts(conversation) == [("user", "Hi"), ("assistant", "Hello")]
