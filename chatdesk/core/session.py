@@ -224,22 +224,10 @@ class ChatSession:
     # internals
 
     def _stream(self, conversation: Conversation, *, continue_reply: bool) -> Iterator[Conversation]:
-        engine = self._engine_when_ready(conversation)
-        if engine is None:  # stopped while the model loaded: the message stays, unanswered
+        started = self._start(conversation, continue_reply)
+        if started is None:  # stopped while the model loaded: the message stays, unanswered
             return
-        params = self.host.params
-        prompt = conversation.prompt(whole_last=True) if continue_reply else conversation.prompt()
-        try:
-            generation = engine.chat(prompt, params, continue_reply=continue_reply)
-        except (ContextOverflow, ModelError) as error:  # too long, or the model was switched meanwhile
-            raise UserError(str(error)) from error
-        try:
-            reply = conversation.messages[-1] if continue_reply else \
-                self.history.append(conversation, "assistant", "", status="streaming")
-        except BaseException:
-            generation.cancel()
-            raise
-        conversation.generation = generation
+        generation, reply, made_by = started
         earlier = reply.stats if continue_reply else None
         saved = time.monotonic()
         try:
@@ -253,21 +241,34 @@ class ChatSession:
             raise UserError(str(error)) from error
         finally:
             conversation.generation = None
-            self._finish(conversation, reply, generation, earlier, (engine, params))
+            self._finish(conversation, reply, generation, earlier, made_by)
         yield conversation
 
-    def _engine_when_ready(self, conversation: Conversation) -> ChatEngine | None:
-        """The engine, once a model being loaded is ready; None when Stop was pressed meanwhile.
-
-        Until then the conversation is busy, so the reply answers the message it was asked for.
-        """
+    def _start(self, conversation: Conversation, continue_reply: bool):
+        """Wait for a model being loaded, then start the reply: (generation, reply, (engine, params)), or None
+        when Stop was pressed meanwhile. Until the reply is written the conversation is busy, so nothing can be
+        added, undone or switched under it: the reply answers the message it was asked for."""
         stop = threading.Event()
         conversation.waiting = stop
         try:
-            self.host.wait_for_model(stop=stop)
+            if not self.host.wait_for_model(stop=stop) and stop.is_set():
+                return None
+            engine, params = self.host.require_engine(), self.host.params
+            prompt = conversation.prompt(whole_last=True) if continue_reply else conversation.prompt()
+            try:
+                generation = engine.chat(prompt, params, continue_reply=continue_reply)
+            except (ContextOverflow, ModelError) as error:  # too long, or the model was switched meanwhile
+                raise UserError(str(error)) from error
+            try:
+                reply = conversation.messages[-1] if continue_reply else \
+                    self.history.append(conversation, "assistant", "", status="streaming")
+            except BaseException:
+                generation.cancel()
+                raise
+            conversation.generation = generation
+            return generation, reply, (engine, params)
         finally:
             conversation.waiting = None
-        return None if stop.is_set() else self.host.require_engine()
 
     def _finish(self, conversation: Conversation, reply: Message, generation: Generation, earlier,
                 made_by: tuple[ChatEngine, SamplingParams]) -> None:
