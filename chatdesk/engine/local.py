@@ -76,6 +76,7 @@ class LocalEngine:
         self._open = threading.Lock()  # close() waits for tokenizing and queueing; after it they are refused
         self._closed = False
         self._current: Generation | None = None  # the reply being computed, for close() to stop
+        self._template_errors: set[str] = set()  # those logged already
         # Recent prompts, least recently used first: a prompt is tokenized while typed, checked, then sent,
         # and 2,500 tokens take 8 ms here.
         self._tokenized: OrderedDict[str, list[int]] = OrderedDict()
@@ -164,7 +165,9 @@ class LocalEngine:
         try:
             return self._formatter(messages=messages).prompt
         except Exception as error:  # jinja2's errors, or whatever the template's own code raises
-            log.warning("the chat template of %s refused a conversation: %s", self.model_name, error)
+            if str(error) not in self._template_errors:  # once each: prompts are formatted at every keystroke
+                self._template_errors.add(str(error))
+                log.warning("the chat template of %s refused a conversation: %s", self.model_name, error)
             hint = (" This model may not take a system prompt: clear it in Settings, then send again."
                     if any(m["role"] == "system" for m in messages) else "")
             raise ModelError(f"The chat template of {self.model_name} refused this conversation "

@@ -23,12 +23,18 @@ NO_SYSTEM_TEMPLATE = (  # as Gemma's does
 
 
 @pytest.fixture(scope="module")
-def strict_engine(model_path, tmp_path_factory):
+def strict_model(model_path, tmp_path_factory):
+    """A copy of the default model with a chat template that refuses system messages."""
     path = tmp_path_factory.mktemp("models") / "no-system.gguf"
     tool = Path(sys.executable).with_name("gguf-new-metadata")
     subprocess.run([str(tool), str(model_path), str(path), "--chat-template", NO_SYSTEM_TEMPLATE, "--force"],
                    check=True, capture_output=True)
-    engine = LocalEngine(path, n_ctx=1024)
+    return path
+
+
+@pytest.fixture
+def strict_engine(strict_model):
+    engine = LocalEngine(strict_model, n_ctx=1024)
     yield engine
     engine.close()
 
@@ -53,3 +59,5 @@ def test_computing_ahead_with_such_a_template_logs_why_it_gave_up(strict_engine,
     done = strict_engine.prepare([{"role": "system", "content": "Be brief."}], 8, "Hi")
     assert done.wait(30)
     assert any("System role not supported" in record.getMessage() for record in caplog.records)
+    strict_engine.prepare([{"role": "system", "content": "Be brief."}], 8, "Hi, ").wait(30)
+    assert len(caplog.records) == 1  # once, not at every keystroke
