@@ -57,31 +57,31 @@ def fetch_model() -> int:
 
 def load_session(args: argparse.Namespace):
     """The session over the saved settings (options override them), the model, and the history."""
+    from dataclasses import replace
+
     from chatdesk import config
     from chatdesk.core.host import ModelHost
     from chatdesk.core.session import ChatSession
     from chatdesk.errors import ModelError
     from chatdesk.store.database import Store
 
-    settings, warning = config.load_settings()
-    settings = with_options(settings, args)
+    saved, warning = config.load_settings()
+    overrides = options(args)
     store = Store()
     try:
-        engine, sha256 = open_engine(settings)
+        engine, sha256 = open_engine(replace(saved, **overrides))
     except ModelError as error:
         engine, sha256 = None, None
         warning = " ".join(filter(None, [str(error), warning]))
-    host = ModelHost(engine, settings, load_error=warning, model_sha256=sha256, loader=open_engine)
+    host = ModelHost(engine, saved, load_error=warning, model_sha256=sha256, loader=open_engine, overrides=overrides)
     return ChatSession.over(host, store)
 
 
-def with_options(settings, args: argparse.Namespace):
-    """The settings with this run's command-line options applied (not saved)."""
-    from dataclasses import replace
-
+def options(args: argparse.Namespace) -> dict:
+    """The settings this run's command-line options set (used for this run, not saved)."""
     chosen = {"model": str(args.model) if args.model else None, "context_length": args.context,
               "max_tokens": args.max_tokens, "threads": args.threads}
-    return replace(settings, **{name: value for name, value in chosen.items() if value is not None})
+    return {name: value for name, value in chosen.items() if value is not None}
 
 
 def open_engine(settings):

@@ -69,27 +69,44 @@ LIMITS = {  # field: (lowest, highest)
     "repeat_penalty": (0.5, 2.0), "max_tokens": (1, 32768), "context_length": (256, 131072),
     "threads": (0, 256), "gpu_layers": (-1, 1000), "disk_cache_mb": (0, 1 << 20),
 }
+TEXT_FIELDS = ("system_prompt", "model")
 
 
-def problems(settings: Settings) -> list[str]:
-    """Every reason these settings cannot be used (empty when they are fine)."""
-    found = []
-    for name, (low, high) in LIMITS.items():
-        value = getattr(settings, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-            found.append(f"{_label(name)} must be a number from {low} to {high} (got {value!r}).")
+def problems(settings: Settings, before: Settings | None = None) -> list[str]:
+    """Every reason these settings cannot be used (empty when they are fine).
+
+    A model folder already in `before` may be missing (an unplugged drive); only a newly added one must exist.
+    """
+    found = [reason for name in (*LIMITS, *TEXT_FIELDS, "model_folders", "presets")
+             if (reason := field_problem(name, getattr(settings, name)))]
     if isinstance(settings.max_tokens, int) and isinstance(settings.context_length, int) \
             and settings.max_tokens >= settings.context_length:
         found.append("Max reply tokens must be smaller than the context length.")
+    kept = before.model_folders if before is not None else ()
     for folder in settings.model_folders:
-        if not Path(folder).expanduser().is_dir():
+        if folder not in kept and not Path(folder).expanduser().is_dir():
             found.append(f"Model folder not found: {folder}")
     return found
 
 
-def checked(settings: Settings) -> Settings:
-    """The settings, or SettingsError listing what is wrong."""
-    found = problems(settings)
+def field_problem(name: str, value) -> str | None:
+    """Why `value` cannot be the setting `name` on its own, or None."""
+    if name in LIMITS:
+        low, high = LIMITS[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            return f"{_label(name)} must be a number from {low} to {high} (got {value!r})."
+    elif name in TEXT_FIELDS and not isinstance(value, str):
+        return f"{_label(name)} must be text (got {value!r})."
+    elif name == "model_folders" and not (isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)):
+        return f"Model folders must be a list of folders (got {value!r})."
+    elif name == "presets" and not (isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())):
+        return f"Presets must map names to settings (got {value!r})."
+    return None
+
+
+def checked(settings: Settings, before: Settings | None = None) -> Settings:
+    """The settings, or SettingsError listing what is wrong (model folders in `before` may be missing)."""
+    found = problems(settings, before)
     if found:
         raise SettingsError(" ".join(found))
     return settings
@@ -118,7 +135,7 @@ def settings_file() -> Path:
 
 
 def load_settings(path: Path | None = None) -> tuple[Settings, str | None]:
-    """Saved settings (defaults for anything missing), and a warning if the file was unusable."""
+    """Saved settings (defaults for anything missing or unusable), and a warning naming what was not used."""
     path = path or settings_file()
     if not path.exists():
         return Settings(), None
@@ -126,11 +143,42 @@ def load_settings(path: Path | None = None) -> tuple[Settings, str | None]:
         raw = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(raw, dict):
             raise ValueError("it does not hold a JSON object")
-        known = {f.name for f in fields(Settings)}
-        values = {k: tuple(v) if k == "model_folders" else v for k, v in raw.items() if k in known}
-        return checked(Settings(**values)), None
-    except (OSError, ValueError, TypeError) as error:
-        return Settings(), f"The settings file {path} could not be used ({error}); defaults are in effect."
+    except (OSError, ValueError) as error:
+        kept = _keep_a_copy(path)
+        return Settings(), (f"The settings file {path} could not be used ({error}); defaults are in effect"
+                            + (f", and a copy of it is kept as {kept}." if kept else "."))
+    settings, rejected = usable_settings(raw)
+    if not rejected:
+        return settings, None
+    return settings, f"Some settings in {path} could not be used and are back to their defaults: {' '.join(rejected)}"
+
+
+def usable_settings(raw: dict) -> tuple[Settings, list[str]]:
+    """Settings from saved values, each unusable one left at its default; and why each was left out."""
+    values, rejected = {}, []
+    for name in (f.name for f in fields(Settings)):
+        if name not in raw:
+            continue
+        reason = field_problem(name, raw[name])
+        if reason:
+            rejected.append(reason)
+        else:
+            values[name] = tuple(raw[name]) if name == "model_folders" else raw[name]
+    settings = Settings(**values)
+    if settings.max_tokens >= settings.context_length:
+        rejected.append("Max reply tokens must be smaller than the context length.")
+        settings = replace(settings, max_tokens=min(Settings.max_tokens, settings.context_length // 2))
+    return settings, rejected
+
+
+def _keep_a_copy(path: Path) -> Path | None:
+    """Copy an unreadable settings file aside, so that saving new settings does not destroy it."""
+    copy = path.with_name(f"{path.stem}.unusable{path.suffix}")
+    try:
+        copy.write_bytes(path.read_bytes())
+    except OSError:
+        return None
+    return copy
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> Path:
@@ -145,4 +193,4 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
 
 def _label(name: str) -> str:
     return {"top_p": "Top-p", "top_k": "Top-k", "min_p": "Min-p", "max_tokens": "Max reply tokens",
-            "gpu_layers": "GPU layers", "disk_cache_mb": "Prompt cache on disk (MB)"}.get(name, name.replace("_", " ").capitalize())
+            "gpu_layers": "GPU layers", "disk_cache_mb": "Prompt cache on disk (MB)", "model": "Model"}.get(name, name.replace("_", " ").capitalize())

@@ -40,6 +40,11 @@ def cache_dir() -> Path:
     return _user_dir("cache")
 
 
+def exports_dir() -> Path:
+    """Where exports are written for the page to offer as downloads."""
+    return cache_dir() / "exports"
+
+
 def log_dir() -> Path:
     """Where log files live."""
     return _user_dir("logs")

@@ -23,14 +23,15 @@ def free_port() -> int:
 class RunningApp:
     """A chatdesk process serving on loopback; its output is kept for failure messages."""
 
-    def __init__(self, home: Path, *args: str, timeout: float = 90):
-        env = dict(os.environ, CHATDESK_HOME=str(home), PYTHONUNBUFFERED="1")
+    def __init__(self, home: Path, *args: str, timeout: float = 90, env: dict | None = None,
+                 cwd: Path | None = None):
+        env = dict(os.environ, CHATDESK_HOME=str(home), PYTHONUNBUFFERED="1", **(env or {}))
         env.pop("DISPLAY", None)
         command = [sys.executable, "-m", "chatdesk", "--no-window", "--port", str(free_port()), *args]
         self.home = home
         self.output: list[str] = []
         self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        text=True, bufsize=1)
+                                        text=True, bufsize=1, cwd=cwd)
         self.url = self._wait_ready(timeout)
 
     def _wait_ready(self, timeout: float) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import shutil
 from dataclasses import dataclass
@@ -9,6 +11,11 @@ from pathlib import Path
 
 from chatdesk import paths
 from chatdesk.catalog import models
+
+log = logging.getLogger(__name__)
+OFFLINE = ("The Hugging Face Hub cannot be reached: this computer seems to be offline. "
+           "Download the .gguf file elsewhere and add it with “Add a model”.")
+ELSEWHERE = "Download it in a browser (signed in, if it needs that) and add it with “Add a model”."
 
 
 @dataclass(frozen=True)
@@ -92,20 +99,62 @@ def download_from_hub(repo_id: str, filename: str) -> ModelEntry:
     if not repo_id or not filename.endswith(".gguf"):
         raise HubUnavailable("Give a repository (owner/name) and the name of a .gguf file in it.")
     import huggingface_hub
-    from huggingface_hub import constants, errors
+    from huggingface_hub import constants
 
     was_offline = constants.HF_HUB_OFFLINE
     constants.HF_HUB_OFFLINE = False  # chatdesk keeps the hub switched off except for this request
     try:
         path = huggingface_hub.hf_hub_download(repo_id, filename, local_dir=paths.user_models_dir())
-    except (errors.RepositoryNotFoundError, errors.EntryNotFoundError, errors.GatedRepoError) as error:
-        raise HubUnavailable(f"{repo_id} has no file {filename} that can be downloaded ({type(error).__name__}).")
-    except Exception as error:  # no network: DNS, refused connection, timeout, proxy
-        raise HubUnavailable("The Hugging Face Hub cannot be reached: this computer seems to be offline. "
-                             "Download the .gguf file elsewhere and add it with “Add a model”.") from error
+    except Exception as error:
+        log.warning("downloading %s from %s failed", filename, repo_id, exc_info=True)
+        raise HubUnavailable(_download_problem(error, repo_id, filename)) from error
     finally:
         constants.HF_HUB_OFFLINE = was_offline
     return add_model(Path(path))
+
+
+def _download_problem(error: Exception, repo_id: str, filename: str) -> str:
+    """What went wrong with a download from the Hub, told apart: refused, missing, disk, offline, other."""
+    from huggingface_hub import errors
+
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if isinstance(error, errors.GatedRepoError) or status in (401, 403):
+        return (f"The Hub refused to give {filename} from {repo_id} (HTTP {status}): the repository may be private "
+                f"or gated, or not exist. Check its name. {ELSEWHERE}")
+    if isinstance(error, (errors.RepositoryNotFoundError, errors.RemoteEntryNotFoundError,
+                          errors.RevisionNotFoundError)) or status == 404:
+        return f"{repo_id} has no file {filename} that can be downloaded ({type(error).__name__})."
+    if isinstance(error, errors.HfHubHTTPError) and status:
+        return f"The Hub answered with an error (HTTP {status}). Try again later, or: {ELSEWHERE}"
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return f"The disk is full: {filename} could not be saved in {paths.user_models_dir()}. Free some space and try again."
+    if isinstance(error, OSError) and error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{filename} could not be saved in {paths.user_models_dir()}: {error.strerror}."
+    if _is_unreachable(error):
+        return OFFLINE
+    return f"The download failed ({type(error).__name__}: {error}). {ELSEWHERE}"
+
+
+def _is_unreachable(error: Exception) -> bool:
+    """Whether the Hub could not be reached at all: no network, DNS, refused connection, timeout, proxy."""
+    from huggingface_hub import errors
+
+    transport = tuple(getattr(module, "TransportError") for module in _http_modules())
+    return isinstance(error, (errors.LocalEntryNotFoundError, errors.OfflineModeIsEnabled, ConnectionError,
+                              TimeoutError, OSError, *transport))
+
+
+def _http_modules() -> list:
+    """The HTTP clients the hub library may use (httpx2 in recent versions, httpx before)."""
+    import importlib
+
+    found = []
+    for name in ("httpx2", "httpx"):
+        try:
+            found.append(importlib.import_module(name))
+        except ImportError:
+            pass
+    return found
 
 
 def _place(source: Path, target: Path, move: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -73,7 +74,13 @@ class Conversation:
     tokens_used: int = 0
     undone: list[tuple[str, str | None]] = field(default_factory=list)  # (message, its parent), until left
     generation: Generation | None = field(default=None, repr=False, compare=False)
+    waiting: threading.Event | None = field(default=None, repr=False, compare=False)  # set: Stop, while a model loads
     draft: str = ""  # the next message as the user is typing it
+
+    @property
+    def busy(self) -> bool:
+        """Whether a reply is being written, or waits for a model to load: nothing may change the branch."""
+        return self.generation is not None or self.waiting is not None
 
     def prompt(self, upto: int | None = None, *, whole_last: bool = False) -> list[dict]:
         """The messages (before index `upto`) as the model sees them: system prompt first, earlier

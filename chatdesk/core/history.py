@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +32,7 @@ class History:
         self.store = store
         self._measure = measure
         self._open: dict[str, Conversation] = {}
+        self._opening = threading.RLock()  # two windows opening one chat get the same Conversation
 
     @property
     def moved_aside(self) -> Path | None:
@@ -48,15 +50,16 @@ class History:
         """The conversation with this id, loaded from the store if needed; None if there is none."""
         if not conversation_id:
             return None
-        if conversation_id not in self._open:
-            row = self.store.conversation(conversation_id)
-            if row is None:
-                return None
-            conversation = Conversation(row.id, row.title, row.system_prompt)
-            self._load_branch(conversation, row.leaf_id)
-            self._measure(conversation)
-            self._open[row.id] = conversation
-        return self._open[conversation_id]
+        with self._opening:
+            if conversation_id not in self._open:
+                row = self.store.conversation(conversation_id)
+                if row is None:
+                    return None
+                conversation = Conversation(row.id, row.title, row.system_prompt)
+                self._load_branch(conversation, row.leaf_id)
+                self._measure(conversation)
+                self._open[row.id] = conversation
+            return self._open[conversation_id]
 
     def last_open(self) -> Conversation | None:
         """The conversation open when the app last ran, unless it is gone or in the trash."""
@@ -183,7 +186,7 @@ class History:
         try:
             with open(path, encoding="utf-8") as source:
                 return exchange.import_json(self.store, source.read())
-        except (exchange.InvalidExport, UnicodeDecodeError) as error:
+        except (exchange.InvalidExport, UnicodeDecodeError, OSError) as error:
             raise UserError(f"Nothing was imported: {error}") from error
 
     def _load_branch(self, conversation: Conversation, leaf_id: str | None) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+import weakref
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +19,7 @@ from chatdesk.engine.generation import SamplingParams
 from chatdesk.errors import ContextOverflow, ModelError, UserError
 
 MODEL_WAIT = 600  # seconds a message waits for a model that is loading
+WAIT_STEP = 0.1  # seconds between looks at whether a wait for the model was stopped
 RELOAD_FIELDS = ("model", "context_length", "threads", "gpu_layers", "disk_cache_mb")
 
 EngineLoader = Callable[[Settings], tuple[ChatEngine, str | None]]  # settings -> (engine, model sha256)
@@ -26,18 +29,33 @@ class ModelHost:
     """The engine in use, the settings, and switching to another model without stopping the chat."""
 
     def __init__(self, engine: ChatEngine | None, settings: Settings = Settings(), load_error: str | None = None,
-                 model_sha256: str | None = None, loader: EngineLoader | None = None):
+                 model_sha256: str | None = None, loader: EngineLoader | None = None, overrides: dict | None = None):
         self.engine = engine
+        self._overrides = dict(overrides or {})  # this run's command-line options: used, never saved
+        self._saved = settings  # as in the settings file
+        settings = replace(settings, **self._overrides)
         self.settings = settings
         self.load_error = load_error
-        self.model_sha256 = model_sha256
+        self._sha256: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine -> its model file's hash
+        if engine is not None and model_sha256 is not None:
+            self._sha256[engine] = model_sha256
         self.loading: str | None = None  # the model being loaded, if any
         self._loaded_with = settings  # the settings the current engine was loaded with
         self._loader = loader
         self._model_ready = threading.Event()
         self._model_ready.set()
+        self._switching = threading.Lock()  # one switch at a time gets past the wait for the load before it
         if engine is not None and model_sha256 is None:
             self._hash_model(engine)
+
+    @property
+    def model_sha256(self) -> str | None:
+        """The sha256 of the model in use, once known."""
+        return self.sha256_of(self.engine)
+
+    def sha256_of(self, engine: ChatEngine | None) -> str | None:
+        """The sha256 of the file `engine` was loaded from, once known (it may no longer be in use)."""
+        return self._sha256.get(engine) if engine is not None else None
 
     @property
     def params(self) -> SamplingParams:
@@ -60,12 +78,12 @@ class ModelHost:
     def apply_settings(self, new: Settings) -> bool:
         """Check, save and use new settings; True when a model (re)load was started for them."""
         try:
-            config.checked(new)
+            config.checked(new, before=self.settings)
         except config.SettingsError as error:
             raise UserError(str(error)) from error
         reload = any(getattr(new, name) != getattr(self.settings, name) for name in RELOAD_FIELDS)
         self.settings = new
-        config.save_settings(new)
+        self._save(new)
         if reload:
             self.switch_model(new)
         return reload
@@ -115,18 +133,25 @@ class ModelHost:
         """Load the model `settings` name in the background; messages wait; a failure keeps the old one."""
         if self._loader is None:
             raise UserError("This chatdesk cannot load models.")
-        self._model_ready.wait(MODEL_WAIT)
-        self._model_ready.clear()
-        self.loading = settings.model or "the default model"
-        threading.Thread(target=self._load, args=(settings,), name="chatdesk-model-load", daemon=True).start()
+        with self._switching:
+            self._model_ready.wait(MODEL_WAIT)
+            self._model_ready.clear()
+            self.loading = settings.model or "the default model"
+            threading.Thread(target=self._load, args=(settings,), name="chatdesk-model-load", daemon=True).start()
 
-    def wait_for_model(self, timeout: float = MODEL_WAIT) -> bool:
-        """Block until no model is loading; False on timeout."""
-        return self._model_ready.wait(timeout)
+    def wait_for_model(self, timeout: float = MODEL_WAIT, stop: threading.Event | None = None) -> bool:
+        """Block until no model is loading (True), or until `timeout` passes or `stop` is set (False)."""
+        if stop is None:
+            return self._model_ready.wait(timeout)
+        deadline = time.monotonic() + timeout
+        while not self._model_ready.wait(min(WAIT_STEP, max(0.0, deadline - time.monotonic()))):
+            if stop.is_set() or time.monotonic() >= deadline:
+                return False
+        return True
 
     def require_engine(self) -> ChatEngine:
-        """The engine, once no model is loading; UserError saying why when there is none."""
-        if not self._model_ready.is_set() and not self._model_ready.wait(MODEL_WAIT):
+        """The engine; UserError saying why when a model is still loading or there is none."""
+        if not self._model_ready.is_set():
             raise UserError(f"Still loading {self.loading}; try again in a moment.")
         if self.engine is None:
             raise UserError(self.load_error or "No model is loaded.")
@@ -146,17 +171,26 @@ class ModelHost:
             if previous is not None:  # keep what works, and do not name the bad model at the next start
                 loaded = {name: getattr(self._loaded_with, name) for name in RELOAD_FIELDS}
                 self.settings = replace(settings, **loaded)
-                config.save_settings(self.settings)
+                self._save(self.settings)
         else:
-            self.engine, self.model_sha256, self.load_error = engine, sha256, None
+            if sha256 is not None:
+                self._sha256[engine] = sha256
+            self.engine, self.load_error = engine, None
             self._loaded_with = settings
             if sha256 is None:
                 self._hash_model(engine)
             if previous is not None:
-                previous.close()  # waits for a reply still being written with it
+                previous.close(wait_for_reply=True)  # a reply being written with it is finished first
         finally:
             self.loading = None
             self._model_ready.set()
+
+    def _save(self, settings: Settings) -> None:
+        """Write `settings` to the settings file, but for command-line options the user has not changed since."""
+        kept = {name: getattr(self._saved, name) for name, value in self._overrides.items()
+                if getattr(settings, name) == value}
+        self._saved = replace(settings, **kept)
+        config.save_settings(self._saved)
 
     def _hash_model(self, engine: ChatEngine) -> None:
         """Work out the model file's sha256 meanwhile; replies record it once known."""
@@ -165,9 +199,7 @@ class ModelHost:
             return
 
         def work():
-            digest = file_sha256(path)
-            if self.engine is engine:
-                self.model_sha256 = digest
+            self._sha256[engine] = file_sha256(path)
 
         threading.Thread(target=work, name="chatdesk-model-hash", daemon=True).start()
 

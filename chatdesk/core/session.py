@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -9,7 +10,8 @@ from dataclasses import asdict
 from chatdesk.core.conversation import Conversation, Message
 from chatdesk.core.history import History
 from chatdesk.core.host import ModelHost
-from chatdesk.engine.generation import Generation
+from chatdesk.engine.base import ChatEngine
+from chatdesk.engine.generation import Generation, SamplingParams
 from chatdesk.errors import ContextOverflow, ModelError, UserError
 
 MAX_MESSAGE_CHARS = 200_000
@@ -106,7 +108,6 @@ class ChatSession:
 
     def reply(self, conversation: Conversation) -> Iterator[Conversation]:
         """Stream a new reply to the conversation's last message."""
-        self.history.append(conversation, "assistant", "", status="streaming")
         yield from self._stream(conversation, continue_reply=False)
 
     def submit(self, conversation: Conversation, text: str) -> Iterator[Conversation]:
@@ -116,7 +117,9 @@ class ChatSession:
         yield from self.reply(conversation)
 
     def stop(self, conversation: Conversation) -> None:
-        """Stop the reply being generated, keeping what was written so far."""
+        """Stop the reply being generated, keeping what was written so far (or one waiting for a model)."""
+        if conversation.waiting is not None:
+            conversation.waiting.set()
         if conversation.generation is not None:
             conversation.generation.cancel()
 
@@ -221,16 +224,10 @@ class ChatSession:
     # internals
 
     def _stream(self, conversation: Conversation, *, continue_reply: bool) -> Iterator[Conversation]:
-        engine = self.host.require_engine()
-        reply = conversation.messages[-1]
-        prompt = conversation.prompt(whole_last=True) if continue_reply else conversation.prompt(upto=-1)
-        try:
-            generation = engine.chat(prompt, self.host.params, continue_reply=continue_reply)
-        except (ContextOverflow, ModelError) as error:  # too long, or the model was switched meanwhile
-            if not reply.content:
-                self.history.drop(conversation, reply)
-            raise UserError(str(error)) from error
-        conversation.generation = generation
+        started = self._start(conversation, continue_reply)
+        if started is None:  # stopped while the model loaded: the message stays, unanswered
+            return
+        generation, reply, made_by = started
         earlier = reply.stats if continue_reply else None
         saved = time.monotonic()
         try:
@@ -240,26 +237,58 @@ class ChatSession:
                     self.history.save_content(reply)
                     saved = time.monotonic()
                 yield conversation
+        except ModelError as error:  # it was queued on a model unloaded meanwhile
+            raise UserError(str(error)) from error
         finally:
             conversation.generation = None
-            self._finish(conversation, reply, generation, earlier)
+            self._finish(conversation, reply, generation, earlier, made_by)
         yield conversation
 
-    def _finish(self, conversation: Conversation, reply: Message, generation: Generation, earlier) -> None:
+    def _start(self, conversation: Conversation, continue_reply: bool):
+        """Wait for a model being loaded, then start the reply: (generation, reply, (engine, params)), or None
+        when Stop was pressed meanwhile. Until the reply is written the conversation is busy, so nothing can be
+        added, undone or switched under it: the reply answers the message it was asked for."""
+        stop = threading.Event()
+        conversation.waiting = stop
+        try:
+            if not self.host.wait_for_model(stop=stop) and stop.is_set():
+                return None
+            engine, params = self.host.require_engine(), self.host.params
+            prompt = conversation.prompt(whole_last=True) if continue_reply else conversation.prompt()
+            try:
+                generation = engine.chat(prompt, params, continue_reply=continue_reply)
+            except (ContextOverflow, ModelError) as error:  # too long, or the model was switched meanwhile
+                raise UserError(str(error)) from error
+            try:
+                reply = conversation.messages[-1] if continue_reply else \
+                    self.history.append(conversation, "assistant", "", status="streaming")
+            except BaseException:
+                generation.cancel()
+                raise
+            conversation.generation = generation
+            return generation, reply, (engine, params)
+        finally:
+            conversation.waiting = None
+
+    def _finish(self, conversation: Conversation, reply: Message, generation: Generation, earlier,
+                made_by: tuple[ChatEngine, SamplingParams]) -> None:
         stats = generation.stats
         if stats is None:  # the reader went away before the end
             reply.status = "interrupted"
         else:
             reply.stats = _merge(earlier, stats) if earlier else stats
             reply.status = "complete"
-        reply.meta.update(model=getattr(self.host.engine, "model_name", None), model_sha256=self.host.model_sha256,
-                          params=asdict(self.host.params))
+        engine, params = made_by  # what wrote it, though another model may be in use by now
+        reply.meta.update(model=getattr(engine, "model_name", None), model_sha256=self.host.sha256_of(engine),
+                          params=asdict(params))
         self.history.save(reply)
         self.host.measure(conversation)
         self.host.get_ready(conversation)
 
     @staticmethod
     def _ensure_idle(conversation: Conversation) -> None:
+        if conversation.waiting is not None:
+            raise UserError("A reply is waiting for the model to load; press Stop first.")
         if conversation.generation is not None:
             raise UserError("A reply is still being written; press Stop first.")
 

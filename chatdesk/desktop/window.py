@@ -37,7 +37,8 @@ def webview_usable() -> bool:
     """Whether pywebview is installed and has a GUI toolkit it can use on this system."""
     try:
         importlib.import_module("webview")
-    except Exception:
+    except Exception as error:  # not installed, or broken: the app window falls back to a browser
+        log.info("pywebview cannot be used: %s", error)
         return False
     toolkits = {"darwin": ["cocoa", "qt"], "win32": ["winforms"]}.get(sys.platform, ["gtk", "qt"])
     for toolkit in toolkits:
@@ -233,7 +234,8 @@ def _browser_log(*, truncate: bool):
     try:
         paths.log_dir().mkdir(parents=True, exist_ok=True)
         return open(paths.log_dir() / "browser.log", "wb" if truncate else "ab")
-    except OSError:
+    except OSError as error:
+        log.warning("the browser's own log is not kept: %s", error)
         return open(os.devnull, "wb")
 
 

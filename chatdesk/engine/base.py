@@ -26,5 +26,6 @@ class ChatEngine(Protocol):
     def prepare(self, messages: list[dict], reply_budget: int, draft: str = "") -> threading.Event:
         """Compute ahead the prompt a next message to `messages` (typed so far as `draft`) would be sent in."""
 
-    def close(self) -> None:
-        """Release the model; later calls are refused with ModelError."""
+    def close(self, *, wait_for_reply: bool = False) -> None:
+        """Release the model, stopping the reply being written (or, with `wait_for_reply`, finishing it first);
+        later calls, and replies still queued, are refused with ModelError."""

@@ -6,6 +6,7 @@ This is the only module that imports llama_cpp.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import queue
 import random
@@ -21,6 +22,8 @@ from chatdesk.engine.disk_cache import DiskPromptCache
 from chatdesk.engine.generation import Generation, SamplingParams, Stats
 from chatdesk.engine.prompt_cache import PromptCache, StateCache, shared_prefix
 from chatdesk.errors import ContextOverflow, ModelError
+
+log = logging.getLogger(__name__)
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}"
@@ -72,6 +75,8 @@ class LocalEngine:
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._open = threading.Lock()  # close() waits for tokenizing and queueing; after it they are refused
         self._closed = False
+        self._current: Generation | None = None  # the reply being computed, for close() to stop
+        self._template_errors: set[str] = set()  # those logged already
         # Recent prompts, least recently used first: a prompt is tokenized while typed, checked, then sent,
         # and 2,500 tokens take 8 ms here.
         self._tokenized: OrderedDict[str, list[int]] = OrderedDict()
@@ -106,7 +111,11 @@ class LocalEngine:
         try:
             typed = self.fit([*messages, {"role": "user", "content": draft}], reply_budget)[0] if draft else []
             job = _Prepare(self._next_message_start(messages, reply_budget), typed, done)
-        except Exception:  # an optional head start (an unusual chat template, a closed engine): skip it
+        except ModelError:  # a closed engine, or a template error (logged, and told when the message is sent)
+            done.set()
+            return done
+        except Exception:  # an optional head start: skip it, but say why
+            log.exception("could not compute the next prompt ahead")
             done.set()
             return done
         with self._open:
@@ -149,7 +158,20 @@ class LocalEngine:
         tail = ""
         if continue_reply and messages and messages[-1]["role"] == "assistant":
             tail = messages.pop()["content"]
-        return self._tokenize(self._formatter(messages=messages).prompt + tail)
+        return self._tokenize(self._format(messages) + tail)
+
+    def _format(self, messages: list[dict]) -> str:
+        """`messages` in the model's chat template; ModelError saying why when the template refuses them."""
+        try:
+            return self._formatter(messages=messages).prompt
+        except Exception as error:  # jinja2's errors, or whatever the template's own code raises
+            if str(error) not in self._template_errors:  # once each: prompts are formatted at every keystroke
+                self._template_errors.add(str(error))
+                log.warning("the chat template of %s refused a conversation: %s", self.model_name, error)
+            hint = (" This model may not take a system prompt: clear it in Settings, then send again."
+                    if any(m["role"] == "system" for m in messages) else "")
+            raise ModelError(f"The chat template of {self.model_name} refused this conversation "
+                             f"({type(error).__name__}: {error}).{hint}") from error
 
     def _tokenize(self, text: str) -> list[int]:
         """Tokens of `text`; the same prompt is asked for twice per message (checked, then sent)."""
@@ -168,20 +190,26 @@ class LocalEngine:
         upcoming = [*messages, {"role": "user", "content": _NEXT_MESSAGE}]
         kept, _tokens, _dropped = self._fit(upcoming, reply_budget, False)
         kept = [{"role": m["role"], "content": m["content"]} for m in kept]
-        prompt = self._formatter(messages=kept).prompt
+        prompt = self._format(kept)
         return self._tokenize(prompt[: prompt.index(_NEXT_MESSAGE)])
 
     def count_tokens(self, messages: Sequence[dict]) -> int:
         """How many context tokens `messages` take."""
         return len(self.tokenize_chat(messages)) if messages else 0
 
-    def close(self) -> None:
-        """Keep the model's state for the next start, release the model's memory and end the generation thread."""
+    def close(self, *, wait_for_reply: bool = False) -> None:
+        """Keep the model's state for the next start, release the model's memory and end the generation thread.
+
+        The reply being computed is stopped (or, with `wait_for_reply`, finished first); replies still queued
+        are refused with ModelError.
+        """
         with self._open:
             if self._closed:
                 return
             self._closed = True
             self._jobs.put(None)
+            if self._current is not None and not wait_for_reply:
+                self._current.cancel()
         with self._lock:
             self._save()
             self._llm.close()
@@ -216,12 +244,14 @@ class LocalEngine:
                 self._run(*job)
 
     def _run_ahead(self, job: _Prepare) -> None:
-        """Compute a prepared prompt unless a reply is waiting; never raises."""
+        """Compute a prepared prompt unless a reply is waiting or the model was released; never raises."""
         try:
             if not self._waiting():
                 with self._lock:
-                    self._compute_ahead(job.start, job.typed)
+                    if not self._closed:  # else the model is freed: touching it would crash llama.cpp
+                        self._compute_ahead(job.start, job.typed)
         except Exception:  # a failed head start costs nothing: the next reply computes its whole prompt
+            log.exception("computing the next prompt ahead failed")
             self._llm.n_tokens = 0
         finally:
             job.done.set()
@@ -241,11 +271,10 @@ class LocalEngine:
 
     def _evaluate_ahead(self, tokens: list[int], *, worth_saving: bool = True) -> bool:
         """Compute what the model lacks of `tokens`, a batch at a time; False if it gave way to a reply."""
-        held = shared_prefix(self._held(), tokens)
+        held = self._trim(shared_prefix(self._held(), tokens))
         for start in range(held, len(tokens), AHEAD_BATCH):
             if self._waiting():
                 return False
-            self._llm.n_tokens = start  # eval() drops what the model held beyond it
             self._llm.eval(tokens[start:start + AHEAD_BATCH])
             self._unsaved = self._unsaved or worth_saving
         return not self._waiting()
@@ -253,6 +282,21 @@ class LocalEngine:
     def _held(self) -> list[int]:
         """The tokens the model's state holds now."""
         return self._llm.input_ids[: self._llm.n_tokens].tolist()
+
+    def _trim(self, count: int) -> int:
+        """Have the model hold only its first `count` tokens; how many it holds then.
+
+        A model whose state cannot be cut short (recurrent or hybrid ones) is emptied instead, and holds 0:
+        computing from there on top of tokens it still held would write replies from the wrong state.
+        """
+        llm = self._llm
+        count = min(count, llm.n_tokens)
+        if llm._ctx.kv_cache_seq_rm(-1, count, -1):
+            llm.n_tokens = count
+            return count
+        llm._ctx.kv_cache_clear()
+        llm.n_tokens = 0
+        return 0
 
     def _bring_in(self, tokens: list[int]) -> None:
         """Before computing `tokens`: save the state if most of it is about to go, restore a better one."""
@@ -303,7 +347,13 @@ class LocalEngine:
         """Compute one reply on this thread, feeding `generation`; never raises."""
         try:
             with self._lock:
-                stats = self._generate(generation, prompt, params, seed, started)
+                with self._open:
+                    self._refuse_if_closed()  # queued before close(): the model is freed by now
+                    self._current = generation
+                try:
+                    stats = self._generate(generation, prompt, params, seed, started)
+                finally:
+                    self._current = None
             generation.finish(Stats(dropped_messages=dropped, **stats))
         except BaseException as error:  # handed to the reader, who reports it
             generation.fail(error)
@@ -352,11 +402,11 @@ class LocalEngine:
         kept = shared_prefix(self._held(), prompt)
         if kept == len(prompt) == llm.n_tokens and not llm._requires_eval:
             computed = 0
-        elif kept == len(prompt) and self._first_logits[0] == tuple(prompt) and self._put_back_logits():
-            llm.n_tokens, llm._requires_eval, computed = kept, False, 0  # the next eval drops the old reply
+        elif kept == len(prompt) and self._first_logits[0] == tuple(prompt) and self._trim(kept) == kept \
+                and self._put_back_logits():
+            llm._requires_eval, computed = False, 0  # the old reply is dropped
         else:
-            kept = min(kept, len(prompt) - 1)  # at least the last token is computed, for its logits
-            llm.n_tokens = kept
+            kept = self._trim(min(kept, len(prompt) - 1))  # at least the last token is computed, for its logits
             llm.eval(prompt[kept:])
             computed = len(prompt) - kept
         self._first_logits = (tuple(prompt), self._last_logits().copy())

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 DISK_MIN_TOKENS = 128  # shorter states are computed again in about a second: not worth a file
 
@@ -152,8 +155,9 @@ class StateCache:
     def _write_one(self, tokens: tuple[int, ...], state: Any) -> None:
         try:
             self.disk.put(tokens, state)
-        except OSError:  # a full or read-only disk: the state is still in RAM, and the chat goes on
-            pass
+        except OSError as error:  # a full or read-only disk: the state is still in RAM, and the chat goes on
+            log.warning("could not keep a model state on disk in %s (%s); it stays in memory only",
+                        self.disk.folder, error)
 
 
 def extends(longer: tuple[int, ...], shorter: tuple[int, ...]) -> bool:

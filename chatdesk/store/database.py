@@ -18,6 +18,12 @@ from chatdesk.store.migrations import MIGRATIONS
 
 DB_NAME = "chatdesk.db"
 TITLE_CHARS = 60
+BUSY_SECONDS = 10  # how long a write waits for another connection to let go of the file
+DAMAGED = ("SQLITE_NOTADB", "SQLITE_CORRUPT")  # what SQLite says of a file that is not a database, or corrupt
+
+
+class HistoryUnavailable(RuntimeError):
+    """The history file cannot be used right now (locked, not readable, a failing migration); it was left as it is."""
 
 
 @dataclass(frozen=True)
@@ -67,13 +73,17 @@ class Store:
         self._lock = threading.RLock()
         try:
             self._db = self._connect()
-        except sqlite3.DatabaseError:
+        except sqlite3.DatabaseError as error:
+            if not is_damaged(error):
+                raise HistoryUnavailable(
+                    f"The history file {self.path} could not be opened ({error}). It was left as it is. "
+                    "If another program is using it, close that program; then start chatdesk again.") from error
             self.moved_aside = move_aside(self.path)
             self._db = self._connect()
         self._tidy()
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=BUSY_SECONDS)
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
@@ -319,6 +329,11 @@ def make_title(text: str) -> str:
     """A conversation title from its first message."""
     line = " ".join(text.split())
     return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1].rstrip() + "…"
+
+
+def is_damaged(error: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite says the file is not a database or is corrupt (not merely locked or unreadable now)."""
+    return (getattr(error, "sqlite_errorname", None) or "").startswith(DAMAGED)
 
 
 def move_aside(path: Path) -> Path:

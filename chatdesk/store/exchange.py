@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 import uuid
 from dataclasses import asdict
@@ -16,6 +17,17 @@ FORMAT_VERSION = 1
 ROLES = {"user", "assistant", "system"}
 POSITIVE = {"Like"}
 SPEAKERS = {"user": "You", "assistant": "Assistant", "system": "System"}
+STATUSES = {"complete", "interrupted", "streaming"}
+LATEST_TIME = 1e11  # seconds since 1970: past the year 5000, beyond any clock
+# What a reply's stats hold (engine.generation.Stats, which the store may not import): field -> (kinds, required)
+STATS_FIELDS = {
+    "model": ((str,), True), "seed": ((int,), True), "prompt_tokens": ((int,), True),
+    "completion_tokens": ((int,), True), "time_to_first_token": ((int, float, type(None)), True),
+    "tokens_per_second": ((int, float, type(None)), True), "total_seconds": ((int, float), True),
+    "finish_reason": ((str,), True), "dropped_messages": ((int,), True),
+    "prompt_evaluated": ((int, type(None)), False),
+}
+META_TEXT = ("model", "model_sha256")
 
 
 class InvalidExport(ValueError):
@@ -93,8 +105,8 @@ def _feedback_record(messages: dict[str, MessageRow], reply: MessageRow, marks) 
 
 
 def write_export(text: str, name: str) -> Path:
-    """Save an export under the cache dir and return its path, for download."""
-    folder = paths.cache_dir() / "exports"
+    """Save an export in the exports folder (which the page may serve) and return its path, for download."""
+    folder = paths.exports_dir()
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{name}"
     target.write_text(text, encoding="utf-8")
@@ -134,18 +146,66 @@ def _check_conversation(conversation, number: int) -> None:
     _require(isinstance(conversation, dict), f"{where} is not an object.")
     for key, kind in (("id", str), ("title", str), ("system_prompt", str), ("messages", list)):
         _require(isinstance(conversation.get(key), kind), f"{where} has no valid {key!r}.")
-    ids = set()
+    _require(conversation.get("created") is None or _is_time(conversation["created"]), f"{where} has a bad time.")
+    ids: set[str] = set()
     for message in conversation["messages"]:
-        _require(isinstance(message, dict) and isinstance(message.get("id"), str), f"{where} has a message without an id.")
-        _require(message.get("role") in ROLES, f"{where} has a message with an unknown role.")
-        _require(isinstance(message.get("content"), str), f"{where} has a message without text.")
-        _require(isinstance(message.get("created"), (int, float)), f"{where} has a message without a time.")
-        _require(message.get("parent_id") is None or message["parent_id"] in ids,
-                 f"{where} has a message whose parent is missing or comes after it.")
-        _require(isinstance(message.get("feedback", []), list), f"{where} has malformed feedback.")
+        _check_message(message, where, ids)
         ids.add(message["id"])
     _require(conversation.get("leaf_id") is None or conversation["leaf_id"] in ids,
              f"{where} shows a message it does not contain.")
+
+
+def _check_message(message, where: str, earlier: set[str]) -> None:
+    _require(isinstance(message, dict) and isinstance(message.get("id"), str), f"{where} has a message without an id.")
+    _require(message["id"] not in earlier, f"{where} has two messages with the id {message['id']!r}.")
+    _require(message.get("role") in ROLES, f"{where} has a message with an unknown role.")
+    _require(isinstance(message.get("content"), str), f"{where} has a message without text.")
+    _require(_is_time(message.get("created")), f"{where} has a message without a valid time.")
+    _require(message.get("parent_id") is None or message["parent_id"] in earlier,
+             f"{where} has a message whose parent is missing or comes after it.")
+    _require(message.get("status", "complete") in STATUSES, f"{where} has a message with an unknown status.")
+    feedback = message.get("feedback", [])
+    _require(isinstance(feedback, list) and all(
+        isinstance(f, dict) and isinstance(f.get("kind"), str) and _is_time(f.get("at")) for f in feedback),
+        f"{where} has malformed feedback.")
+    problem = _meta_problem(message.get("meta", {}))
+    _require(problem is None, f"{where} has a message whose details are malformed ({problem}).")
+
+
+def _meta_problem(meta) -> str | None:
+    """What is wrong with a message's stored details (model, stats, sampling parameters), or None."""
+    if not isinstance(meta, dict):
+        return "not an object"
+    for key in META_TEXT:
+        if meta.get(key) is not None and not isinstance(meta[key], str):
+            return f"{key} is not text"
+    if meta.get("params") is not None and not isinstance(meta["params"], dict):
+        return "params is not an object"
+    stats = meta.get("stats")
+    if stats is None:
+        return None
+    if not isinstance(stats, dict) or not set(stats) <= set(STATS_FIELDS):
+        return "stats has unknown fields"
+    for name, (kinds, required) in STATS_FIELDS.items():
+        if name not in stats:
+            if required:
+                return f"stats lack {name}"
+        elif not _is_kind(stats[name], kinds):
+            return f"stats have a bad {name}"
+    return None
+
+
+def _is_kind(value, kinds: tuple) -> bool:
+    """Whether `value` is one of `kinds`: true/false is not a number, nor is an infinite or NaN float."""
+    if isinstance(value, bool):
+        return bool in kinds
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    return isinstance(value, kinds)
+
+
+def _is_time(value) -> bool:
+    return _is_kind(value, (int, float)) and 0 <= value <= LATEST_TIME
 
 
 def _require(condition: bool, message: str) -> None:
@@ -166,8 +226,8 @@ def _renumbered(conversation: dict) -> dict:
             "id": new_ids[m["id"]], "parent_id": new_ids.get(m.get("parent_id") or ""), "role": m["role"],
             "content": m["content"], "created": float(m["created"]),
             "status": "interrupted" if m.get("status") == "streaming" else m.get("status", "complete"),
-            "meta": m.get("meta") if isinstance(m.get("meta"), dict) else {},
-            "feedback": [(str(f.get("kind")), float(f.get("at", now))) for f in m.get("feedback", []) if isinstance(f, dict)],
+            "meta": m.get("meta") or {},
+            "feedback": [(f["kind"], float(f["at"])) for f in m.get("feedback", [])],
         } for m in conversation["messages"]],
     }
 

@@ -351,6 +351,7 @@ def serve_page(demo: gr.Blocks, host: str, port: int, middleware: list) -> None:
         server_name=host, server_port=port, prevent_thread_lock=True, quiet=True, show_error=True,
         inbrowser=False, share=False, ssr_mode=False, mcp_server=False, pwa=False, enable_monitoring=False,
         favicon_path=str(paths.icon_file()), app_kwargs={"middleware": middleware}, **launch_options(),
+        allowed_paths=[str(paths.exports_dir())],  # else Gradio refuses downloads outside the system temp dir
     )
 
 

@@ -18,7 +18,7 @@ STREAMING_PLACEHOLDER = "\u200b"
 def to_chatbot(conversation: Conversation, *, live: bool = False) -> list[dict]:
     """The conversation in the Chatbot's message format, with its options (versions, Continue, Redo);
     `live`: the reply being written is left to the page's live text."""
-    idle = conversation.generation is None
+    idle = not conversation.busy
     shown = []
     for index, message in enumerate(conversation.messages):
         text = to_display(message.content) if message.role == "assistant" else message.content

@@ -5,11 +5,12 @@ import logging
 import sys
 import threading
 import time
+from types import SimpleNamespace
 from logging.handlers import RotatingFileHandler
 
 import pytest
 
-from chatdesk.desktop import launcher, loading, logs, window
+from chatdesk.desktop import guard, launcher, loading, logs, window
 from chatdesk.desktop.guard import PageCount, refusal
 
 
@@ -32,15 +33,27 @@ def test_which_requests_the_guard_refuses(headers, method, refused):
     assert (refusal(headers, method, 8000) is not None) == refused
 
 
-def test_page_count_reports_idleness_only_after_a_page_has_come_and_gone():
+def test_idleness_counts_from_when_the_last_page_closed(monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr(guard, "time", SimpleNamespace(monotonic=lambda: now[0]))
     pages = PageCount()
-    assert pages.idle_for() == 0 and not pages.ever_opened
+    now[0] = 130.0
+    assert pages.idle_for() == 0 and not pages.ever_opened  # the window is still coming: not idle
     pages.opened()
     pages.opened()
+    now[0] = 140.0
     pages.closed()
-    assert pages.open == 1 and pages.idle_for() == 0
+    now[0] = 150.0
+    assert pages.open == 1 and pages.idle_for() == 0  # one window still shows the chat
     pages.closed()
-    assert pages.idle_for() >= 0 and pages.open == 0 and pages.ever_opened
+    now[0] = 175.0
+    assert pages.idle_for() == 25 and pages.ever_opened  # from the last close, not the first nor the start
+    pages.opened()  # a reload: the page comes back
+    assert pages.idle_for() == 0
+    now[0] = 180.0
+    pages.closed()
+    now[0] = 181.0
+    assert pages.idle_for() == 1
 
 
 @pytest.mark.parametrize("root, sandboxed", [(True, False), (False, True)])
@@ -168,3 +181,21 @@ def test_a_log_stream_survives_logging_that_falls_back_to_stderr(monkeypatch):
     stream = logs.LogStream("chatdesk.isolated", logging.WARNING, 2)
     monkeypatch.setattr(sys, "stderr", stream)
     stream.write("early trouble\n")  # would recurse without its guard
+
+
+def test_a_broken_pywebview_is_logged_not_silently_skipped(monkeypatch, caplog):
+    def broken(name):
+        raise ImportError("libwebkit2gtk-4.1.so.0: cannot open shared object file")
+
+    monkeypatch.setattr(window.importlib, "import_module", broken)
+    caplog.set_level(logging.INFO, logger="chatdesk")
+    assert window.webview_usable() is False
+    assert "libwebkit2gtk" in caplog.text
+
+
+def test_a_browser_log_that_cannot_be_written_is_logged(private_home, caplog):
+    private_home.mkdir(parents=True, exist_ok=True)
+    (private_home / "logs").write_text("a file where the log folder should be")
+    with window._browser_log(truncate=True) as stream:
+        stream.write(b"chatter")
+    assert "browser's own log is not kept" in caplog.text

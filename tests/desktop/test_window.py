@@ -6,7 +6,9 @@ import sys
 import time
 
 import pytest
+from PIL import Image
 
+from chatdesk import paths
 from tests.desktop import xsession
 from tests.desktop.conftest import ARTIFACTS, port_is_free, processes_using
 
@@ -31,8 +33,12 @@ def test_a_window_opens_is_reused_by_a_second_launch_and_closing_it_ends_the_app
     assert xsession.wait_for(lambda: xsession.visible_windows(display, CHAT_TITLE), 60), "the chat never showed"
     to_chat = time.monotonic() - app.started
     time.sleep(2.0)  # let the page paint
-    icons = xsession.window_icon_sizes(display, xsession.visible_windows(display, CHAT_TITLE)[0])
-    assert icons is None or icons, "the window has no icon"
+    icons = xsession.window_icons(display, xsession.visible_windows(display, CHAT_TITLE)[0])
+    assert icons, "the window has no icon: the taskbar and Alt+Tab show a generic one"
+    largest = max(icons, key=lambda icon: icon.width)
+    largest.save(ARTIFACTS / "desktop-window-icon.png")
+    distance = xsession.looks_alike(largest, Image.open(paths.icon_file()))
+    assert distance < 40, f"the window's icon is not chatdesk's (they differ by {distance:.0f}/255)"
     xsession.screenshot(display, ARTIFACTS / "desktop-window.png")
     (ARTIFACTS / "desktop-startup.txt").write_text(
         f"window after {to_window:.2f} s (title {loading_title!r}); chat after {to_chat:.2f} s\n")

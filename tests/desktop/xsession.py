@@ -80,11 +80,33 @@ def screenshot(display: str, path: Path) -> Path:
     return path
 
 
-def window_icon_sizes(display: str, window: str) -> list[str] | None:
-    """The sizes of the icons a window sets (_NET_WM_ICON), or None when xprop is not installed."""
-    if shutil.which("xprop") is None:
-        return None
+def window_icons(display: str, window: str) -> list:
+    """The icons a window sets (_NET_WM_ICON), as RGBA images."""
+    from PIL import Image
+
+    assert shutil.which("xprop"), "xprop is missing: build/system_deps.sh installs it (x11-utils)"
     env = {**os.environ, "DISPLAY": display}
-    done = subprocess.run(["xprop", "-id", window, "_NET_WM_ICON"], env=env, capture_output=True, text=True, timeout=10)
-    return [line.strip().removeprefix("Icon (").rstrip("):") for line in done.stdout.splitlines()
-            if line.strip().startswith("Icon (")]
+    done = subprocess.run(["xprop", "-id", window, "-notype", "-f", "_NET_WM_ICON", "32c", "_NET_WM_ICON"],
+                          env=env, capture_output=True, text=True, timeout=10)
+    _name, _, values = done.stdout.partition("=")
+    numbers = [int(v) for v in values.replace(",", " ").split()] if values.strip() else []
+    icons = []
+    while len(numbers) >= 2:  # width, height, then width * height ARGB pixels; repeated per size
+        width, height = numbers[:2]
+        pixels = numbers[2:2 + width * height]
+        numbers = numbers[2 + width * height:]
+        rgba = b"".join(bytes(((p >> 16) & 255, (p >> 8) & 255, p & 255, p >> 24)) for p in pixels)
+        icons.append(Image.frombytes("RGBA", (width, height), rgba))
+    return icons
+
+
+def looks_alike(first, second, size: int = 16) -> float:
+    """How far apart two images look, from 0 (the same) to 255, compared small and over white."""
+    from PIL import Image, ImageChops, ImageStat
+
+    def flat(image):
+        small = image.convert("RGBA").resize((size, size))
+        white = Image.new("RGBA", small.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, small).convert("RGB")
+
+    return sum(ImageStat.Stat(ImageChops.difference(flat(first), flat(second))).mean) / 3

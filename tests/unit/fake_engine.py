@@ -20,6 +20,7 @@ class ScriptedEngine:
         self.gate: threading.Semaphore | None = None  # when set, each token waits for a release
         self.prepared: list[list[dict]] = []  # the conversations prepare() was asked to compute ahead
         self.drafts: list[str] = []  # and the drafts of their next message
+        self.refuse_with: Exception | None = None  # when set, the next reply fails with it (a model unloaded)
 
     def enqueue(self, *replies: list[str]) -> None:
         """Queue the token lists of the next replies."""
@@ -30,8 +31,9 @@ class ScriptedEngine:
         self.gate = threading.Semaphore(0)
         return self.gate
 
-    def close(self) -> None:
+    def close(self, *, wait_for_reply: bool = False) -> None:
         self.closed = True
+        self.closed_waiting = wait_for_reply
 
     def prepare(self, messages, reply_budget, draft="") -> threading.Event:
         self.prepared.append(list(messages))
@@ -66,6 +68,10 @@ class ScriptedEngine:
         return generation
 
     def _produce(self, generation: Generation, tokens: list[str], params: SamplingParams, dropped: int) -> None:
+        if self.refuse_with is not None:
+            error, self.refuse_with = self.refuse_with, None
+            generation.fail(error)
+            return
         finish = "stop"
         sent = 0
         for token in tokens:

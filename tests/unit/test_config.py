@@ -5,8 +5,10 @@ from dataclasses import replace
 
 import pytest
 
-from chatdesk import config
+from chatdesk import cli, config
 from chatdesk.config import Settings, SettingsError
+from chatdesk.core.host import ModelHost
+from chatdesk.errors import UserError
 
 
 def test_the_defaults_are_valid_and_sample_as_the_engine_expects():
@@ -62,3 +64,71 @@ def test_an_unusable_settings_file_falls_back_to_defaults_with_a_warning(private
     loaded, warning = config.load_settings()
     assert loaded == Settings() and "could not be used" in warning
     assert path.read_text() == content  # left alone for the user to look at
+
+
+def write_settings(values):
+    path = config.settings_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(values))
+    return path
+
+
+def test_one_unusable_setting_keeps_the_others_and_the_presets_survive_the_next_save(private_home):
+    pirate = {"temperature": 1.3, "system_prompt": "Talk like a pirate."}
+    path = write_settings({"temperature": 9, "top_k": 5, "system_prompt": "Be terse.", "presets": {"Pirate": pirate}})
+    loaded, warning = config.load_settings()
+    assert (loaded.top_k, loaded.system_prompt, loaded.presets) == (5, "Be terse.", {"Pirate": pirate})
+    assert loaded.temperature == Settings().temperature and "Temperature" in warning
+    config.save_settings(replace(loaded, min_p=0.1))
+    assert json.loads(path.read_text())["presets"] == {"Pirate": pirate}
+
+
+@pytest.mark.parametrize("values, reason", [
+    ({"max_tokens": 3000, "context_length": 2048}, "smaller than the context"),
+    ({"system_prompt": 42}, "System prompt must be text"),
+    ({"presets": ["Pirate"]}, "Presets"),
+    ({"model_folders": "/models"}, "Model folders"),
+])
+def test_a_setting_of_the_wrong_kind_is_left_at_its_default_with_a_reason(private_home, values, reason):
+    write_settings({**values, "top_k": 7})
+    loaded, warning = config.load_settings()
+    assert reason in warning and loaded.top_k == 7 and config.problems(loaded) == []
+
+
+def test_an_unreadable_settings_file_is_copied_before_a_save_replaces_it(private_home):
+    path = write_settings({})
+    path.write_text("{broken")
+    loaded, warning = config.load_settings()
+    config.save_settings(loaded)
+    assert (path.parent / "settings.unusable.json").read_text() == "{broken"
+    assert "settings.unusable.json" in warning
+
+
+def test_a_missing_model_folder_is_kept_and_other_changes_are_still_accepted(private_home, tmp_path):
+    unplugged = str(tmp_path / "usb-drive" / "models")
+    write_settings({"model_folders": [unplugged], "temperature": 0.3})
+    loaded, warning = config.load_settings()
+    assert warning is None and loaded.model_folders == (unplugged,) and loaded.temperature == 0.3
+    host = ModelHost(None, loaded)
+    host.apply_settings(replace(host.settings, temperature=0.4))
+    assert config.load_settings()[0] == replace(loaded, temperature=0.4)
+    with pytest.raises(UserError, match="Model folder not found"):  # a folder newly added must exist
+        host.apply_settings(replace(host.settings, model_folders=(unplugged, str(tmp_path / "typo"))))
+
+
+def test_command_line_options_are_used_but_not_saved(private_home, tmp_path):
+    config.save_settings(replace(Settings(), max_tokens=300, threads=1))
+    args = cli.parse_args(["--model", str(tmp_path / "elsewhere.gguf"), "--max-tokens", "99", "--context", "1024",
+                           "--threads", "2"])
+    session = cli.load_session(args)
+    try:
+        host = session.host
+        assert (host.params.max_tokens, host.settings.context_length, host.settings.threads) == (99, 1024, 2)
+        host.apply_settings(replace(host.settings, temperature=0.2))
+        saved = json.loads(config.settings_file().read_text())
+        assert (saved["temperature"], saved["max_tokens"], saved["context_length"], saved["threads"],
+                saved["model"]) == (0.2, 300, 4096, 1, "")
+        host.apply_settings(replace(host.settings, max_tokens=200))  # changed by the user: saved
+        assert json.loads(config.settings_file().read_text())["max_tokens"] == 200
+    finally:
+        session.close()

@@ -107,3 +107,15 @@ def test_a_state_damaged_after_it_was_written_is_not_read(tmp_path):
     path.write_bytes(path.read_bytes().replace(b"computed", b"corrupt!"))
     cache = reopened(cache)
     assert cache.read(cache.best([1, 2, 3])) is None and not path.exists()
+
+
+def test_a_state_that_cannot_be_written_to_disk_is_logged_and_kept_in_ram(tmp_path, caplog):
+    folder = tmp_path / "prompt-cache"
+    cache = StateCache(PromptCache(1 << 20), DiskPromptCache(folder, 1 << 20))
+    folder.rmdir()
+    folder.write_text("the disk went away: a file where the folder was")  # every write now fails
+    cache.put(LONG, b"state", 5)
+    cache.persist()
+    cache.close()
+    assert "could not keep a model state on disk" in caplog.text
+    assert cache.best(LONG).state == b"state"

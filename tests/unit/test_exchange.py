@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from chatdesk.core.history import History
+from chatdesk.errors import UserError
 from chatdesk.store import exchange
 from chatdesk.store.database import Store
 
@@ -94,3 +96,62 @@ def test_feedback_jsonl_has_prompt_reply_rating_and_reason(store, chat):
 def test_exports_are_written_under_the_cache_dir(private_home):
     path = exchange.write_export("hello", "chat.md")
     assert path.read_text() == "hello" and private_home in path.parents
+
+
+def mutated(store, chat, change):
+    """The export of `chat`, with `change` applied to its first conversation."""
+    document = json.loads(exchange.export_json(store, [chat]))
+    change(document["conversations"][0])
+    return json.dumps(document)
+
+
+def first_reply(conversation):
+    return conversation["messages"][1]
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda c: first_reply(c)["meta"].update(stats={"model": "tiny"}), "details are malformed"),
+    (lambda c: first_reply(c)["meta"].update(stats=dict(STATS, completion_tokens="many")), "bad completion_tokens"),
+    (lambda c: first_reply(c)["meta"].update(stats=dict(STATS, total_seconds=float("inf"))), "bad total_seconds"),
+    (lambda c: first_reply(c).update(meta=["model", "tiny"]), "details are malformed"),
+    (lambda c: first_reply(c)["meta"].update(model=7), "model is not text"),
+    (lambda c: c.update(created="yesterday"), "bad time"),
+    (lambda c: first_reply(c).update(created=1e300), "valid time"),
+    (lambda c: first_reply(c).update(feedback=[{"kind": "Like", "at": "noon"}]), "malformed feedback"),
+    (lambda c: first_reply(c).update(status="exploded"), "unknown status"),
+    (lambda c: [c.update(leaf_id=c["messages"][1]["id"]), c["messages"][2].update(id=c["messages"][1]["id"])],
+     "two messages with the id"),
+])
+def test_an_export_with_bad_details_numbers_or_ids_is_refused_whole_with_a_reason(store, chat, change, reason):
+    text = mutated(store, chat, change)
+    before = len(store.conversations())
+    with pytest.raises(exchange.InvalidExport, match=reason):
+        exchange.import_json(store, text)
+    assert len(store.conversations()) == before
+
+
+STATS = {"model": "tiny", "seed": 1, "prompt_tokens": 10, "completion_tokens": 3, "time_to_first_token": 0.1,
+         "tokens_per_second": 20.0, "total_seconds": 0.3, "finish_reason": "stop", "dropped_messages": 0}
+
+
+def test_the_stats_an_import_accepts_are_the_ones_a_reply_records():
+    from dataclasses import fields
+
+    from chatdesk.engine.generation import Stats
+
+    assert set(exchange.STATS_FIELDS) == {f.name for f in fields(Stats)}
+    assert Stats(**STATS).completion_tokens == 3  # the sample above is a real reply's stats
+
+
+def test_a_chat_with_malformed_stats_is_not_imported_so_every_chat_still_opens(store, chat, tmp_path):
+    export = tmp_path / "chats.json"
+    export.write_text(mutated(store, chat, lambda c: first_reply(c)["meta"].update(stats={"speed": "fast"})))
+    history = History(store)
+    history.remember(history.find(chat))
+    with pytest.raises(UserError, match="Nothing was imported"):
+        history.import_file(export)
+    assert [c.id for c in history.conversations()] == [chat]
+    reopened = History(store)
+    for row in reopened.conversations():
+        for message in reopened.find(row.id).messages:
+            assert message.stats is None or message.stats.model  # each can be shown

@@ -90,3 +90,49 @@ def test_the_hub_download_says_plainly_when_offline(monkeypatch):
 def test_the_hub_download_needs_a_gguf_name():
     with pytest.raises(library.HubUnavailable, match=".gguf"):
         library.download_from_hub("someone/model", "README.md")
+
+
+def hub_answers(status):
+    """The error the hub library raises for an HTTP answer with this status."""
+    import httpx2
+    from huggingface_hub.utils import hf_raise_for_status
+
+    url = "https://huggingface.co/someone/model/resolve/main/model.gguf"
+    try:
+        hf_raise_for_status(httpx2.Response(status, request=httpx2.Request("GET", url)))
+    except Exception as error:
+        return error
+    raise AssertionError(f"HTTP {status} raised nothing")
+
+
+def no_space():
+    import errno
+    import os
+
+    return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def not_reachable():
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    return LocalEntryNotFoundError("An error happened while trying to locate the file on the Hub and we cannot "
+                                   "find the requested files in the local cache.")
+
+
+@pytest.mark.parametrize("failure, says", [
+    (lambda: hub_answers(401), r"refused.*HTTP 401"),
+    (lambda: hub_answers(403), r"refused.*HTTP 403"),
+    (lambda: hub_answers(500), r"answered with an error \(HTTP 500\)"),
+    (no_space, "disk is full"),
+    (not_reachable, "offline"),
+])
+def test_a_failed_download_says_what_went_wrong_not_always_offline(monkeypatch, caplog, failure, says):
+    import huggingface_hub
+
+    def download(*args, **kwargs):
+        raise failure()
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", download)
+    with pytest.raises(library.HubUnavailable, match=says):
+        library.download_from_hub("someone/model", "model.gguf")
+    assert "model.gguf" in caplog.text  # and the log keeps the details

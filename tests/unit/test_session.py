@@ -1,5 +1,6 @@
 """The session's actions, driven with a scripted engine."""
 
+import json
 import subprocess
 import sys
 import threading
@@ -12,6 +13,7 @@ import pytest
 from chatdesk import config
 from chatdesk.config import Settings
 from chatdesk.errors import ModelError
+from chatdesk.core.history import History
 from chatdesk.core.host import ModelHost
 from chatdesk.core.session import MAX_MESSAGE_CHARS, ChatSession
 from chatdesk.errors import UserError
@@ -381,6 +383,8 @@ class Loader:
         self.release.set()
         self.fail_with = None
         self.loaded = []
+        self.replies = []  # what the loaded model will answer
+
 
     def __call__(self, settings):
         self.release.wait(5)
@@ -388,6 +392,7 @@ class Loader:
             raise ModelError(self.fail_with)
         engine = ScriptedEngine()
         engine.model_name = settings.model
+        engine.enqueue(*self.replies)
         self.loaded.append(engine)
         return engine, "sha-of-" + settings.model
 
@@ -408,26 +413,140 @@ def test_invalid_settings_are_refused_and_nothing_changes(engine, store):
 
 def test_switching_model_loads_in_the_background_and_messages_wait_for_it(engine, store):
     loader = Loader()
+    loader.replies = [["from the new model"]]
     session = ChatSession.over(ModelHost(engine, loader=loader), store)
     conversation = session.new_conversation()
     loader.release.clear()
     session.host.apply_settings(replace(session.host.settings, model="other.gguf"))
     assert session.host.loading == "other.gguf"
-    sent = threading.Thread(target=lambda: chat_after_load(session, loader, conversation))
-    sent.start()
-    time.sleep(0.2)
-    assert conversation.messages == []  # waiting for the model
+    sent = answer_while_loading(session, conversation, session.submit(conversation, "Hi"))  # sent while it loads
+    assert texts(conversation) == [("user", "Hi")]  # no reply yet: it waits for the model
     loader.release.set()
     sent.join(5)
-    assert session.host.engine is loader.loaded[0] and engine.closed
+    assert session.host.engine is loader.loaded[0] and engine.closed and engine.calls == []
+    assert texts(conversation) == [("user", "Hi"), ("assistant", "from the new model")]
     assert conversation.messages[-1].meta["model"] == "other.gguf"
     assert conversation.messages[-1].meta["model_sha256"] == "sha-of-other.gguf"
 
 
-def chat_after_load(session, loader, conversation):
+def wait_until(condition, seconds=5.0):
+    """Wait for another thread to get somewhere (a sync point, not a measure of speed)."""
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def with_a_loader(engine, store, reply):
+    """A session that can switch to a model answering `reply`, and a new conversation."""
+    loader = Loader()
+    loader.replies = [reply]
+    session = ChatSession.over(ModelHost(engine, loader=loader), store)
+    return session, session.new_conversation(), loader
+
+
+def hold_a_model_switch(session, loader):
+    """Start switching to other.gguf; it loads once loader.release is set."""
+    loader.release.clear()
+    session.host.apply_settings(replace(session.host.settings, model="other.gguf"))
+
+
+def answer_while_loading(session, conversation, updates):
+    """Run a reply's updates on a thread until it waits for the model."""
+    thread = threading.Thread(target=lambda: list(updates), daemon=True)
+    thread.start()
+    wait_until(lambda: getattr(conversation, "waiting", None) is not None or len(conversation.messages) > 1)
+    return thread
+
+
+def stored_branch(store, conversation):
+    """The conversation's branch as the next start will show it."""
+    return texts(History(store).find(conversation.id))
+
+
+def test_a_second_message_sent_while_the_model_loads_is_refused_and_the_reply_answers_the_first(engine, store):
+    session, conversation, loader = with_a_loader(engine, store, ["Hello"])
+    hold_a_model_switch(session, loader)
+    updates = session.submit(conversation, "Hi")
+    next(updates)
+    waiting = answer_while_loading(session, conversation, updates)
+    with pytest.raises(UserError, match="waiting for the model"):
+        session.add_user_message(conversation, "Are you there?")
+    loader.release.set()
+    waiting.join(5)
+    assert texts(conversation) == [("user", "Hi"), ("assistant", "Hello")]
+    assert stored_branch(store, conversation) == [("user", "Hi"), ("assistant", "Hello")]
+
+
+def test_undo_while_the_model_loads_is_refused_and_the_reply_answers_its_message(engine, store):
+    session, conversation, loader = with_a_loader(engine, store, ["Two"])
+    chat(session, engine, conversation, "One", ["A"])
+    hold_a_model_switch(session, loader)
+    updates = session.submit(conversation, "Second")
+    next(updates)
+    waiting = answer_while_loading(session, conversation, updates)
+    with pytest.raises(UserError, match="Stop"):
+        session.undo(conversation, 2)
+    loader.release.set()
+    waiting.join(5)
+    assert stored_branch(store, conversation) == [("user", "One"), ("assistant", "A"),
+                                                  ("user", "Second"), ("assistant", "Two")]
+
+
+def test_a_version_step_while_the_model_loads_does_not_move_the_reply_to_an_older_message(engine, store):
+    session, conversation, loader = with_a_loader(engine, store, ["Retried"])
+    chat(session, engine, conversation, "Hi", ["A"])
+    engine.enqueue(["B"])
+    list(session.edit(conversation, 0, "Salut"))
+    hold_a_model_switch(session, loader)
+    waiting = answer_while_loading(session, conversation, session.retry(conversation, 1))
+    with pytest.raises(UserError, match="Stop"):
+        session.step_version(conversation, 0, -1)
+    loader.release.set()
+    waiting.join(5)
+    assert stored_branch(store, conversation) == [("user", "Salut"), ("assistant", "Retried")]
+    session.step_version(conversation, 0, -1)
+    assert texts(conversation) == [("user", "Hi"), ("assistant", "A")]  # the old answer is untouched
+
+
+def test_stop_while_the_model_loads_cancels_the_reply_and_keeps_the_message(engine, store):
+    session, conversation, loader = with_a_loader(engine, store, ["Unwanted"])
+    hold_a_model_switch(session, loader)
+    updates = session.submit(conversation, "Hi")
+    next(updates)
+    waiting = answer_while_loading(session, conversation, updates)
+    session.stop(conversation)
+    waiting.join(5)
+    assert not waiting.is_alive()  # the window is free again before the model is ready
+    loader.release.set()
     session.host.wait_for_model()
-    loader.loaded[0].enqueue(["from the new model"])
-    list(session.submit(conversation, "Hi"))
+    assert stored_branch(store, conversation) == [("user", "Hi")]
+    assert loader.loaded[0].calls == []
+
+
+def test_a_reply_that_ends_during_a_model_switch_records_the_model_that_wrote_it(store):
+    loader = Loader()
+    engine = ScriptedEngine()
+    session = ChatSession.over(ModelHost(engine, Settings(temperature=0.7), model_sha256="sha-old", loader=loader),
+                               store)
+    conversation = session.new_conversation()
+    gate = engine.hold()
+    engine.enqueue(["Hel", "lo"])
+    updates = session.submit(conversation, "Hi")
+    next(updates)
+    streaming = threading.Thread(target=lambda: list(updates), daemon=True)
+    streaming.start()
+    wait_until(lambda: conversation.generation is not None)
+    session.host.apply_settings(replace(session.host.settings, model="other.gguf", temperature=0.3))
+    session.host.wait_for_model()
+    gate.release(10)
+    streaming.join(5)
+    reply = conversation.messages[-1]
+    assert reply.content == "Hello" and session.host.engine is loader.loaded[0]
+    assert (reply.meta["model"], reply.meta["model_sha256"]) == ("scripted", "sha-old")
+    assert reply.meta["params"]["temperature"] == 0.7
+    session.rate(conversation, 1, "Like")
+    [line] = session.history.export_feedback().read_text().splitlines()
+    assert json.loads(line)["model"] == "scripted"
 
 
 def test_a_model_that_fails_to_load_leaves_the_previous_one_working(engine, store):
@@ -504,3 +623,80 @@ def test_sending_a_message_ends_its_draft(session, engine):
     assert engine.drafts[-1] == ""  # the next message is not typed yet
     session.type_draft(conversation, "Hi")  # the last keystroke of "Hi", arriving after it was sent
     assert engine.drafts[-1] == "" and conversation.draft == ""
+
+
+def test_two_windows_opening_one_chat_at_once_share_it(engine, store):
+    session = ChatSession.over(ModelHost(engine), store)
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "Hi", ["Hello"])
+    both_inside = threading.Barrier(2, timeout=1)
+
+    def measure(opened):  # called while a chat is opened: hold the first until the second arrives, if it can
+        try:
+            both_inside.wait()
+        except threading.BrokenBarrierError:
+            pass
+
+    history = History(store, measure)
+    found = []
+    windows = [threading.Thread(target=lambda: found.append(history.find(conversation.id))) for _ in range(2)]
+    for window in windows:
+        window.start()
+    for window in windows:
+        window.join(5)
+    assert len(found) == 2 and found[0] is found[1]  # a reply streamed in one window shows in the other
+
+
+class CountingLoader(Loader):
+    """Counts how many models load at once; a load waits a moment for another to start beside it."""
+
+    def __init__(self):
+        super().__init__()
+        self.loading = 0
+        self.most_at_once = 0
+        self.count = threading.Lock()
+        self.side_by_side = threading.Barrier(2, timeout=1)
+
+    def __call__(self, settings):
+        with self.count:
+            self.loading += 1
+            self.most_at_once = max(self.most_at_once, self.loading)
+        try:
+            if settings.model != "a.gguf":
+                try:
+                    self.side_by_side.wait()
+                except threading.BrokenBarrierError:
+                    pass
+            return super().__call__(settings)
+        finally:
+            with self.count:
+                self.loading -= 1
+
+
+def test_two_model_switches_at_once_load_one_model_at_a_time_and_release_every_replaced_one(engine):
+    loader = CountingLoader()
+    host = ModelHost(engine, loader=loader)
+    loader.release.clear()
+    host.switch_model(Settings(model="a.gguf"))
+    switches = [threading.Thread(target=host.switch_model, args=(Settings(model=name),)) for name in ("b.gguf", "c.gguf")]
+    for switch in switches:
+        switch.start()
+    time.sleep(0.2)  # both wait for a.gguf
+    loader.release.set()
+    for switch in switches:
+        switch.join(10)
+    wait_until(lambda: len(loader.loaded) == 3 and host.wait_for_model(0))
+    assert loader.most_at_once == 1
+    assert engine.closed and all(getattr(e, "closed", False) for e in loader.loaded if e is not host.engine)
+
+
+def test_a_reply_refused_because_its_model_was_unloaded_says_so_and_can_be_written_again(session, engine):
+    conversation = session.new_conversation()
+    engine.refuse_with = ModelError("This model was unloaded. Send the message again.")
+    engine.enqueue(["never written"])
+    with pytest.raises(UserError, match="unloaded"):
+        list(session.submit(conversation, "Hi"))
+    assert texts(conversation)[0] == ("user", "Hi")
+    engine.enqueue(["Hello"])
+    list(session.retry(conversation, 0))
+    assert texts(conversation) == [("user", "Hi"), ("assistant", "Hello")]

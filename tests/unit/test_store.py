@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from chatdesk.store.database import Store
+from chatdesk.store.database import HistoryUnavailable, Store
 from chatdesk.store.migrations import MIGRATIONS
 
 
@@ -174,3 +174,52 @@ def test_insert_conversations_is_all_or_nothing(store):
     with pytest.raises(sqlite3.IntegrityError):
         store.insert_conversations([good, bad])
     assert store.conversation("c1") is None
+
+
+def history_with_one_chat(path):
+    """A history file in the old rollback-journal mode holding one chat; its bytes."""
+    store = Store(path)
+    exchange(store, store.create_conversation("").id, "Keep this", "Kept")
+    store.close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA journal_mode=DELETE")
+    return path.read_bytes()
+
+
+def assert_not_moved(path):
+    assert path.exists()
+    assert [p.name for p in path.parent.iterdir() if "unreadable" in p.name] == []
+
+
+def test_a_history_locked_by_another_program_is_left_alone_with_a_clear_message(tmp_path, monkeypatch):
+    monkeypatch.setattr("chatdesk.store.database.BUSY_SECONDS", 0.2)
+    path = tmp_path / "chatdesk.db"
+    before = history_with_one_chat(path)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another program writing to it
+    try:
+        with pytest.raises(HistoryUnavailable, match="locked.*left as it is"):
+            Store(path)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert_not_moved(path)
+    assert path.read_bytes() == before
+    store = Store(path)  # once the other program lets go, every chat is there
+    assert [c.title for c in store.conversations()] == ["Keep this"]
+    store.close()
+
+
+def test_a_failing_migration_leaves_the_history_untouched(tmp_path):
+    path = tmp_path / "chatdesk.db"
+    with sqlite3.connect(path) as db:  # says it has migration 1, but its tables are not what 2 expects
+        db.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied REAL)")
+        db.execute("INSERT INTO schema_migrations VALUES (1, 'conversations', 0)")
+        db.execute("CREATE TABLE notes (text TEXT)")
+        db.execute("INSERT INTO notes VALUES ('keep me')")
+    with pytest.raises(HistoryUnavailable, match="no such table: conversations"):
+        Store(path)
+    assert_not_moved(path)
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT text FROM notes").fetchall() == [("keep me",)]
+        assert db.execute("SELECT version FROM schema_migrations").fetchall() == [(1,)]  # 2 applied not at all
