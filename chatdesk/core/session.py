@@ -233,6 +233,7 @@ class ChatSession:
         conversation.generation = generation
         earlier = reply.stats if continue_reply else None
         saved = time.monotonic()
+        failure = None
         try:
             for delta in generation:
                 reply.content += delta
@@ -240,20 +241,29 @@ class ChatSession:
                     self.history.save_content(reply)
                     saved = time.monotonic()
                 yield conversation
+        except (ContextOverflow, ModelError) as error:  # refused, or the engine (a server) failed mid-reply
+            failure = error
         finally:
             conversation.generation = None
-            self._finish(conversation, reply, generation, earlier)
+            self._finish(conversation, reply, generation, earlier, engine)
+        if failure is not None:
+            if not reply.content:
+                self.history.drop(conversation, reply)
+            raise UserError(str(failure)) from failure
         yield conversation
 
-    def _finish(self, conversation: Conversation, reply: Message, generation: Generation, earlier) -> None:
+    def _finish(self, conversation: Conversation, reply: Message, generation: Generation, earlier, engine) -> None:
         stats = generation.stats
-        if stats is None:  # the reader went away before the end
+        if stats is None:  # the reader went away before the end, or the engine failed
             reply.status = "interrupted"
         else:
             reply.stats = _merge(earlier, stats) if earlier else stats
             reply.status = "complete"
-        reply.meta.update(model=getattr(self.host.engine, "model_name", None), model_sha256=self.host.model_sha256,
+        reply.meta.update(model=getattr(engine, "model_name", None), model_sha256=self.host.model_sha256,
                           params=asdict(self.host.params))
+        origin = getattr(engine, "origin", None)  # where a model not on this machine ran
+        if origin:
+            reply.meta["origin"] = dict(origin)
         self.history.save(reply)
         self.host.measure(conversation)
         self.host.get_ready(conversation)

@@ -504,3 +504,35 @@ def test_sending_a_message_ends_its_draft(session, engine):
     assert engine.drafts[-1] == ""  # the next message is not typed yet
     session.type_draft(conversation, "Hi")  # the last keystroke of "Hi", arriving after it was sent
     assert engine.drafts[-1] == "" and conversation.draft == ""
+
+
+def test_an_engine_failing_mid_reply_keeps_the_partial_reply_marked_interrupted_and_continuable(session, engine):
+    conversation = session.new_conversation()
+    engine.failure = ModelError("The server went away in the middle of the reply.")
+    engine.enqueue(["Once", " upon"])
+    with pytest.raises(UserError, match="went away"):
+        list(session.submit(conversation, "Tell me a story"))
+    reply = conversation.messages[-1]
+    assert reply.content == "Once upon" and reply.status == "interrupted"
+    assert conversation.generation is None and conversation.can_continue(1)
+    assert session.find(conversation.id).messages[-1].content == "Once upon"  # as stored
+    engine.enqueue([" a time."])
+    list(session.continue_reply(conversation, 1))
+    assert reply.content == "Once upon a time." and reply.status == "complete"
+
+
+def test_an_engine_failing_before_any_text_leaves_no_empty_reply(session, engine):
+    conversation = session.new_conversation()
+    engine.failure = ModelError("The server refused the API key (HTTP 401).")
+    engine.enqueue([])
+    with pytest.raises(UserError, match="API key"):
+        list(session.submit(conversation, "Hello"))
+    assert texts(session.find(conversation.id)) == [("user", "Hello")]
+
+
+def test_a_reply_records_where_the_engine_ran_it(session, engine):
+    engine.origin = {"server": "http://gpu-box:8080/v1", "model_id": "qwen3-32b"}
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "Hi", ["Hello"])
+    stored = session.find(conversation.id).messages[-1]
+    assert stored.meta["origin"] == {"server": "http://gpu-box:8080/v1", "model_id": "qwen3-32b"}
