@@ -51,6 +51,12 @@ class Settings:
     """Extra folders searched for GGUF files."""
     presets: dict = field(default_factory=dict)
     """The user's named presets: name -> the sampling fields and system prompt."""
+    server_url: str = ""
+    """An inference server to chat through instead of a local model ("": none, and no connection is made)."""
+    server_model: str = ""
+    """The model to use on that server ("": its first)."""
+    servers: tuple[str, ...] = ()
+    """Servers added in the Model panel (their API keys are kept apart, never here)."""
 
     def sampling(self) -> SamplingParams:
         """The sampling part, for the engine."""
@@ -127,7 +133,7 @@ def load_settings(path: Path | None = None) -> tuple[Settings, str | None]:
         if not isinstance(raw, dict):
             raise ValueError("it does not hold a JSON object")
         known = {f.name for f in fields(Settings)}
-        values = {k: tuple(v) if k == "model_folders" else v for k, v in raw.items() if k in known}
+        values = {k: tuple(v) if k in ("model_folders", "servers") else v for k, v in raw.items() if k in known}
         return checked(Settings(**values)), None
     except (OSError, ValueError, TypeError) as error:
         return Settings(), f"The settings file {path} could not be used ({error}); defaults are in effect."

@@ -128,6 +128,8 @@ class ServerEngine:
                     reply.take(event, self._refusal_in_stream)
                     if generation.cancelled:
                         break
+                if not (reply.ended or generation.cancelled):
+                    raise self._cut_short(reply)
         except (httpx.HTTPError, OSError) as error:
             if not generation.cancelled:  # a hang-up by Stop surfaces as a read error: that is no failure
                 generation.fail(self._lost(error, reply))
@@ -145,6 +147,15 @@ class ServerEngine:
             return server_api.explain(error, self.address)
         return ServerError(f"The server at {self.address.shown} went away in the middle of the reply. What it "
                            "wrote is kept; press Continue once the server is back.")
+
+    def _cut_short(self, reply: "_Reply") -> ServerError:
+        """The stream ended without saying the reply was done (llama-cpp-python's server does so on an error)."""
+        if reply.pieces:
+            return ServerError(f"The server at {self.address.shown} ended the reply before finishing it. What it "
+                               "wrote is kept; press Continue to carry on.")
+        return ServerError(f"The server at {self.address.shown} ended the reply without writing anything. The "
+                           "conversation may be too long for the context it runs with (its log says why): "
+                           "set the context length in the Model panel to the server's.")
 
     def _refusal(self, response: httpx.Response, prompt_tokens: int, reply_budget: int) -> Exception:
         """An error answer to a reply request: an over-long prompt is a ContextOverflow like a local one."""
@@ -170,6 +181,7 @@ class _Reply:
         self.first: float | None = None
         self.thinking = False
         self.finish = "length"
+        self.ended = False  # the server said why the reply ended
         self.usage: dict = {}
         self.server: dict = {}
 
@@ -187,6 +199,7 @@ class _Reply:
             text = delta.get("content") or choice.get("text")
             self._push(reasoning, text)
             if choice.get("finish_reason"):
+                self.ended = True
                 self.finish = "length" if choice["finish_reason"] == "length" else "stop"
 
     def _push(self, reasoning: str | None, text: str | None) -> None:

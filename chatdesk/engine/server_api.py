@@ -186,3 +186,10 @@ def sse_events(response: httpx.Response) -> Iterator[dict]:
             continue
         if isinstance(event, dict):
             yield event
+
+
+def model_ids(url: str, api_key: str | None) -> list[str]:
+    """Check a server the way "Test connection" does: the ids of its models, or ServerError saying why not."""
+    address = Address.parse(url)
+    with client(address, api_key) as http:
+        return [m["id"] for m in list_models(http, address)]
