@@ -76,13 +76,12 @@ def stream_timeout() -> httpx.Timeout:
 def explain(error: Exception, address: Address) -> ServerError:
     """A network or HTTP failure, in words a user can act on."""
     where = address.shown
-    if isinstance(error, httpx.ConnectTimeout) or isinstance(error, httpx.PoolTimeout):
-        return ServerError(f"The server at {where} did not answer in time. Is the address right, and is it up?")
+    if isinstance(error, httpx.TimeoutException):
+        return ServerError(f"The server at {where} did not answer in time (timed out). "
+                           "Is the address right, and is the server up and not overloaded?")
     if isinstance(error, httpx.ConnectError):
         return ServerError(f"Could not connect to {where}: the connection was refused or the host is unknown. "
                            "Is the server running, and is the address right?")
-    if isinstance(error, httpx.TimeoutException):
-        return ServerError(f"The server at {where} stopped answering (timed out).")
     if isinstance(error, httpx.HTTPStatusError):
         return _status_error(error.response, where)
     if isinstance(error, (httpx.RemoteProtocolError, httpx.ReadError)):
