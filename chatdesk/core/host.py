@@ -136,9 +136,18 @@ class ModelHost:
             self.apply_settings(replace(self.settings, servers=(*self.settings.servers, shown)))
         return found
 
-    def use_server(self, url: str, model: str) -> bool:
-        """Chat through `model` on the server at `url` from now on (loaded in the background)."""
-        return self.apply_settings(replace(self.settings, server_url=url.strip(), server_model=model or ""))
+    def use_server(self, url: str, model: str, api_key: str = "") -> bool:
+        """Chat through `model` on the server at `url` from now on (connected in the background); a key given
+        is kept for it."""
+        try:
+            shown = server_api.Address.parse(url).shown
+        except ModelError as error:
+            raise UserError(str(error)) from error
+        if api_key.strip():
+            server_keys.save_key(shown, api_key)
+        servers = self.settings.servers if shown in self.settings.servers else (*self.settings.servers, shown)
+        return self.apply_settings(replace(self.settings, server_url=shown, server_model=model or "",
+                                           servers=servers))
 
     def use_local(self, path: str) -> bool:
         """Chat with the GGUF file at `path` on this machine from now on."""

@@ -203,6 +203,8 @@ class ChatSession:
                  "version": f"{message.version} of {message.versions}"}
         if message.stats is not None:
             facts.update(asdict(message.stats))
+        if message.meta.get("origin"):
+            facts["server"] = message.meta["origin"].get("server")
         if message.status == "interrupted":
             facts["finish_reason"] = "interrupted (the app stopped)"
         if message.feedback:

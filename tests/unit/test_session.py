@@ -536,3 +536,4 @@ def test_a_reply_records_where_the_engine_ran_it(session, engine):
     chat(session, engine, conversation, "Hi", ["Hello"])
     stored = session.find(conversation.id).messages[-1]
     assert stored.meta["origin"] == {"server": "http://gpu-box:8080/v1", "model_id": "qwen3-32b"}
+    assert session.details(conversation, 1)["server"] == "http://gpu-box:8080/v1"
