@@ -47,7 +47,8 @@ def test_presets_apply_and_user_presets_are_kept():
 
 
 def test_settings_survive_a_restart(private_home):
-    saved = replace(Settings(), temperature=0.3, model_folders=(str(private_home),), presets={"x": {"top_k": 5}})
+    saved = replace(Settings(), temperature=0.3, model_folders=(str(private_home),), presets={"x": {"top_k": 5}},
+                    server_url="http://gpu-box:8080/v1", server_model="qwen3", servers=("http://gpu-box:8080/v1",))
     path = config.save_settings(saved)
     assert path == private_home / "data" / "settings.json"
     loaded, warning = config.load_settings()
@@ -62,3 +63,16 @@ def test_an_unusable_settings_file_falls_back_to_defaults_with_a_warning(private
     loaded, warning = config.load_settings()
     assert loaded == Settings() and "could not be used" in warning
     assert path.read_text() == content  # left alone for the user to look at
+
+
+@pytest.mark.parametrize("argv, server_url, server_model", [
+    ([], "http://saved:8080/v1", "saved-model"),
+    (["--server", "http://gpu-box:8080", "--server-model", "qwen3"], "http://gpu-box:8080", "qwen3"),
+    (["--model", "/models/x.gguf"], "", "saved-model"),  # a model file given runs here
+])
+def test_the_command_line_picks_a_server_or_a_local_model(argv, server_url, server_model):
+    from chatdesk.cli import parse_args, with_options
+
+    saved = replace(Settings(), server_url="http://saved:8080/v1", server_model="saved-model")
+    settings = with_options(saved, parse_args(argv))
+    assert (settings.server_url, settings.server_model) == (server_url, server_model)
