@@ -3,6 +3,7 @@ else from its tokenizer per message, else estimated and corrected by the usage i
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -41,6 +42,17 @@ class TokenCounter:
     def count(self, messages: Sequence[dict], *, continue_reply: bool = False) -> int:
         """Tokens `messages` take as a prompt (for continuing the last one, when `continue_reply`)."""
         messages = [{"role": m["role"], "content": m["content"]} for m in messages]
+        key = json.dumps([messages, continue_reply])
+        with self._lock:
+            if key in self._known:  # a prompt is counted while typed, checked when sent, then sent
+                self._known.move_to_end(key)
+                return self._known[key]
+        counted = self._count(messages, continue_reply)
+        if self._probe()[1]:  # counted by the server (an estimate moves with the usage reported)
+            self._remember(key, counted)
+        return counted
+
+    def _count(self, messages: list[dict], continue_reply: bool) -> int:
         has_template, tokenize = self._probe()
         if has_template and tokenize:
             tail = messages.pop()["content"] if continue_reply and messages[-1:] and \
@@ -85,11 +97,14 @@ class TokenCounter:
         tokens = self._tokenize(path, text)
         if tokens is None:
             return None
+        self._remember(text, len(tokens))
+        return len(tokens)
+
+    def _remember(self, key: str, count: int) -> None:
         with self._lock:
-            self._known[text] = len(tokens)
+            self._known[key] = count
             if len(self._known) > REMEMBERED:
                 self._known.popitem(last=False)
-        return len(tokens)
 
     def _tokenize(self, path: str, text: str) -> list | None:
         payload = {"content": text} if path == "/tokenize" else {"input": text, "model": self._model_id}
