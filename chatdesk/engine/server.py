@@ -40,6 +40,8 @@ class ServerEngine:
         self.origin = {"server": self.address.shown, "model_id": self.model_id}  # what each reply records
         self._tokens = TokenCounter(self._http, self.model_id)
         self._closed = False
+        self._replies = threading.Condition()  # close() waits for the replies being written
+        self._writing = 0
 
     def chat(self, messages: Sequence[dict], params: SamplingParams = SamplingParams(), *,
              continue_reply: bool = False) -> Generation:
@@ -51,7 +53,10 @@ class ServerEngine:
         generation = Generation()
         generation.prompt_tokens = count
         job = (generation, path, payload, kept, seed, dropped, time.perf_counter())
-        threading.Thread(target=self._run, args=job, name="chatdesk-server-reply", daemon=True).start()
+        with self._replies:
+            self._refuse_if_closed()
+            self._writing += 1
+        threading.Thread(target=self._write, args=job, name="chatdesk-server-reply", daemon=True).start()
         return generation
 
     def fit(self, messages: Sequence[dict], reply_budget: int, *,
@@ -72,8 +77,10 @@ class ServerEngine:
         return done
 
     def close(self) -> None:
-        """Let go of the server; later calls are refused."""
-        self._closed = True
+        """Let go of the server once the replies being written are done; later calls are refused."""
+        with self._replies:
+            self._closed = True
+            self._replies.wait_for(lambda: self._writing == 0)
         self._http.close()
 
     def _refuse_if_closed(self) -> None:
@@ -115,6 +122,15 @@ class ServerEngine:
             return "/v1/chat/completions", body | {"messages": messages}
         raise ServerError(f"The server at {self.address.shown} cannot continue a reply (it offers neither raw "
                           "completion with the model's template nor prefill). Press Retry for a new one.")
+
+    def _write(self, *job) -> None:
+        """One reply on its own thread, counted while it is written."""
+        try:
+            self._run(*job)
+        finally:
+            with self._replies:
+                self._writing -= 1
+                self._replies.notify_all()
 
     def _run(self, generation: Generation, path, payload, kept, seed, dropped, started) -> None:
         """Stream one reply into `generation`; never raises."""

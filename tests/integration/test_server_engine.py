@@ -188,3 +188,12 @@ def test_the_url_works_with_or_without_v1(inference_server):
         engine = ServerEngine(url)
         assert engine.origin["server"] == inference_server.url
         engine.close()
+
+
+def test_closing_lets_the_reply_being_written_finish_then_refuses(inference_server):
+    engine = ServerEngine(inference_server.url, context_length=inference_server.n_ctx)
+    generation = engine.chat(STORY, SamplingParams(max_tokens=8))
+    engine.close()  # a switch to another model: the reply on screen is not cut off
+    assert "".join(generation).strip() and generation.stats.finish_reason in ("stop", "length")
+    with pytest.raises(ServerError, match="unloaded"):
+        engine.chat(STORY, SamplingParams(max_tokens=8))
