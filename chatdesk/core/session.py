@@ -203,10 +203,12 @@ class ChatSession:
                  "version": f"{message.version} of {message.versions}"}
         if message.stats is not None:
             facts.update(asdict(message.stats))
-        if message.meta.get("origin"):
-            facts["server"] = message.meta["origin"].get("server")
+            facts.update(_reported(facts.pop("server") or {}))
+        origin = message.meta.get("origin") or {}
+        if origin:
+            facts["server"] = origin.get("server")
         if message.status == "interrupted":
-            facts["finish_reason"] = "interrupted (the app stopped)"
+            facts["finish_reason"] = "interrupted (" + ("the server went away or " if origin else "") + "the app stopped)"
         if message.feedback:
             facts["feedback"] = ", ".join(f.kind for f in message.feedback)
         return facts
@@ -287,6 +289,17 @@ class ChatSession:
             if conversation.messages[i].role == "user":
                 return i
         raise UserError("There is no message to go back to.")
+
+
+def _reported(server: dict) -> dict:
+    """What an inference server said about a reply, worth showing: its own speed and its fingerprint."""
+    facts = {}
+    speed = (server.get("timings") or {}).get("predicted_per_second")
+    if speed:
+        facts["server_tokens_per_second"] = speed
+    if server.get("system_fingerprint"):
+        facts["system_fingerprint"] = server["system_fingerprint"]
+    return facts
 
 
 def _merge(earlier, later):

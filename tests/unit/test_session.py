@@ -537,3 +537,13 @@ def test_a_reply_records_where_the_engine_ran_it(session, engine):
     stored = session.find(conversation.id).messages[-1]
     assert stored.meta["origin"] == {"server": "http://gpu-box:8080/v1", "model_id": "qwen3-32b"}
     assert session.details(conversation, 1)["server"] == "http://gpu-box:8080/v1"
+
+
+def test_the_details_show_what_the_server_reported(session, engine, store):
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "Hi", ["Hello"])
+    reply = conversation.messages[-1]
+    reply.stats = replace(reply.stats, server={"timings": {"predicted_per_second": 41.5},
+                                               "system_fingerprint": "b6000-abc"})
+    facts = session.details(conversation, 1)
+    assert facts["server_tokens_per_second"] == 41.5 and facts["system_fingerprint"] == "b6000-abc"
