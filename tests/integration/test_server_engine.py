@@ -197,3 +197,21 @@ def test_closing_lets_the_reply_being_written_finish_then_refuses(inference_serv
     assert "".join(generation).strip() and generation.stats.finish_reason in ("stop", "length")
     with pytest.raises(ServerError, match="unloaded"):
         engine.chat(STORY, SamplingParams(max_tokens=8))
+
+
+def test_chatdesk_takes_the_key_from_chatdesk_api_key_or_from_where_the_panel_kept_it(start_server, monkeypatch):
+    from chatdesk.catalog import server_keys
+    from chatdesk.cli import open_engine
+
+    server = start_server("llama-server", api_key="env-key-51c0")
+    settings = Settings(server_url=server.url.removesuffix("/v1"), context_length=2048)
+    with pytest.raises(ServerError, match="refused the API key"):
+        open_engine(settings)
+    monkeypatch.setenv("CHATDESK_API_KEY", "env-key-51c0")
+    engine, sha256 = open_engine(settings)
+    assert engine.origin["server"] == server.url and sha256 is None
+    engine.close()
+    monkeypatch.delenv("CHATDESK_API_KEY")
+    server_keys.save_key(server.url, "env-key-51c0")
+    engine, _ = open_engine(settings)
+    engine.close()
