@@ -28,6 +28,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--context", type=int, help="context length in tokens (default: settings, else 4096)")
     parser.add_argument("--max-tokens", type=int, help="longest reply in tokens (default: settings, else 512)")
     parser.add_argument("--threads", type=int, default=None, help="threads for generation (default: by core count)")
+    parser.add_argument("--server", metavar="URL",
+                        help="chat through an OpenAI-compatible inference server, e.g. http://gpu-box:8080/v1 "
+                             "(its API key from CHATDESK_API_KEY or the Model panel)")
+    parser.add_argument("--server-model", metavar="NAME", help="the model to use on that server (default: its first)")
     return parser.parse_args(argv)
 
 
@@ -80,12 +84,18 @@ def load_session(args: argparse.Namespace):
 def options(args: argparse.Namespace) -> dict:
     """The settings this run's command-line options set (used for this run, not saved)."""
     chosen = {"model": str(args.model) if args.model else None, "context_length": args.context,
-              "max_tokens": args.max_tokens, "threads": args.threads}
+              "max_tokens": args.max_tokens, "threads": args.threads, "server_url": args.server,
+              "server_model": args.server_model}
+    if args.model and not args.server:
+        chosen["server_url"] = ""  # a model file given: run it here, whatever server was saved
     return {name: value for name, value in chosen.items() if value is not None}
 
 
 def open_engine(settings):
-    """Load the model the settings name (the default model when they name none): (engine, its sha256 if known)."""
+    """Load the model the settings name (the default model when they name none), or connect to the server they
+    name: (engine, its sha256 if known)."""
+    if settings.server_url:
+        return open_server(settings), None
     from chatdesk.catalog import models
     from chatdesk.engine.local import LocalEngine
     from chatdesk.errors import ModelError
@@ -97,6 +107,17 @@ def open_engine(settings):
                     gpu_layers=settings.gpu_layers, disk_cache=paths.cache_dir() / "prompt-cache",
                     disk_cache_bytes=settings.disk_cache_mb << 20)
     return engine, models.known_sha256(engine.model_path)
+
+
+def open_server(settings):
+    """Connect to the inference server the settings name; the only way chatdesk ever goes on the network."""
+    from chatdesk.catalog import server_keys
+    from chatdesk.engine.server import ServerEngine
+    from chatdesk.engine.server_api import Address
+
+    key = server_keys.api_key(Address.parse(settings.server_url).shown)
+    return ServerEngine(settings.server_url, model=settings.server_model or None, api_key=key,
+                        context_length=settings.context_length)
 
 
 def build_app(args: argparse.Namespace):

@@ -51,6 +51,12 @@ class Settings:
     """Extra folders searched for GGUF files."""
     presets: dict = field(default_factory=dict)
     """The user's named presets: name -> the sampling fields and system prompt."""
+    server_url: str = ""
+    """An inference server to chat through instead of a local model ("": none, and no connection is made)."""
+    server_model: str = ""
+    """The model to use on that server ("": its first)."""
+    servers: tuple[str, ...] = ()
+    """Servers added in the Model panel (their API keys are kept apart, never here)."""
 
     def sampling(self) -> SamplingParams:
         """The sampling part, for the engine."""
@@ -69,7 +75,7 @@ LIMITS = {  # field: (lowest, highest)
     "repeat_penalty": (0.5, 2.0), "max_tokens": (1, 32768), "context_length": (256, 131072),
     "threads": (0, 256), "gpu_layers": (-1, 1000), "disk_cache_mb": (0, 1 << 20),
 }
-TEXT_FIELDS = ("system_prompt", "model")
+TEXT_FIELDS = ("system_prompt", "model", "server_url", "server_model")
 
 
 def problems(settings: Settings, before: Settings | None = None) -> list[str]:
@@ -97,8 +103,9 @@ def field_problem(name: str, value) -> str | None:
             return f"{_label(name)} must be a number from {low} to {high} (got {value!r})."
     elif name in TEXT_FIELDS and not isinstance(value, str):
         return f"{_label(name)} must be text (got {value!r})."
-    elif name == "model_folders" and not (isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)):
-        return f"Model folders must be a list of folders (got {value!r})."
+    elif name in ("model_folders", "servers") and not (
+            isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)):
+        return f"{_label(name)} must be a list of text (got {value!r})."
     elif name == "presets" and not (isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())):
         return f"Presets must map names to settings (got {value!r})."
     return None
@@ -163,7 +170,7 @@ def usable_settings(raw: dict) -> tuple[Settings, list[str]]:
         if reason:
             rejected.append(reason)
         else:
-            values[name] = tuple(raw[name]) if name == "model_folders" else raw[name]
+            values[name] = tuple(raw[name]) if name in ("model_folders", "servers") else raw[name]
     settings = Settings(**values)
     if settings.max_tokens >= settings.context_length:
         rejected.append("Max reply tokens must be smaller than the context length.")

@@ -10,9 +10,11 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"
 
 @pytest.fixture(autouse=True)
 def private_home(tmp_path, monkeypatch):
-    """Point every chatdesk path at a temp dir."""
+    """Point every chatdesk path at a temp dir; keep API keys out of the user's keyring."""
     home = tmp_path / "chatdesk-home"
     monkeypatch.setenv("CHATDESK_HOME", str(home))
+    monkeypatch.setenv("CHATDESK_KEYRING", "none")  # never the user's own keyring
+    monkeypatch.delenv("CHATDESK_API_KEY", raising=False)
     return home
 
 

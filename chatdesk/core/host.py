@@ -10,17 +10,18 @@ from dataclasses import replace
 from pathlib import Path
 
 from chatdesk import config
-from chatdesk.catalog import library
+from chatdesk.catalog import library, server_keys
 from chatdesk.catalog.models import ModelFileError, file_sha256
 from chatdesk.config import Settings
 from chatdesk.core.conversation import Conversation
+from chatdesk.engine import server_api
 from chatdesk.engine.base import ChatEngine
 from chatdesk.engine.generation import SamplingParams
 from chatdesk.errors import ContextOverflow, ModelError, UserError
 
 MODEL_WAIT = 600  # seconds a message waits for a model that is loading
 WAIT_STEP = 0.1  # seconds between looks at whether a wait for the model was stopped
-RELOAD_FIELDS = ("model", "context_length", "threads", "gpu_layers", "disk_cache_mb")
+RELOAD_FIELDS = ("model", "context_length", "threads", "gpu_layers", "disk_cache_mb", "server_url", "server_model")
 
 EngineLoader = Callable[[Settings], tuple[ChatEngine, str | None]]  # settings -> (engine, model sha256)
 
@@ -127,6 +128,49 @@ class ModelHost:
         except (library.HubUnavailable, ModelFileError) as error:
             raise UserError(str(error)) from error
 
+    # inference servers
+
+    @property
+    def server(self) -> str | None:
+        """The server the model in use runs on (None: it runs here)."""
+        origin = getattr(self.engine, "origin", None) or {}
+        return origin.get("server")
+
+    def server_models(self, url: str, api_key: str = "") -> list[str]:
+        """The models a server offers (checking it can be used); UserError saying why it cannot."""
+        try:
+            address = server_api.Address.parse(url)
+            return server_api.model_ids(url, api_key.strip() or server_keys.api_key(address.shown))
+        except ModelError as error:
+            raise UserError(str(error)) from error
+
+    def add_server(self, url: str, api_key: str = "") -> list[str]:
+        """Check a server, keep it in the list (its key apart, never in the settings); its models."""
+        found = self.server_models(url, api_key)
+        shown = server_api.Address.parse(url).shown
+        if api_key.strip():
+            server_keys.save_key(shown, api_key)
+        if shown not in self.settings.servers:
+            self.apply_settings(replace(self.settings, servers=(*self.settings.servers, shown)))
+        return found
+
+    def use_server(self, url: str, model: str, api_key: str = "") -> bool:
+        """Chat through `model` on the server at `url` from now on (connected in the background); a key given
+        is kept for it."""
+        try:
+            shown = server_api.Address.parse(url).shown
+        except ModelError as error:
+            raise UserError(str(error)) from error
+        if api_key.strip():
+            server_keys.save_key(shown, api_key)
+        servers = self.settings.servers if shown in self.settings.servers else (*self.settings.servers, shown)
+        return self.apply_settings(replace(self.settings, server_url=shown, server_model=model or "",
+                                           servers=servers))
+
+    def use_local(self, path: str) -> bool:
+        """Chat with the GGUF file at `path` on this machine from now on."""
+        return self.apply_settings(replace(self.settings, model=path, server_url="", server_model=""))
+
     # loading
 
     def switch_model(self, settings: Settings) -> None:
@@ -136,7 +180,7 @@ class ModelHost:
         with self._switching:
             self._model_ready.wait(MODEL_WAIT)
             self._model_ready.clear()
-            self.loading = settings.model or "the default model"
+            self.loading = _model_label(settings)
             threading.Thread(target=self._load, args=(settings,), name="chatdesk-model-load", daemon=True).start()
 
     def wait_for_model(self, timeout: float = MODEL_WAIT, stop: threading.Event | None = None) -> bool:
@@ -230,3 +274,10 @@ class ModelHost:
         (with the message as far as it is typed)."""
         if self.engine is not None and self.loading is None:
             self.engine.prepare(conversation.prompt(), self.params.max_tokens, conversation.draft)
+
+
+def _model_label(settings: Settings) -> str:
+    """The model some settings name, in a few words."""
+    if settings.server_url:
+        return f"{settings.server_model or 'the model'} on {settings.server_url}"
+    return settings.model or "the default model"

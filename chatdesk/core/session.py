@@ -206,8 +206,12 @@ class ChatSession:
                  "version": f"{message.version} of {message.versions}"}
         if message.stats is not None:
             facts.update(asdict(message.stats))
+            facts.update(_reported(facts.pop("server") or {}))
+        origin = message.meta.get("origin") or {}
+        if origin:
+            facts["server"] = origin.get("server")
         if message.status == "interrupted":
-            facts["finish_reason"] = "interrupted (the app stopped)"
+            facts["finish_reason"] = "interrupted (" + ("the server went away or " if origin else "") + "the app stopped)"
         if message.feedback:
             facts["feedback"] = ", ".join(f.kind for f in message.feedback)
         return facts
@@ -230,6 +234,7 @@ class ChatSession:
         generation, reply, made_by = started
         earlier = reply.stats if continue_reply else None
         saved = time.monotonic()
+        failure = None
         try:
             for delta in generation:
                 reply.content += delta
@@ -237,13 +242,16 @@ class ChatSession:
                     self.history.save_content(reply)
                     saved = time.monotonic()
                 yield conversation
-        except ModelError as error:  # it was queued on a model unloaded meanwhile
-            raise UserError(str(error)) from error
+        except (ContextOverflow, ModelError) as error:  # queued on a model unloaded meanwhile, or a server failed
+            failure = error
         finally:
             conversation.generation = None
             self._finish(conversation, reply, generation, earlier, made_by)
+        if failure is not None:
+            if not reply.content:
+                self.history.drop(conversation, reply)
+            raise UserError(str(failure)) from failure
         yield conversation
-
     def _start(self, conversation: Conversation, continue_reply: bool):
         """Wait for a model being loaded, then start the reply: (generation, reply, (engine, params)), or None
         when Stop was pressed meanwhile. Until the reply is written the conversation is busy, so nothing can be
@@ -273,7 +281,7 @@ class ChatSession:
     def _finish(self, conversation: Conversation, reply: Message, generation: Generation, earlier,
                 made_by: tuple[ChatEngine, SamplingParams]) -> None:
         stats = generation.stats
-        if stats is None:  # the reader went away before the end
+        if stats is None:  # the reader went away before the end, or the engine failed
             reply.status = "interrupted"
         else:
             reply.stats = _merge(earlier, stats) if earlier else stats
@@ -281,6 +289,9 @@ class ChatSession:
         engine, params = made_by  # what wrote it, though another model may be in use by now
         reply.meta.update(model=getattr(engine, "model_name", None), model_sha256=self.host.sha256_of(engine),
                           params=asdict(params))
+        origin = getattr(engine, "origin", None)  # where a model not on this machine ran
+        if origin:
+            reply.meta["origin"] = dict(origin)
         self.history.save(reply)
         self.host.measure(conversation)
         self.host.get_ready(conversation)
@@ -304,6 +315,17 @@ class ChatSession:
             if conversation.messages[i].role == "user":
                 return i
         raise UserError("There is no message to go back to.")
+
+
+def _reported(server: dict) -> dict:
+    """What an inference server said about a reply, worth showing: its own speed and its fingerprint."""
+    facts = {}
+    speed = (server.get("timings") or {}).get("predicted_per_second")
+    if speed:
+        facts["server_tokens_per_second"] = speed
+    if server.get("system_fingerprint"):
+        facts["system_fingerprint"] = server["system_fingerprint"]
+    return facts
 
 
 def _merge(earlier, later):

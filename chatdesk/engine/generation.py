@@ -36,6 +36,7 @@ class Stats:
     finish_reason: str  # "stop", "length" or "cancelled"
     dropped_messages: int  # oldest messages left out to fit the context
     prompt_evaluated: int | None = None  # prompt tokens computed; the rest came from the prompt cache
+    server: dict | None = None  # what an inference server reported: its usage, timings and fingerprint
 
 
 @dataclass(frozen=True)
@@ -55,13 +56,29 @@ class Generation:
     def __init__(self) -> None:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._cancelled = threading.Event()
+        self._on_cancel: list = []
+        self._hooks = threading.Lock()
         self.stats: Stats | None = None
         self.prompt_tokens = 0
         self.tokens_so_far = 0
 
     def cancel(self) -> None:
         """Stop the computation after the token being computed now."""
-        self._cancelled.set()
+        with self._hooks:
+            if self._cancelled.is_set():
+                return
+            self._cancelled.set()
+            hooks, self._on_cancel = self._on_cancel, []
+        for hook in hooks:
+            hook()
+
+    def on_cancel(self, hook) -> None:
+        """Producer side: call `hook` (once, on the cancelling thread) when cancelled; at once if already so."""
+        with self._hooks:
+            if not self._cancelled.is_set():
+                self._on_cancel.append(hook)
+                return
+        hook()
 
     @property
     def cancelled(self) -> bool:

@@ -21,7 +21,7 @@ from chatdesk.catalog import models
 from chatdesk.engine.disk_cache import DiskPromptCache
 from chatdesk.engine.generation import Generation, SamplingParams, Stats
 from chatdesk.engine.prompt_cache import PromptCache, StateCache, shared_prefix
-from chatdesk.errors import ContextOverflow, ModelError
+from chatdesk.errors import ContextOverflow, ModelError, overflow_message
 
 log = logging.getLogger(__name__)
 
@@ -146,11 +146,7 @@ class LocalEngine:
             if len(tokens) <= budget:
                 return system + kept, tokens, dropped
         needed = len(self.tokenize_chat(system + turns[-1:], continue_reply=continue_reply))
-        raise ContextOverflow(
-            f"This message is too long for the model: it needs about {needed} tokens, "
-            f"but only {budget} of the {self.context_length}-token context are left for it. "
-            "Shorten it or split it up."
-        )
+        raise ContextOverflow(overflow_message(needed, budget, self.context_length))
 
     def tokenize_chat(self, messages: Sequence[dict], *, continue_reply: bool = False) -> list[int]:
         """The tokens of `messages` in the model's chat template, ready for a reply."""

@@ -25,7 +25,7 @@ STATS_FIELDS = {
     "completion_tokens": ((int,), True), "time_to_first_token": ((int, float, type(None)), True),
     "tokens_per_second": ((int, float, type(None)), True), "total_seconds": ((int, float), True),
     "finish_reason": ((str,), True), "dropped_messages": ((int,), True),
-    "prompt_evaluated": ((int, type(None)), False),
+    "prompt_evaluated": ((int, type(None)), False), "server": ((dict, type(None)), False),
 }
 META_TEXT = ("model", "model_sha256")
 

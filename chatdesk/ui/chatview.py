@@ -73,6 +73,8 @@ def format_details(facts: dict) -> str:
         "total_seconds": "Total time (s)", "finish_reason": "Finished by",
         "dropped_messages": "Messages left out of context", "feedback": "Feedback", "version": "Version",
         "prompt_evaluated": "Prompt tokens computed (rest cached)",
+        "server": "Server", "server_tokens_per_second": "Tokens/s (the server's timing)",
+        "system_fingerprint": "Server fingerprint",
     }
     rows = [f"- {labels[k]}: **{_fmt(v)}**" for k, v in facts.items() if k in labels]
     return "**Message details**\n\n" + "\n".join(rows)

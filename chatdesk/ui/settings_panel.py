@@ -1,4 +1,4 @@
-"""The model and settings panel: pick, add and load models; tune sampling; presets."""
+"""The model and settings panel: pick, add and load models (or a server's); tune sampling; presets."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from chatdesk.config import Settings
 from chatdesk.core.host import ModelHost
 from chatdesk.errors import UserError
 from chatdesk.ui.kit import refuse
+from chatdesk.ui.servers_panel import Servers, ServerHandlers, build_servers, wire_servers
 
 NUMBERS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens",
            "context_length", "threads", "gpu_layers", "disk_cache_mb")
@@ -36,6 +37,7 @@ class Panel:
     system_prompt: gr.Textbox
     numbers: dict
     save: gr.Button
+    servers: Servers
 
 
 def build_panel(host: ModelHost) -> Panel:
@@ -55,6 +57,7 @@ def build_panel(host: ModelHost) -> Panel:
             hub_repo = gr.Textbox(label="Repository", placeholder="owner/name", max_lines=1, elem_id="hub-repo")
             hub_file = gr.Textbox(label="File", placeholder="model.Q4_K_M.gguf", max_lines=1, elem_id="hub-file")
             hub = gr.Button("Download", size="sm", elem_id="hub-download")
+        servers = build_servers(host)
     with gr.Accordion("Settings", open=False, elem_id="settings-panel"):
         preset = gr.Dropdown(choices=host.presets(), value=None, label="Preset", elem_id="preset")
         system_prompt = gr.Textbox(s.system_prompt, label="System prompt for new chats", lines=2,
@@ -78,7 +81,7 @@ def build_panel(host: ModelHost) -> Panel:
             preset_name = gr.Textbox(show_label=False, placeholder="New preset name", max_lines=1, scale=2)
             save_preset = gr.Button("Save as preset", size="sm", scale=1, elem_id="save-preset")
     return Panel(model, load, status, add_path, add, upload, hub_repo, hub_file, hub, preset, preset_name, save_preset,
-                 system_prompt, numbers, save)
+                 system_prompt, numbers, save, servers)
 
 
 def model_choices(host: ModelHost) -> list[tuple[str, str]]:
@@ -91,7 +94,9 @@ def model_status(host: ModelHost) -> str:
     if host.loading:
         return f"⏳ Loading {host.loading}…"
     engine = host.engine
-    loaded = f"Loaded: **{engine.model_name}** ({engine.context_length:,}-token context)" if engine else "No model loaded."
+    where = f" on {host.server}" if host.server else ""
+    loaded = (f"Loaded: **{engine.model_name}**{where} ({engine.context_length:,}-token context)" if engine
+              else "No model loaded.")
     return f"{loaded}\n\n⚠️ {host.load_error}" if host.load_error else loaded
 
 
@@ -112,20 +117,28 @@ class PanelHandlers:
         if not path:
             yield refuse("Pick a model first.", outputs=3)
             return
-        yield from self._switch(replace(self.host.settings, model=path))
+        yield from self._switch(lambda: self.host.use_local(path))
+
+    def use_server(self, url: str | None, model: str | None, api_key: str):
+        if not url or not model:
+            yield refuse("Give the server's address, press “Test connection”, then pick one of its models.",
+                         outputs=3)
+            return
+        yield from self._switch(lambda: self.host.use_server(url, model, api_key))
 
     def save(self, system_prompt: str, *numbers):
-        yield from self._switch(self._entered(system_prompt, numbers), saved=True)
+        entered = self._entered(system_prompt, numbers)
+        yield from self._switch(lambda: self.host.apply_settings(entered), saved=True)
 
     def _entered(self, system_prompt: str, numbers) -> Settings:
         """The settings as the panel's fields have them."""
         values = {name: int(v) if name in INTEGERS and v is not None else v for name, v in zip(NUMBERS, numbers)}
         return replace(self.host.settings, system_prompt=system_prompt, **values)
 
-    def _switch(self, new: Settings, saved: bool = False):
-        """Apply settings; while a model loads, show how long it has taken."""
+    def _switch(self, start, saved: bool = False):
+        """Apply settings with `start` (True when a model loads for them); meanwhile show how long it has taken."""
         try:
-            reloading = self.host.apply_settings(new)
+            reloading = start()
         except UserError as error:
             yield refuse(str(error), outputs=3)
             return
@@ -185,6 +198,7 @@ def wire_panel(panel: Panel, handlers: PanelHandlers, header: gr.Markdown) -> No
     numbers = [panel.numbers[name] for name in NUMBERS]
     loaded = [panel.status, panel.model, header]
     panel.load.click(handlers.load, [panel.model], loaded, **private)
+    wire_servers(panel.servers, ServerHandlers(handlers.host), handlers.use_server, loaded)
     panel.save.click(handlers.save, [panel.system_prompt, *numbers], loaded, **private)
     panel.add.click(handlers.add, [panel.add_path], [panel.model, panel.add_path], **private)
     panel.upload.upload(handlers.upload, [panel.upload], [panel.model, panel.add_path], **private)

@@ -79,3 +79,29 @@ def test_the_page_loads_everything_from_the_app_itself(served, browser):
     assert any("/gradio_api/" in url for url in requested)
     foreign = [url for url in requested if not url.startswith((served.url, "data:", "blob:", "about:"))]
     assert foreign == [], f"the page asked for: {foreign}"
+
+
+def test_with_a_server_chatdesk_connects_to_that_server_and_nothing_else(launch, tmp_path):
+    from chatdesk.catalog import models
+    from tests.servers import InferenceServer
+
+    server = InferenceServer("llama-server", models.find_default_model(), log=tmp_path / "server.log")
+    try:
+        record = tmp_path / "network.jsonl"
+        app = launch(str(record), "--no-window", "--server", server.url, command=[sys.executable, "-c", AUDITED])
+        url = app.wait_for_url()
+        client = Client(url, verbose=False)
+        conversation = client.predict(api_name="/new_conversation")
+        assert client.predict("Hello! Who are you?", conversation, api_name="/chat").strip()
+        app.signal(signal.SIGTERM)
+        assert app.wait_exit(timeout=15) == 0
+    finally:
+        server.stop()
+
+    calls = [json.loads(line) for line in record.read_text().splitlines()]
+    app_port = int(url.rstrip("/").rsplit(":", 1)[1])
+    connects = [args[1] for event, args in calls if event == "socket.connect" and not isinstance(args[1], str)]
+    assert [server.port] == sorted({port for _host, port in connects if port != app_port}), connects
+    assert all(_loopback(host) for host, _port in connects)
+    outside = [call for call in calls if not is_local(*call)]
+    assert outside == [], f"chatdesk reached beyond the server: {outside}"

@@ -21,6 +21,7 @@ class ScriptedEngine:
         self.prepared: list[list[dict]] = []  # the conversations prepare() was asked to compute ahead
         self.drafts: list[str] = []  # and the drafts of their next message
         self.refuse_with: Exception | None = None  # when set, the next reply fails with it (a model unloaded)
+        self.failure: Exception | None = None  # when set, the next reply fails with it after its tokens
 
     def enqueue(self, *replies: list[str]) -> None:
         """Queue the token lists of the next replies."""
@@ -84,6 +85,10 @@ class ScriptedEngine:
                 break
             generation.push(token)
             sent += 1
+        if self.failure is not None:
+            failure, self.failure = self.failure, None
+            generation.fail(failure)
+            return
         if finish != "cancelled" and sent >= params.max_tokens:
             finish = "length"
         generation.finish(Stats(

@@ -49,7 +49,8 @@ def test_presets_apply_and_user_presets_are_kept():
 
 
 def test_settings_survive_a_restart(private_home):
-    saved = replace(Settings(), temperature=0.3, model_folders=(str(private_home),), presets={"x": {"top_k": 5}})
+    saved = replace(Settings(), temperature=0.3, model_folders=(str(private_home),), presets={"x": {"top_k": 5}},
+                    server_url="http://gpu-box:8080/v1", server_model="qwen3", servers=("http://gpu-box:8080/v1",))
     path = config.save_settings(saved)
     assert path == private_home / "data" / "settings.json"
     loaded, warning = config.load_settings()
@@ -132,3 +133,14 @@ def test_command_line_options_are_used_but_not_saved(private_home, tmp_path):
         assert json.loads(config.settings_file().read_text())["max_tokens"] == 200
     finally:
         session.close()
+
+
+@pytest.mark.parametrize("argv, server_url, server_model", [
+    ([], "http://saved:8080/v1", "saved-model"),
+    (["--server", "http://gpu-box:8080", "--server-model", "qwen3"], "http://gpu-box:8080", "qwen3"),
+    (["--model", "/models/x.gguf"], "", "saved-model"),  # a model file given runs here
+])
+def test_the_command_line_picks_a_server_or_a_local_model(argv, server_url, server_model):
+    saved = replace(Settings(), server_url="http://saved:8080/v1", server_model="saved-model")
+    settings = replace(saved, **cli.options(cli.parse_args(argv)))
+    assert (settings.server_url, settings.server_model) == (server_url, server_model)

@@ -700,3 +700,46 @@ def test_a_reply_refused_because_its_model_was_unloaded_says_so_and_can_be_writt
     engine.enqueue(["Hello"])
     list(session.retry(conversation, 0))
     assert texts(conversation) == [("user", "Hi"), ("assistant", "Hello")]
+
+
+def test_an_engine_failing_mid_reply_keeps_the_partial_reply_marked_interrupted_and_continuable(session, engine):
+    conversation = session.new_conversation()
+    engine.failure = ModelError("The server went away in the middle of the reply.")
+    engine.enqueue(["Once", " upon"])
+    with pytest.raises(UserError, match="went away"):
+        list(session.submit(conversation, "Tell me a story"))
+    reply = conversation.messages[-1]
+    assert reply.content == "Once upon" and reply.status == "interrupted"
+    assert conversation.generation is None and conversation.can_continue(1)
+    assert session.find(conversation.id).messages[-1].content == "Once upon"  # as stored
+    engine.enqueue([" a time."])
+    list(session.continue_reply(conversation, 1))
+    assert reply.content == "Once upon a time." and reply.status == "complete"
+
+
+def test_an_engine_failing_before_any_text_leaves_no_empty_reply(session, engine):
+    conversation = session.new_conversation()
+    engine.failure = ModelError("The server refused the API key (HTTP 401).")
+    engine.enqueue([])
+    with pytest.raises(UserError, match="API key"):
+        list(session.submit(conversation, "Hello"))
+    assert texts(session.find(conversation.id)) == [("user", "Hello")]
+
+
+def test_a_reply_records_where_the_engine_ran_it(session, engine):
+    engine.origin = {"server": "http://gpu-box:8080/v1", "model_id": "qwen3-32b"}
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "Hi", ["Hello"])
+    stored = session.find(conversation.id).messages[-1]
+    assert stored.meta["origin"] == {"server": "http://gpu-box:8080/v1", "model_id": "qwen3-32b"}
+    assert session.details(conversation, 1)["server"] == "http://gpu-box:8080/v1"
+
+
+def test_the_details_show_what_the_server_reported(session, engine, store):
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "Hi", ["Hello"])
+    reply = conversation.messages[-1]
+    reply.stats = replace(reply.stats, server={"timings": {"predicted_per_second": 41.5},
+                                               "system_fingerprint": "b6000-abc"})
+    facts = session.details(conversation, 1)
+    assert facts["server_tokens_per_second"] == 41.5 and facts["system_fingerprint"] == "b6000-abc"
