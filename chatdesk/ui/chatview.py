@@ -7,6 +7,7 @@ import json
 from chatdesk.core.conversation import CONTINUE, NEXT_VERSION, PREVIOUS_VERSION, REDO, Conversation
 from chatdesk.core.session import ChatSession
 from chatdesk.ui.display import speed_line, to_display
+from chatdesk.ui.external import hide_external
 
 
 def to_chatbot(conversation: Conversation) -> list[dict]:
@@ -14,7 +15,7 @@ def to_chatbot(conversation: Conversation) -> list[dict]:
     idle = conversation.generation is None
     shown = []
     for index, message in enumerate(conversation.messages):
-        text = to_display(message.content) if message.role == "assistant" else message.content
+        text = hide_external(to_display(message.content) if message.role == "assistant" else message.content)
         item = {"role": message.role, "content": text}
         options = message_options(conversation, index) if idle else []
         if options:
