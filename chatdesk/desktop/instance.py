@@ -33,7 +33,7 @@ class Instance:
     def __init__(self, folder: Path):
         folder.mkdir(parents=True, exist_ok=True)
         self.info_file = folder / INFO_NAME
-        self._lock = FileLock(str(folder / LOCK_NAME))
+        self._lock = FileLock(str(folder / LOCK_NAME), mode=PRIVATE_FILE)
         self.leftover: InstanceInfo | None = None  # what a crashed run left behind
 
     def claim(self) -> bool:
