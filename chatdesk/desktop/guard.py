@@ -151,8 +151,7 @@ class LoopbackGuard:
             return "ok"
         if secrets_.cookie_ok(headers, self.secret, self.port):
             return "ok"
-        in_query, _ = secrets_.token_in_query(scope.get("query_string", b"").decode("latin-1"), self.secret)
-        if not in_query:
+        if not secrets_.token_ok(scope.get("query_string", b"").decode("latin-1"), self.secret):
             return "none"
         page = scope["type"] == "http" and scope.get("method") == "GET" and not scope["path"].startswith("/gradio_api/")
         return "login" if page else "ok"
@@ -161,8 +160,7 @@ class LoopbackGuard:
         """Give the page its cookie, then open the same address without the token."""
         from starlette.responses import HTMLResponse
 
-        _, rest = secrets_.token_in_query(scope.get("query_string", b"").decode("latin-1"), self.secret)
-        target = scope["path"] + (f"?{rest}" if rest else "")
+        target = secrets_.address_without_token(scope["path"], scope.get("query_string", b"").decode("latin-1"))
         response = HTMLResponse(secrets_.login_page(target), headers={"Cache-Control": "no-store"})
         response.headers["Set-Cookie"] = secrets_.set_cookie_header(self.secret, self.port)
         await response(scope, receive, _with_security_headers(send))

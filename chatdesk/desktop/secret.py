@@ -51,12 +51,16 @@ def cookie_ok(headers: Mapping[str, str], secret: str, port: int) -> bool:
     return morsel is not None and _same(morsel.value, secret)
 
 
-def token_in_query(query: str, secret: str) -> tuple[bool, str]:
-    """Whether `?token=` holds the secret, and the query string without it."""
-    pairs = parse_qsl(query, keep_blank_values=True)
-    given = [value for name, value in pairs if name == TOKEN_PARAM]
-    rest = urlencode([(name, value) for name, value in pairs if name != TOKEN_PARAM])
-    return any(_same(value, secret) for value in given), rest
+def token_ok(query: str, secret: str) -> bool:
+    """Whether the query string's `token` holds the secret."""
+    given = [value for name, value in parse_qsl(query, keep_blank_values=True) if name == TOKEN_PARAM]
+    return any(_same(value, secret) for value in given)
+
+
+def address_without_token(path: str, query: str) -> str:
+    """The same page without the token in its address, and always on the app (never `//elsewhere`)."""
+    rest = urlencode([pair for pair in parse_qsl(query, keep_blank_values=True) if pair[0] != TOKEN_PARAM])
+    return "/" + path.lstrip("/\\") + (f"?{rest}" if rest else "")
 
 
 def set_cookie_header(secret: str, port: int) -> str:

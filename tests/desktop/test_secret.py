@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from chatdesk import paths
 from chatdesk.desktop.guard import CONTENT_SECURITY_POLICY, LoopbackGuard
 from chatdesk.desktop.instance import Instance
-from chatdesk.desktop.secret import cookie_name, make_secret, url_with_token
+from chatdesk.desktop.secret import address_without_token, cookie_name, make_secret, url_with_token
 
 SECRET = "s3cret-for-this-launch"
 posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
@@ -63,6 +63,15 @@ def test_opening_the_page_with_the_token_sets_the_cookie_and_drops_the_token(htt
 def test_gradios_own_start_up_call_is_the_one_request_let_through_without_the_secret(http):
     assert http.get("/gradio_api/startup-events").text == "reached /gradio_api/startup-events"
     assert http.post("/gradio_api/startup-events").status_code == 401
+
+
+@pytest.mark.parametrize("path, query, address", [
+    ("/", f"token={SECRET}", "/"), ("/", f"view=api&token={SECRET}", "/?view=api"),
+    ("//elsewhere.example/x", f"token={SECRET}", "/elsewhere.example/x"),  # never off the app
+    ("/\\elsewhere.example", f"token={SECRET}", "/elsewhere.example"),
+])
+def test_the_page_reopens_its_own_address_without_the_token(path, query, address):
+    assert address_without_token(path, query) == address
 
 
 def test_each_launch_has_its_own_secret_in_the_windows_address():
