@@ -110,11 +110,11 @@ class PageCount:
 class LoopbackGuard:
     """Refuses requests from other origins or hosts, or without the secret; counts open pages; sets the CSP."""
 
-    def __init__(self, app: ASGIApp, port: int, pages: PageCount | None = None, secret: str | None = None):
+    def __init__(self, app: ASGIApp, port: int, *, secret: str, pages: PageCount | None = None):
         self.app = app
         self.port = port
+        self.secret = secret  # this launch's: every request but Gradio's own start-up call must show it
         self.pages = pages or PageCount()
-        self.secret = secret  # None only where no secret is wanted (tests of the origin checks alone)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -145,7 +145,7 @@ class LoopbackGuard:
 
     def _access(self, headers: Mapping[str, str], scope: Scope) -> str:
         """"ok" with the secret as a header or cookie, "login" for a page opened with it, else "none"."""
-        if self.secret is None or secrets_.bearer_ok(headers, self.secret):
+        if secrets_.bearer_ok(headers, self.secret):
             return "ok"
         if scope["path"] == STARTUP_EVENTS and scope.get("method") == "GET":
             return "ok"
