@@ -9,6 +9,7 @@ Only the display changes: the stored text keeps the original, and edits put it b
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 SHOWN = "[external {kind} not shown{alt}]"
 _ALT = r"((?:[^\[\]\\]|\\.|\[[^\]]*\])*)"
@@ -33,6 +34,7 @@ def is_local(address: str) -> bool:
     return not (":" in address or "&" in address or "\\" in address or address.startswith("//"))
 
 
+@lru_cache(maxsize=512)  # the whole chat is converted at every streamed update; only the last message changes
 def hide_external(text: str) -> str:
     """`text` with every image or media element from outside the app replaced by a visible placeholder."""
     return "".join(shown for shown, _ in _pieces(text))
