@@ -78,6 +78,7 @@ def read_info(path: Path) -> InstanceInfo | None:
     """The instance file's contents, or None when it is missing or unreadable."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return InstanceInfo(url=str(data["url"]), pid=int(data["pid"]), secret=str(data["secret"]))
+        # An older chatdesk wrote no secret (and asked for none)
+        return InstanceInfo(url=str(data["url"]), pid=int(data["pid"]), secret=str(data.get("secret", "")))
     except (OSError, ValueError, KeyError, TypeError):
         return None

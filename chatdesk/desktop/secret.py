@@ -22,8 +22,8 @@ def make_secret() -> str:
 
 
 def url_with_token(url: str, secret: str) -> str:
-    """The address that opens the app with its secret."""
-    return f"{url}?{urlencode({TOKEN_PARAM: secret})}"
+    """The address that opens the app with its secret (as it is when there is none: an older chatdesk)."""
+    return f"{url}?{urlencode({TOKEN_PARAM: secret})}" if secret else url
 
 
 def cookie_name(port: int) -> str:

@@ -78,6 +78,7 @@ def test_each_launch_has_its_own_secret_in_the_windows_address():
     first, second = make_secret(), make_secret()
     assert first != second and len(first) >= 40
     assert url_with_token("http://127.0.0.1:1/", first) == f"http://127.0.0.1:1/?token={first}"
+    assert url_with_token("http://127.0.0.1:1/", "") == "http://127.0.0.1:1/"  # an older chatdesk runs: no secret
 
 
 @posix_only
