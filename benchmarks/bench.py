@@ -65,9 +65,9 @@ class BrowserProtocol:
     and iterates a job by polling every millisecond: about 0.2 s of each first output is gradio_client's.
     """
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, headers: dict[str, str] | None = None):
         self.url = url
-        self.http = httpx.Client(timeout=600)
+        self.http = httpx.Client(timeout=600, headers=headers)  # the page sends its cookie; a program, the secret
         config = self.http.get(url + "config").json()
         self.fn_index = {d["api_name"]: d["id"] for d in config["dependencies"] if d.get("api_name")}
 
@@ -143,7 +143,7 @@ def cold_start(home: Path, max_tokens: int) -> tuple[RunningApp, float, float]:
     start = time.perf_counter()
     app = RunningApp(home, "--max-tokens", str(max_tokens))
     ready = time.perf_counter() - start
-    urllib.request.urlopen(app.url, timeout=30).read()
+    urllib.request.urlopen(urllib.request.Request(app.url, headers=app.headers), timeout=30).read()
     return app, ready, time.perf_counter() - start
 
 
@@ -206,7 +206,7 @@ def cache_cases(client, new_chats: tuple[str, ...], think: float, typing: bool) 
 def after_restart(home: Path, long_id: str, max_tokens: int, think: float) -> float:
     """Time to first token in the long chat, as a browser gets it, after the app was quit and started again."""
     app = cold_start(home, max_tokens)[0]
-    browser = BrowserProtocol(app.url)
+    browser = BrowserProtocol(app.url, app.headers)
     try:
         question = "One last question: who takes notes next time?"
         type_and_think(browser, question, long_id, think, typing=True)
@@ -305,7 +305,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as home:
         app, ready, page = cold_start(Path(home), args.max_tokens)
         try:
-            clients = {"gradio_client": Client(app.url, verbose=False), "browser": BrowserProtocol(app.url)}
+            clients = {"gradio_client": app.client(), "browser": BrowserProtocol(app.url, app.headers)}
             threads = default_threads()
             llm = Llama(str(model), n_ctx=4096, n_threads=threads, n_threads_batch=threads, verbose=False)
             speed = throughput(clients, llm, args.rounds, args.max_tokens)

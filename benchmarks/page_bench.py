@@ -168,7 +168,7 @@ def chatdesk_rates(chromium, max_tokens: int, rounds: int, long: bool) -> dict:
     app = RunningApp(home, "--max-tokens", str(max_tokens))
     try:
         page = chromium.new_context(viewport={"width": 1280, "height": 800}).new_page()
-        page.goto(app.url)
+        page.goto(app.page_url)
         page.wait_for_selector("#message textarea")
         results = []
         for n in range(rounds):
@@ -205,7 +205,7 @@ def startup(chromium, runs: int) -> tuple[float, float]:
         started = time.perf_counter()
         app = RunningApp(home)
         page = chromium.new_context().new_page()
-        page.goto(app.url)
+        page.goto(app.page_url)
         page.wait_for_selector("#message textarea")
         page.wait_for_function("() => document.querySelector('#context-usage')?.textContent.includes('Context')")
         launches.append(time.perf_counter() - started)

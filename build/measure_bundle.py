@@ -21,7 +21,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-READY = re.compile(r"chatdesk is running at (http://127\.0\.0\.1:\d+/)")
+READY = re.compile(r"chatdesk is running at (http://127\.0\.0\.1:\d+/)\?token=(\S+)")
 
 
 def folder_size(folder: Path) -> int:
@@ -71,7 +71,9 @@ def headless_launch(executable: Path) -> tuple[float, float]:
                 match = READY.search(line)
                 if match:
                     ready = time.perf_counter() - began
-                    urllib.request.urlopen(match.group(1), timeout=30).read()
+                    url, secret = match.groups()
+                    page = urllib.request.Request(url, headers={"Authorization": f"Bearer {secret}"})
+                    urllib.request.urlopen(page, timeout=30).read()
                     return ready, time.perf_counter() - began
             raise RuntimeError(f"chatdesk exited with {process.wait()} before it was ready")
         finally:

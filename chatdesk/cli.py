@@ -41,6 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.data_dir:
         os.environ[paths.HOME_ENV] = str(args.data_dir.expanduser().resolve())
+    paths.keep_private()
     logs.setup_logging()
     if args.command == "fetch-model":
         return fetch_model()

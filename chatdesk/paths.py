@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import platformdirs
 
 APP_NAME = "chatdesk"
 HOME_ENV = "CHATDESK_HOME"
+PRIVATE_UMASK = 0o077  # new folders 0700, new files 0600
 
 
 def home_override() -> Path | None:
@@ -48,6 +50,35 @@ def exports_dir() -> Path:
 def log_dir() -> Path:
     """Where log files live."""
     return _user_dir("logs")
+
+
+def keep_private() -> None:
+    """On POSIX: everything chatdesk writes from now on is its user's only, and so are the folders it has."""
+    if os.name != "posix":
+        return
+    os.umask(PRIVATE_UMASK)
+    for folder in (data_dir(), cache_dir(), log_dir()):
+        folder.mkdir(parents=True, exist_ok=True)
+        tighten(folder)
+
+
+def tighten(folder: Path) -> None:
+    """Take group and other access away from `folder` and all in it (walked only while the folder is open)."""
+    if stat.S_IMODE(folder.stat().st_mode) & PRIVATE_UMASK == 0:
+        return
+    for root, folders, files in os.walk(folder):
+        for name in folders + files:
+            _owner_only(Path(root) / name)
+    _owner_only(folder)  # last: an interrupted walk is done again at the next launch
+
+
+def _owner_only(path: Path) -> None:
+    try:
+        mode = path.lstat().st_mode
+        if not stat.S_ISLNK(mode) and stat.S_IMODE(mode) & PRIVATE_UMASK:
+            path.chmod(stat.S_IMODE(mode) & ~PRIVATE_UMASK)
+    except OSError:
+        pass  # not ours to change (another owner, a read-only mount): nothing chatdesk wrote
 
 
 def user_models_dir() -> Path:

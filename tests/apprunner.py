@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-READY = re.compile(r"chatdesk is running at (http://127\.0\.0\.1:\d+/)")
+READY = re.compile(r"chatdesk is running at (http://127\.0\.0\.1:\d+/)\?token=(\S+)")
 
 
 def free_port() -> int:
@@ -32,10 +32,22 @@ class RunningApp:
         self.output: list[str] = []
         self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         text=True, bufsize=1, cwd=cwd)
-        self.url = self._wait_ready(timeout)
+        self.url, self.secret = self._wait_ready(timeout)
+        self.page_url = f"{self.url}?token={self.secret}"  # what the window opens: the page gets its cookie
 
-    def _wait_ready(self, timeout: float) -> str:
-        found: list[str] = []
+    @property
+    def headers(self) -> dict[str, str]:
+        """What a program must send with every request."""
+        return {"Authorization": f"Bearer {self.secret}"}
+
+    def client(self):
+        """A gradio_client on the app, with the secret."""
+        from gradio_client import Client
+
+        return Client(self.url, headers=self.headers, verbose=False)
+
+    def _wait_ready(self, timeout: float) -> tuple[str, str]:
+        found: list[tuple[str, str]] = []
         ready = threading.Event()
 
         def read():
@@ -43,7 +55,7 @@ class RunningApp:
                 self.output.append(line)
                 match = READY.search(line)
                 if match and not found:
-                    found.append(match.group(1))
+                    found.append(match.groups())
                     ready.set()
             ready.set()
 

@@ -1,4 +1,7 @@
-"""One chatdesk per data dir: a lock held while serving, and a file that says where it serves."""
+"""One chatdesk per data dir: a lock held while serving, and a file that says where it serves.
+
+The file also holds the launch's secret, so it is readable by its user only (0600 on POSIX).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from filelock import FileLock, Timeout
 
 LOCK_NAME = "instance.lock"
 INFO_NAME = "instance.json"
+PRIVATE_FILE = 0o600
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,7 @@ class InstanceInfo:
 
     url: str
     pid: int
+    secret: str
 
 
 class Instance:
@@ -28,7 +33,7 @@ class Instance:
     def __init__(self, folder: Path):
         folder.mkdir(parents=True, exist_ok=True)
         self.info_file = folder / INFO_NAME
-        self._lock = FileLock(str(folder / LOCK_NAME))
+        self._lock = FileLock(str(folder / LOCK_NAME), mode=PRIVATE_FILE)
         self.leftover: InstanceInfo | None = None  # what a crashed run left behind
 
     def claim(self) -> bool:
@@ -41,10 +46,14 @@ class Instance:
         self.info_file.unlink(missing_ok=True)
         return True
 
-    def publish(self, url: str) -> None:
-        """Tell later launches where this instance serves."""
+    def publish(self, url: str, secret: str) -> None:
+        """Tell later launches of this user where this instance serves, and its secret."""
         temporary = self.info_file.with_suffix(".tmp")
-        temporary.write_text(json.dumps(asdict(InstanceInfo(url=url, pid=os.getpid()))), encoding="utf-8")
+        temporary.unlink(missing_ok=True)
+        info = json.dumps(asdict(InstanceInfo(url=url, pid=os.getpid(), secret=secret)))
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(info)
         os.replace(temporary, self.info_file)
 
     def release(self) -> None:
@@ -69,6 +78,7 @@ def read_info(path: Path) -> InstanceInfo | None:
     """The instance file's contents, or None when it is missing or unreadable."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return InstanceInfo(url=str(data["url"]), pid=int(data["pid"]))
+        # An older chatdesk wrote no secret (and asked for none)
+        return InstanceInfo(url=str(data["url"]), pid=int(data["pid"]), secret=str(data.get("secret", "")))
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from chatdesk import paths
 from chatdesk.desktop.guard import PageCount
 from chatdesk.desktop.instance import Instance, InstanceInfo
+from chatdesk.desktop.secret import make_secret, url_with_token
 from chatdesk.desktop.window import BrowserTab, Window, choose_window
 
 HOST = "127.0.0.1"
@@ -59,6 +60,8 @@ class Server:
         self.build = build
         self.port = port
         self.url = f"http://{HOST}:{port}/"
+        self.secret = make_secret()  # a new one at each launch: what a window or program must show
+        self.page_url = url_with_token(self.url, self.secret)
         self.pages = PageCount()
         self.ready = threading.Event()
         self.error: BaseException | None = None
@@ -83,7 +86,7 @@ class Server:
             self._on_failure()
             return
         log.info("serving %s, %.2f s after the launch began", self.url, time.perf_counter() - started)
-        print(f"chatdesk is running at {self.url}", flush=True)
+        print(f"chatdesk is running at {self.page_url}", flush=True)
         self.ready.set()
 
     def _launch(self, built: Built) -> None:
@@ -91,7 +94,8 @@ class Server:
 
         from chatdesk.desktop.guard import LoopbackGuard
 
-        built.serve(HOST, self.port, [Middleware(LoopbackGuard, port=self.port, pages=self.pages)])
+        guard = Middleware(LoopbackGuard, port=self.port, pages=self.pages, secret=self.secret)
+        built.serve(HOST, self.port, [guard])
 
     def stop(self) -> None:
         """Stop serving, free the port and release the model."""
@@ -128,8 +132,8 @@ def serve(instance: Instance, build: Callable[[], Built], port: int, show_window
     stop = threading.Event()
     stop_on_signals(stop)
     server = Server(build, port or free_port(), on_failure=stop.set)
-    instance.publish(server.url)
-    window = show(choose_window(server.url, server.ready)) if show_window else None
+    instance.publish(server.url, server.secret)
+    window = show(choose_window(server.page_url, server.ready)) if show_window else None
     server.start()
     try:
         wait_for_the_end(window, server, stop)
@@ -148,7 +152,7 @@ def wait_for_the_end(window: Window | None, server: Server, stop: threading.Even
     if window is not None:
         window.run_until_closed(stop)
         if window.failed and not stop.is_set():
-            window = show(BrowserTab(server.url))
+            window = show(BrowserTab(server.page_url))
     if window is None:
         stop.wait()  # nothing to watch: serve until a signal
     elif window.handed_off:
@@ -192,12 +196,13 @@ def join_running(running: InstanceInfo | None, show_window: bool) -> int:
     if running is None:
         print("chatdesk: another chatdesk holds the lock but has not said where it serves", file=sys.stderr)
         return 1
-    print(f"chatdesk is already running at {running.url}", flush=True)
+    page_url = url_with_token(running.url, running.secret)
+    print(f"chatdesk is already running at {page_url}", flush=True)
     log.info("chatdesk already runs (pid %s) at %s", running.pid, running.url)
     if show_window:
         ready = threading.Event()
         ready.set()
-        window = show(choose_window(running.url, ready, detached=True))
+        window = show(choose_window(page_url, ready, detached=True))
         if window is not None and window.kind == "webview":  # its window lives in this process
             stop = threading.Event()
             stop_on_signals(stop)

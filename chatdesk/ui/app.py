@@ -14,6 +14,7 @@ from chatdesk.core.session import ChatSession
 from chatdesk.errors import UserError
 from chatdesk.ui.chatview import format_details, live_text, message_marks, to_chatbot, usage_text
 from chatdesk.ui.display import from_display
+from chatdesk.ui.external import restore_hidden
 from chatdesk.ui.kit import refuse
 from chatdesk.ui.look import LIVE_TEXT, SHOW_MARKS, SHOWN_CONVERSATION, launch_options
 from chatdesk.ui.settings_panel import PanelHandlers, build_panel, header_text, wire_panel
@@ -91,8 +92,10 @@ class Handlers:
 
     def edit(self, conversation_id: str | None, edit: gr.EditData):
         conversation = self.session.conversation(conversation_id)
-        text = from_display(_text_of(edit.value))
-        yield from self._stream(self.session.edit(conversation, _index(edit.index), text))
+        index = _index(edit.index)
+        stored = conversation.messages[index].content if index < len(conversation.messages) else ""
+        text = restore_hidden(from_display(_text_of(edit.value)), stored)
+        yield from self._stream(self.session.edit(conversation, index, text))
 
     def like(self, conversation_id: str | None, like: gr.LikeData):
         conversation = self.session.find(conversation_id)
@@ -212,7 +215,8 @@ class Handlers:
 def _copied_index(conversation: Conversation, text: str) -> int | None:
     """The newest message whose text was copied."""
     for index in range(len(conversation.messages) - 1, -1, -1):
-        if conversation.messages[index].content.strip() == text.strip():
+        stored = conversation.messages[index].content
+        if stored.strip() == restore_hidden(text, stored).strip():
             return index
     return None
 

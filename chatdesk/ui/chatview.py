@@ -8,6 +8,7 @@ from chatdesk.core.conversation import CONTINUE, NEXT_VERSION, PREVIOUS_VERSION,
 from chatdesk.core.reasoning import split_reasoning
 from chatdesk.core.session import ChatSession
 from chatdesk.ui.display import speed_line, to_display
+from chatdesk.ui.external import hide_external
 
 # While a reply streams the Chatbot holds this in its place, and the page writes the reply's text beside it as
 # plain text (LIVE_TEXT in look.py): the Chatbot, whose every update touches every message on the page, is
@@ -21,7 +22,7 @@ def to_chatbot(conversation: Conversation, *, live: bool = False) -> list[dict]:
     idle = not conversation.busy
     shown = []
     for index, message in enumerate(conversation.messages):
-        text = to_display(message.content) if message.role == "assistant" else message.content
+        text = hide_external(to_display(message.content) if message.role == "assistant" else message.content)
         if live and not idle and index == len(conversation.messages) - 1 and message.role == "assistant":
             text = STREAMING_PLACEHOLDER
         item = {"role": message.role, "content": text}

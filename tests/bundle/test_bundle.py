@@ -20,7 +20,7 @@ from gradio_client import Client
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-READY = re.compile(r"^chatdesk is running at (http://127\.0\.0\.1:\d+/)$")
+READY = re.compile(r"^chatdesk is running at (http://127\.0\.0\.1:\d+/)\?token=(\S+)$")
 BUILD_TIMEOUT = 1200
 START_TIMEOUT = 120
 
@@ -59,6 +59,7 @@ class Launched:
                                         text=True)
         self.lines: list[str] = []
         self.url: str | None = None
+        self.secret: str | None = None
         self.ready = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -67,7 +68,7 @@ class Launched:
             self.lines.append(line.rstrip("\n"))
             match = READY.match(self.lines[-1])
             if match and self.url is None:
-                self.url = match.group(1)
+                self.url, self.secret = match.groups()
                 self.ready.set()
         self.ready.set()
 
@@ -97,7 +98,8 @@ def test_the_bundle_chats_offline_keeps_history_in_the_user_data_dir_and_stops_c
     app = Launched(bundle / "chatdesk", home, "--no-window")
     try:
         url = app.wait_ready()
-        job = Client(url, verbose=False).submit(STORY, api_name="/chat")
+        client = Client(url, headers={"Authorization": f"Bearer {app.secret}"}, verbose=False)
+        job = client.submit(STORY, api_name="/chat")
         partials = list(job)
         mapped = app.mapped_files()
         app.process.send_signal(signal.SIGTERM)

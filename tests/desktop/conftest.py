@@ -19,7 +19,7 @@ from tests.desktop import xsession
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-URL_LINE = re.compile(r"^chatdesk is running at (http://127\.0\.0\.1:(\d+)/)$")
+URL_LINE = re.compile(r"^chatdesk is running at (http://127\.0\.0\.1:\d+/)\?token=(\S+)$")
 START_TIMEOUT = 90
 
 
@@ -50,14 +50,27 @@ class Chatdesk:
         return "\n".join(self.lines)
 
     def wait_for_url(self, timeout: float = START_TIMEOUT) -> str:
-        """The URL from the `chatdesk is running at` line."""
+        """The URL from the `chatdesk is running at URL?token=SECRET` line (the secret is kept too)."""
         def found():
             if self.process.poll() is not None:
                 raise AssertionError(f"chatdesk exited with {self.process.returncode}:\n{self.output}")
-            return next((m.group(1) for m in map(URL_LINE.match, self.lines) if m), None)
-        url = xsession.wait_for(found, timeout, step=0.1)
-        assert url, f"no URL within {timeout} s:\n{self.output}"
+            return next((m.groups() for m in map(URL_LINE.match, self.lines) if m), None)
+        printed = xsession.wait_for(found, timeout, step=0.1)
+        assert printed, f"no URL within {timeout} s:\n{self.output}"
+        self.url, self.secret = printed
+        url = self.url
+        self.page_url = f"{url}?token={self.secret}"
         return url
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """What a program must send with every request (after wait_for_url)."""
+        return bearer(self.secret)
+
+    def client(self):
+        from gradio_client import Client
+
+        return Client(self.url, headers=self.headers, verbose=False)
 
     def instance_info(self) -> dict | None:
         """The instance file the running chatdesk wrote."""
@@ -112,6 +125,11 @@ def display():
     yield name
     process.terminate()
     process.wait(timeout=10)
+
+
+def bearer(secret: str) -> dict[str, str]:
+    """The header a program sends with the secret."""
+    return {"Authorization": f"Bearer {secret}"}
 
 
 def port_is_free(port: int) -> bool:

@@ -10,7 +10,7 @@ import pytest
 from gradio_client import Client
 
 from chatdesk.desktop.instance import Instance
-from tests.desktop.conftest import listening_addresses, port_is_free
+from tests.desktop.conftest import bearer, listening_addresses, port_is_free
 from chatdesk.desktop.launcher import free_port
 
 pytestmark = pytest.mark.slow
@@ -24,7 +24,7 @@ def test_no_window_prints_the_url_serves_on_loopback_only_and_ctrl_c_stops_it(la
     assert listening_addresses(port) == {LOOPBACK_HEX}
     second = launch("--no-window")
     assert second.wait_exit(timeout=15) == 0
-    assert second.lines == [f"chatdesk is already running at http://127.0.0.1:{port}/"]
+    assert second.lines == [f"chatdesk is already running at http://127.0.0.1:{port}/?token={app.secret}"]
 
     app.signal(signal.SIGINT)
     assert app.wait_exit(timeout=10) == 0, app.output
@@ -45,7 +45,7 @@ NO_CONSOLE = textwrap.dedent("""
 def test_with_no_console_and_no_display_it_serves_logs_and_stops_cleanly(launch):
     app = launch(command=[sys.executable, "-c", NO_CONSOLE])
     info = _wait_for_instance(app)
-    client = Client(info["url"], verbose=False)
+    client = Client(info["url"], headers=bearer(info["secret"]), verbose=False)
     reply = client.predict("Say hello.", api_name="/chat")
     assert isinstance(reply, str) and reply.strip()
 
@@ -63,7 +63,7 @@ def test_a_lock_left_by_a_crashed_run_is_taken_over(tmp_path):
         from chatdesk.desktop.instance import Instance
         instance = Instance(Path({str(tmp_path)!r}))
         assert instance.claim()
-        instance.publish("http://127.0.0.1:1/")
+        instance.publish("http://127.0.0.1:1/", "s3cret")
         print("holding", flush=True)
         time.sleep(60)
     """)], stdout=subprocess.PIPE, text=True)

@@ -52,7 +52,7 @@ def test_the_server_process_contacts_nothing_but_loopback(launch, tmp_path):
     record = tmp_path / "network.jsonl"
     app = launch(str(record), "--no-window", command=[sys.executable, "-c", AUDITED])
     url = app.wait_for_url()
-    client = Client(url, verbose=False)
+    client = Client(url, headers=app.headers, verbose=False)
     conversation = client.predict(api_name="/new_conversation")
     assert client.predict("Hello! Who are you?", conversation, api_name="/chat").strip()
     app.signal(signal.SIGTERM)
@@ -69,7 +69,7 @@ def test_the_page_loads_everything_from_the_app_itself(served, browser):
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
     page.on("websocket", lambda socket: requested.append(socket.url))
-    page.goto(served.url)
+    page.goto(served.page_url)
     page.locator("#message textarea").fill("Hello!")
     page.keyboard.press("Enter")
     page.wait_for_selector("#chat .bot", timeout=60_000)

@@ -45,7 +45,7 @@ def test_a_window_opens_is_reused_by_a_second_launch_and_closing_it_ends_the_app
 
     second = launch(display=display)
     assert second.wait_exit(timeout=15) == 0, second.output
-    assert second.lines == [f"chatdesk is already running at {url}"]
+    assert second.lines == [f"chatdesk is already running at {app.page_url}"]  # read from the instance file
     assert app.instance_info()["pid"] == app.process.pid  # no second server took over
     windows = xsession.wait_for(lambda: len(xsession.visible_windows(display, CHAT_TITLE)) == 2 and
                                 xsession.visible_windows(display, CHAT_TITLE), 30)

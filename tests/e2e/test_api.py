@@ -1,13 +1,12 @@
 """The programmatic API through gradio_client, against the launched app; the page shows what it did."""
 
-from gradio_client import Client
 from playwright.sync_api import expect
 
 from tests.e2e.chatpage import open_page, users
 
 
 def test_chat_streams_a_growing_reply(app):
-    job = Client(app.url, verbose=False).submit("Write a long story about a lighthouse keeper.", api_name="/chat")
+    job = app.client().submit("Write a long story about a lighthouse keeper.", api_name="/chat")
     partials = list(job)
     assert partials and partials[-1].strip(), partials
     assert len(set(partials)) >= 3, f"the reply came whole, not streamed: {partials}"
@@ -16,13 +15,13 @@ def test_chat_streams_a_growing_reply(app):
 
 
 def test_a_new_conversation_takes_a_follow_up(app, chromium):
-    client = Client(app.url, verbose=False)
+    client = app.client()
     conversation = client.predict(api_name="/new_conversation")
     assert isinstance(conversation, str) and conversation
     assert client.predict("My name is Ada, I keep bees.", conversation, api_name="/chat").strip()
     assert client.predict("What do I keep?", conversation, api_name="/chat").strip()
 
-    page = open_page(chromium, app.url)  # both messages went into one conversation, shown in the history
+    page = open_page(chromium, app.page_url)  # both messages went into one conversation, shown in the history
     page.locator("#chat-list label", has_text="Ada").first.click()
     expect(users(page)).to_have_count(2)
     expect(users(page).last).to_contain_text("What do I keep?")

@@ -11,7 +11,7 @@ from tests.e2e.conftest import artifact
 
 
 def test_send_shows_the_message_at_once_and_streams_the_reply(chromium, long_app):
-    page = open_page(chromium, long_app.url, new_chat=True)
+    page = open_page(chromium, long_app.page_url, new_chat=True)
     send(page, "Write a long story about a lighthouse keeper.", wait=False)
     expect(users(page).last).to_contain_text("lighthouse keeper", timeout=5_000)
     expect(box(page)).to_have_value("")
@@ -29,7 +29,7 @@ def test_send_shows_the_message_at_once_and_streams_the_reply(chromium, long_app
 
 
 def test_enter_sends_too(chromium, app):
-    page = open_page(chromium, app.url, new_chat=True)
+    page = open_page(chromium, app.page_url, new_chat=True)
     box(page).fill("Say hello.")
     box(page).press("Enter")
     wait_idle(page, count=1)
@@ -37,7 +37,7 @@ def test_enter_sends_too(chromium, app):
 
 
 def test_stop_ends_the_reply_keeps_it_and_offers_continue(chromium, long_app):
-    page = open_page(chromium, long_app.url, new_chat=True)
+    page = open_page(chromium, long_app.page_url, new_chat=True)
     send(page, "Write a very long essay about the history of bread.", wait=False)
     page.wait_for_function("""() => { const b = document.querySelectorAll('#chat [data-testid="bot"]');
                               return b.length && b[b.length - 1].innerText.length > 40; }""", timeout=60_000)
@@ -51,7 +51,7 @@ def test_stop_ends_the_reply_keeps_it_and_offers_continue(chromium, long_app):
 
 
 def test_escape_stops_a_reply(chromium, long_app):
-    page = open_page(chromium, long_app.url, new_chat=True)
+    page = open_page(chromium, long_app.page_url, new_chat=True)
     send(page, "Describe every planet of the solar system in detail.", wait=False)
     page.wait_for_function("""() => { const b = document.querySelectorAll('#chat [data-testid="bot"]');
                               return b.length && b[b.length - 1].innerText.length > 20; }""", timeout=60_000)
@@ -61,7 +61,7 @@ def test_escape_stops_a_reply(chromium, long_app):
 
 
 def test_continue_lengthens_a_reply_cut_short(chromium, app):
-    page = open_page(chromium, app.url, new_chat=True)
+    page = open_page(chromium, app.page_url, new_chat=True)
     send(page, "Write a long poem about the sea.")
     first = last_reply(page)
     expect(option(page, "Continue")).to_be_visible()
@@ -73,7 +73,7 @@ def test_continue_lengthens_a_reply_cut_short(chromium, app):
 
 
 def test_retry_writes_a_different_reply(chromium, app):
-    page = open_page(chromium, app.url, new_chat=True)
+    page = open_page(chromium, app.page_url, new_chat=True)
     send(page, "Invent a name for a cat.")
     replies = {last_reply(page)}
     for _ in range(3):
@@ -88,7 +88,7 @@ def test_retry_writes_a_different_reply(chromium, app):
 
 
 def test_undo_removes_the_exchange_and_gives_the_text_back(chromium, app):
-    page = open_page(chromium, app.url, new_chat=True)
+    page = open_page(chromium, app.page_url, new_chat=True)
     send(page, "First question.")
     send(page, "Second question.")
     message_button(page, "Undo").click()
@@ -98,7 +98,7 @@ def test_undo_removes_the_exchange_and_gives_the_text_back(chromium, app):
 
 
 def test_editing_a_user_message_regenerates_from_there(chromium, app):
-    page = open_page(chromium, app.url, new_chat=True)
+    page = open_page(chromium, app.page_url, new_chat=True)
     send(page, "Name a fruit.")
     send(page, "Name a colour.")
     users(page).first.hover()
@@ -112,7 +112,7 @@ def test_editing_a_user_message_regenerates_from_there(chromium, app):
 
 
 def test_editing_a_reply_replaces_its_text(chromium, app):
-    page = open_page(chromium, app.url, new_chat=True)
+    page = open_page(chromium, app.page_url, new_chat=True)
     send(page, "What is the capital of France?")
     message_button(page, "Edit").click()
     page.locator("#chat textarea").first.fill("Paris is the capital of France.")
@@ -125,7 +125,7 @@ def test_editing_a_reply_replaces_its_text(chromium, app):
 
 
 def test_like_dislike_and_a_reason_are_recorded(chromium, app):
-    page = open_page(chromium, app.url, new_chat=True)
+    page = open_page(chromium, app.page_url, new_chat=True)
     send(page, "Tell me a fact about owls.")
     message_button(page, "Like").click()
     expect(message_button(page, "Liked")).to_be_visible()  # the button shows it is selected
@@ -145,7 +145,7 @@ def test_like_dislike_and_a_reason_are_recorded(chromium, app):
 
 
 def test_copy_is_recorded_as_a_signal(chromium, app):
-    page = open_page(chromium, app.url, new_chat=True, permissions=["clipboard-read", "clipboard-write"])
+    page = open_page(chromium, app.page_url, new_chat=True, permissions=["clipboard-read", "clipboard-write"])
     send(page, "Give me a short motto.")
     message_button(page, "Copy message").click()
     page.wait_for_timeout(500)
@@ -154,7 +154,7 @@ def test_copy_is_recorded_as_a_signal(chromium, app):
 
 
 def test_clear_starts_a_new_conversation(chromium, app):
-    page = open_page(chromium, app.url, new_chat=True)
+    page = open_page(chromium, app.page_url, new_chat=True)
     send(page, "My name is Ada. Remember it.")
     old_context = context_tokens(page)
     chats = page.locator("#chat-list label")
@@ -173,14 +173,14 @@ def test_clear_starts_a_new_conversation(chromium, app):
 
 
 def test_a_starter_example_is_sent(chromium, app):
-    page = open_page(chromium, app.url, new_chat=True)
+    page = open_page(chromium, app.page_url, new_chat=True)
     page.locator("#chat button.example").filter(has_text="haiku").click()
     wait_idle(page, count=1)
     assert users(page).first.inner_text().strip() == "Write a haiku about the sea." and last_reply(page).strip()
 
 
 def test_clicking_a_reply_shows_how_it_was_made(chromium, app):
-    page = open_page(chromium, app.url, new_chat=True)
+    page = open_page(chromium, app.page_url, new_chat=True)
     send(page, "Count to five.")
     bots(page).last.click()
     details = page.locator("#details")
@@ -191,7 +191,7 @@ def test_clicking_a_reply_shows_how_it_was_made(chromium, app):
 
 
 def test_the_context_readout_follows_the_conversation(chromium, app):
-    page = open_page(chromium, app.url, new_chat=True)
+    page = open_page(chromium, app.page_url, new_chat=True)
     readout = page.locator("#context-usage")
     expect(readout).to_contain_text("Context: 0 / 4,096 tokens")
     send(page, "Hello!")
@@ -207,14 +207,14 @@ def test_the_context_readout_follows_the_conversation(chromium, app):
 
 
 def test_an_empty_message_is_refused_clearly(chromium, app):
-    page = open_page(chromium, app.url, new_chat=True)
+    page = open_page(chromium, app.page_url, new_chat=True)
     page.click("#send-btn")
     assert "Type a message first" in toast_text(page)
     expect(users(page)).to_have_count(0)
 
 
 def test_a_huge_message_is_refused_and_kept_in_the_box(chromium, app):
-    page = open_page(chromium, app.url, new_chat=True)
+    page = open_page(chromium, app.page_url, new_chat=True)
     huge = "word " * 20_000
     box(page).fill(huge)
     page.click("#send-btn")
@@ -226,7 +226,7 @@ def test_a_huge_message_is_refused_and_kept_in_the_box(chromium, app):
 
 
 def test_emoji_and_right_to_left_text_get_a_real_reply(chromium, app):
-    page = open_page(chromium, app.url, new_chat=True)
+    page = open_page(chromium, app.page_url, new_chat=True)
     send(page, "مرحبا 👋 שלום — how do you say hello?")
     assert "مرحبا 👋 שלום" in users(page).last.inner_text() and last_reply(page).strip()
 
@@ -236,7 +236,7 @@ def test_the_page_loads_nothing_from_outside_the_machine(chromium, app):
     page = chromium.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     page.on("request", lambda request: requests.append(request.url))
     page.on("websocket", lambda socket: requests.append(socket.url))
-    page.goto(app.url)
+    page.goto(app.page_url)
     page.wait_for_selector("#message textarea")
     expect(page.locator("#context-usage")).to_contain_text("Context")
     page.click("#new-chat")

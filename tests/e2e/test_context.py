@@ -26,7 +26,7 @@ def left_out(page) -> list[bool]:
 
 
 def test_the_oldest_messages_left_out_of_the_context_are_marked(chromium, small_app):
-    page = open_page(chromium, small_app.url, new_chat=True)
+    page = open_page(chromium, small_app.page_url, new_chat=True)
     send(page, MESSAGE)
     assert left_out(page) == [False, False]
     for number in range(2, 5):

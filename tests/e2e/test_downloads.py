@@ -19,7 +19,7 @@ def test_export_all_downloads_from_an_app_whose_home_is_outside_the_temp_folder(
     elsewhere.mkdir()
     app = RunningApp(tmp_path / "home", "--max-tokens", "8", env={"TMPDIR": str(system_temp)}, cwd=elsewhere)
     try:
-        page = open_page(chromium, app.url)
+        page = open_page(chromium, app.page_url)
         page.get_by_role("button", name="Import and export").click()
         page.get_by_role("button", name="Export all (JSON)").click()
         link = page.locator("#download a[download]")

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 def test_versions_and_feedback_survive_a_restart_and_search_and_trash_work(chromium, tmp_path):
     app = RunningApp(tmp_path, "--max-tokens", "24")
     try:
-        page = open_page(chromium, app.url)
+        page = open_page(chromium, app.page_url)
         send(page, "Tell me about owls.")
         versions = [bot_texts(page)[-1]]
         for _ in range(2):
@@ -36,7 +36,7 @@ def test_versions_and_feedback_survive_a_restart_and_search_and_trash_work(chrom
 
     app = RunningApp(tmp_path, "--max-tokens", "24")  # the same data dir: a restart
     try:
-        page = open_page(chromium, app.url)
+        page = open_page(chromium, app.page_url)
         expect(page.locator("#chat button.option", has_text="2/3")).to_be_visible()
         assert bot_texts(page)[-1].startswith(versions[1][:20])
         page.locator('#chat [data-testid="bot"]').last.click()
@@ -74,7 +74,7 @@ def test_versions_and_feedback_survive_a_restart_and_search_and_trash_work(chrom
 def test_two_tabs_keep_their_own_conversations_and_lose_nothing(chromium, tmp_path):
     app = RunningApp(tmp_path, "--max-tokens", "16")
     try:
-        first, second = open_page(chromium, app.url), open_page(chromium, app.url)
+        first, second = open_page(chromium, app.page_url), open_page(chromium, app.page_url)
         second.click("#new-chat")
         for page, text in ((first, "Tab one: apples."), (second, "Tab two: pears.")):
             page.fill("#message textarea", text)
@@ -84,7 +84,7 @@ def test_two_tabs_keep_their_own_conversations_and_lose_nothing(chromium, tmp_pa
         assert "Tab one: apples." in first.locator("#chat").inner_text()
         assert "Tab two" not in first.locator("#chat").inner_text()
         assert "Tab two: pears." in second.locator("#chat").inner_text()
-        third = open_page(chromium, app.url)
+        third = open_page(chromium, app.page_url)
         expect(third.locator("#chat-list label")).to_have_count(2)
     finally:
         assert app.stop() == 0

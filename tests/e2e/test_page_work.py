@@ -34,7 +34,7 @@ def test_streaming_a_reply_leaves_the_earlier_messages_of_a_long_chat_alone(chro
     seed_long_chat(tmp_path / "data" / "chatdesk.db", exchanges=20)
     app = RunningApp(tmp_path, "--max-tokens", "60")
     try:
-        page = open_page(chromium, app.url)
+        page = open_page(chromium, app.page_url)
         expect(bots(page)).to_have_count(20)
         page.evaluate(WATCH_EARLIER)
         page.locator("#message textarea").fill("Write a long story about a lighthouse.")

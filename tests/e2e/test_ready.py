@@ -23,7 +23,7 @@ def chat_then_restart(chromium, home):
     """Have a long chat and a short one, quit, start again; the page with the long chat opened from the sidebar."""
     app = RunningApp(home, "--max-tokens", "16")
     try:
-        page = open_page(chromium, app.url, new_chat=True)
+        page = open_page(chromium, app.page_url, new_chat=True)
         send(page, NOTES)
         assert prompt_tokens_computed(page) > 200  # nothing was cached
         page.click("#new-chat")
@@ -32,7 +32,7 @@ def chat_then_restart(chromium, home):
     finally:
         assert app.stop() == 0
     app = RunningApp(home, "--max-tokens", "16")
-    page = open_page(chromium, app.url)
+    page = open_page(chromium, app.page_url)
     page.locator("#chat-list label", has_text="Minutes").click()
     expect(page.locator('#chat [data-testid="user"]').first).to_contain_text("Minutes")
     return app, page
@@ -64,7 +64,7 @@ def test_without_a_disk_cache_a_reopened_chat_is_computed_while_the_person_types
 def test_a_message_is_computed_while_it_is_typed(chromium, tmp_path):
     app = RunningApp(tmp_path, "--max-tokens", "16")
     try:
-        page = open_page(chromium, app.url, new_chat=True)
+        page = open_page(chromium, app.page_url, new_chat=True)
         send(page, NOTES)
         question = "What did the team decide about the schedule, and who will follow up on the budget and the risks?"
         box(page).press_sequentially(question[:40], delay=20)

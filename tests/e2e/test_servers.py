@@ -40,7 +40,7 @@ def enter_address(page, url: str) -> None:
 
 
 def test_test_connection_says_what_is_wrong_and_a_server_model_is_used_like_a_local_one(chromium, app, keyed_server):
-    page = open_page(chromium, app.url, new_chat=True)
+    page = open_page(chromium, app.page_url, new_chat=True)
     open_servers(page)
     status = page.locator("#server-status")
 
@@ -79,7 +79,7 @@ def server_app(tmp_path_factory):
 
 def test_through_a_server_stop_continue_retry_and_the_readout_work_as_with_a_local_model(chromium, server_app):
     app, server = server_app
-    page = open_page(chromium, app.url, new_chat=True)
+    page = open_page(chromium, app.page_url, new_chat=True)
     expect(page.locator("#title")).to_contain_text("SmolLM2-135M-Instruct.Q4_1.gguf (4,096-token context)")
     send(page, "Write a very long essay about the history of bread.", wait=False)
     page.wait_for_function("""() => { const b = document.querySelectorAll('#chat [data-testid="bot"]');

@@ -2,8 +2,6 @@
 
 import sqlite3
 
-from gradio_client import Client
-
 from chatdesk.store.database import Store
 from tests.apprunner import RunningApp, wait_for
 
@@ -11,7 +9,7 @@ from tests.apprunner import RunningApp, wait_for
 def test_sigkill_while_streaming_keeps_the_history_and_the_partial_reply(tmp_path):
     app = RunningApp(tmp_path, "--max-tokens", "2000")
     try:
-        client = Client(app.url, verbose=False)
+        client = app.client()
         conversation_id = client.predict(api_name="/new_conversation")
         client.predict("Remember the word pineapple.", conversation_id, api_name="/chat")
         job = client.submit("Write a very long story about a lighthouse keeper.", conversation_id, api_name="/chat")
