@@ -90,7 +90,7 @@ def test_with_a_server_chatdesk_connects_to_that_server_and_nothing_else(launch,
         record = tmp_path / "network.jsonl"
         app = launch(str(record), "--no-window", "--server", server.url, command=[sys.executable, "-c", AUDITED])
         url = app.wait_for_url()
-        client = Client(url, verbose=False)
+        client = Client(url, headers=app.headers, verbose=False)
         conversation = client.predict(api_name="/new_conversation")
         assert client.predict("Hello! Who are you?", conversation, api_name="/chat").strip()
         app.signal(signal.SIGTERM)
