@@ -295,7 +295,7 @@ def _wire(handlers, conversation_id, chatbot, live, box, send, stop, details, us
     """Connect the chat; returns the listener that refreshes the sidebar's lists."""
     refresh = {"fn": SidebarHandlers(handlers.session, handlers.show).lists, "inputs": [conversation_id],
                "outputs": [bar.chats, bar.trash], "queue": False, "api_visibility": "private"}
-    stream = {"show_progress": "hidden", **GENERATION}  # Gradio's timer redraws every frame while a reply streams
+    stream = {"show_progress": "minimal", **GENERATION}  # its timer is hidden by look.CSS
     # A finished reply can look the same as its last streamed state, so no change event: refresh after it.
     readouts = {"fn": handlers.usage, "inputs": [conversation_id], "outputs": [usage, marks], "queue": False,
                 "show_progress": "hidden", "api_visibility": "private"}
