@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -122,6 +123,15 @@ def load_settings(path: Path | None = None) -> tuple[Settings, str | None]:
     path = path or settings_file()
     if not path.exists():
         return Settings(), None
+    settings, problem = _read(path)
+    if problem is None:
+        return settings, None
+    return Settings(), (f"The settings file {path} could not be used ({problem}); defaults are in effect. "
+                        f"The file is kept: saving settings first moves it aside as {path.name}.damaged-DATE.")
+
+
+def _read(path: Path) -> tuple[Settings, str | None]:
+    """The settings in a file, or the defaults and why the file cannot be used."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(raw, dict):
@@ -130,17 +140,29 @@ def load_settings(path: Path | None = None) -> tuple[Settings, str | None]:
         values = {k: tuple(v) if k == "model_folders" else v for k, v in raw.items() if k in known}
         return checked(Settings(**values)), None
     except (OSError, ValueError, TypeError) as error:
-        return Settings(), f"The settings file {path} could not be used ({error}); defaults are in effect."
+        return Settings(), str(error)
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> Path:
-    """Write the settings atomically; returns the file."""
+    """Write the settings atomically (keeping a damaged file they replace); returns the file."""
     path = path or settings_file()
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and _read(path)[1] is not None:
+        keep_damaged(path)
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(asdict(settings), indent=2, ensure_ascii=False), encoding="utf-8")
     os.replace(temporary, path)
     return path
+
+
+def keep_damaged(path: Path) -> Path:
+    """Move a file chatdesk could not use aside, to a dated name beside it; never delete it."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target, n = path.with_name(f"{path.name}.damaged-{stamp}"), 1
+    while target.exists():
+        target, n = path.with_name(f"{path.name}.damaged-{stamp}-{n}"), n + 1
+    os.replace(path, target)
+    return target
 
 
 def _label(name: str) -> str:

@@ -13,3 +13,7 @@ class ModelError(RuntimeError):
 
 class ContextOverflow(ValueError):
     """The newest message alone does not fit in the context window."""
+
+
+class StorageError(UserError):
+    """The history could not be written (a full disk, say); what was saved before is intact."""

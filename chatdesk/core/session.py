@@ -10,7 +10,7 @@ from chatdesk.core.conversation import Conversation, Message
 from chatdesk.core.history import History
 from chatdesk.core.host import ModelHost
 from chatdesk.engine.generation import Generation
-from chatdesk.errors import ContextOverflow, ModelError, UserError
+from chatdesk.errors import ContextOverflow, ModelError, StorageError, UserError
 
 MAX_MESSAGE_CHARS = 200_000
 SAVE_EVERY = 0.5  # seconds between checkpoints of a streaming reply
@@ -32,8 +32,12 @@ class ChatSession:
         return cls(host, History(store, host.measure))
 
     def close(self) -> None:
-        """Release the model and close the history."""
+        """Release the model and close the history (saving what a full disk held back, if it can now)."""
         self.host.close()
+        try:
+            self.history.flush()
+        except StorageError:
+            pass  # the replies concerned keep their last checkpoint, marked interrupted at the next start
         self.history.store.close()
 
     # opening and leaving conversations
@@ -237,7 +241,7 @@ class ChatSession:
             for delta in generation:
                 reply.content += delta
                 if time.monotonic() - saved >= SAVE_EVERY:
-                    self.history.save_content(reply)
+                    self._checkpoint(reply, generation)
                     saved = time.monotonic()
                 yield conversation
         finally:
@@ -245,16 +249,27 @@ class ChatSession:
             self._finish(conversation, reply, generation, earlier)
         yield conversation
 
+    def _checkpoint(self, reply: Message, generation: Generation) -> None:
+        """Save the reply so far; when the disk cannot take it, stop writing a reply that cannot be kept."""
+        try:
+            self.history.save_content(reply)
+        except StorageError as error:
+            generation.cancel()
+            raise _not_saved(error) from error
+
     def _finish(self, conversation: Conversation, reply: Message, generation: Generation, earlier) -> None:
         stats = generation.stats
-        if stats is None:  # the reader went away before the end
+        if stats is None:  # the reader went away before the end, or the disk was full
             reply.status = "interrupted"
         else:
             reply.stats = _merge(earlier, stats) if earlier else stats
             reply.status = "complete"
         reply.meta.update(model=getattr(self.host.engine, "model_name", None), model_sha256=self.host.model_sha256,
                           params=asdict(self.host.params))
-        self.history.save(reply)
+        try:
+            self.history.save(reply)
+        except StorageError as error:
+            raise _not_saved(error) from error
         self.host.measure(conversation)
         self.host.get_ready(conversation)
 
@@ -275,6 +290,12 @@ class ChatSession:
             if conversation.messages[i].role == "user":
                 return i
         raise UserError("There is no message to go back to.")
+
+
+def _not_saved(error: StorageError) -> StorageError:
+    """What the user is told when a reply could not be saved."""
+    return StorageError(f"{error} The reply was stopped; what was written stays on screen and is saved as soon "
+                        "as there is room (when you send your next message, or press Continue).")
 
 
 def _merge(earlier, later):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections import OrderedDict
@@ -9,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+log = logging.getLogger(__name__)
 DISK_MIN_TOKENS = 128  # shorter states are computed again in about a second: not worth a file
 
 
@@ -152,8 +154,8 @@ class StateCache:
     def _write_one(self, tokens: tuple[int, ...], state: Any) -> None:
         try:
             self.disk.put(tokens, state)
-        except OSError:  # a full or read-only disk: the state is still in RAM, and the chat goes on
-            pass
+        except OSError as error:  # a full or read-only disk: the state is still in RAM, and the chat goes on
+            log.warning("a model state (%d tokens) was not written to the prompt cache on disk: %s", len(tokens), error)
 
 
 def extends(longer: tuple[int, ...], shorter: tuple[int, ...]) -> bool:

@@ -40,14 +40,14 @@ def answers(home) -> str:
 def test_kill_while_a_reply_streams_loses_nothing_saved(tmp_path):
     rng, seed = fault_random()
     runs, streaming_kills, checkpoints = fault_runs(), 0, []
-    conversation_id = seed_history(tmp_path)
+    seed_history(tmp_path)
     for run in range(runs):
         app = RunningApp(tmp_path, "--max-tokens", "1500")
         try:
             client = Client(app.url, verbose=False)
             _verdict, before = read_history(app.database)  # as this start left it
-            job = client.submit(f"{run}. {LONG}", conversation_id, api_name="/chat")
-            wait_for(lambda: job.outputs(), timeout=120)  # the reply has started
+            job = client.submit(f"{LONG} (Story {run}.)", "", api_name="/chat")  # a new chat: a short prompt
+            wait_for(lambda: job.outputs(), timeout=600)  # the reply has started
             time.sleep(rng.uniform(0, 3))
             saved = streaming_checkpoint(app.database)
             app.kill()
@@ -55,7 +55,7 @@ def test_kill_while_a_reply_streams_loses_nothing_saved(tmp_path):
             app.stop()
         after = check_after_kill(app, before, seed, run)
         [sent] = [m for i, m in after.items() if i not in before and m.role == "user"]
-        assert sent.content == f"{run}. {LONG}"
+        assert sent.content == f"{LONG} (Story {run}.)"
         [reply] = [m for i, m in after.items() if i not in before and m.role == "assistant"]
         if saved is not None:
             streaming_kills += 1
@@ -165,7 +165,7 @@ def test_kill_during_a_prompt_cache_write_discards_the_partial_file(tmp_path):
             assert client.predict(f"{run}. Go on.", long_chat, api_name="/chat")  # from a state file, if one is kept
             _verdict, before = read_history(app.database)
             client.submit("Say hello.", "", api_name="/chat")  # the model turns away: the long chat's state is written
-            wait_for(lambda: state_files(tmp_path)[1], timeout=60, interval=0.001)
+            wait_for(lambda: state_files(tmp_path)[1], timeout=600, interval=0.001)
             time.sleep(rng.uniform(0, 0.01))  # writing it takes about as long here
             app.kill()
         finally:

@@ -62,3 +62,17 @@ def test_an_unusable_settings_file_falls_back_to_defaults_with_a_warning(private
     loaded, warning = config.load_settings()
     assert loaded == Settings() and "could not be used" in warning
     assert path.read_text() == content  # left alone for the user to look at
+
+
+def test_saving_over_a_damaged_settings_file_keeps_it_beside(private_home):
+    path = config.settings_file()
+    path.parent.mkdir(parents=True)
+    path.write_text('{"presets": {"Mine": {"temperature": 0.3}}, "top_k": ')  # cut off mid-write, say
+    loaded, warning = config.load_settings()
+    assert loaded == Settings() and "is kept" in warning
+    config.save_settings(replace(loaded, temperature=0.4))
+    [kept] = path.parent.glob("settings.json.damaged-*")
+    assert kept.read_text() == '{"presets": {"Mine": {"temperature": 0.3}}, "top_k": '  # the user's presets, kept
+    assert config.load_settings() == (replace(Settings(), temperature=0.4), None)
+    config.save_settings(Settings())  # a sound file is replaced as before, nothing more kept
+    assert len(list(path.parent.glob("settings.json.damaged-*"))) == 1
