@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import threading
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 from chatdesk import paths
 from chatdesk.errors import StorageError
 from chatdesk.store.migrations import MIGRATIONS
-from chatdesk.store.salvage import salvage
+from chatdesk.store.salvage import damaged, move_aside, salvage
 
 DB_NAME = "chatdesk.db"
 TITLE_CHARS = 60
@@ -71,7 +70,7 @@ class Store:
         try:
             self._db = self._connect()
         except sqlite3.DatabaseError as error:
-            if not _damaged(error):
+            if not damaged(error):
                 raise
             self.moved_aside = move_aside(self.path)
             self._db = self._connect()
@@ -344,26 +343,3 @@ def make_title(text: str) -> str:
     """A conversation title from its first message."""
     line = " ".join(text.split())
     return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1].rstrip() + "…"
-
-
-def _damaged(error: sqlite3.DatabaseError) -> bool:
-    """Whether SQLite says the file is not a database or is corrupt (not locked, unreadable, or a failed migration)."""
-    code = getattr(error, "sqlite_errorcode", None)
-    if code is None:  # raised here, by the quick check
-        return "malformed" in str(error)
-    return code & 0xFF in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
-
-
-def move_aside(path: Path) -> Path:
-    """Rename a database that cannot be opened (and its WAL files) to a dated name; never delete it."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.unreadable-{stamp}")
-    n = 1
-    while target.exists():
-        target = path.with_name(f"{path.name}.unreadable-{stamp}-{n}")
-        n += 1
-    for suffix in ("", "-wal", "-shm"):
-        source = Path(f"{path}{suffix}")
-        if source.exists():
-            shutil.move(source, Path(f"{target}{suffix}"))
-    return target

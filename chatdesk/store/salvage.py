@@ -1,8 +1,10 @@
-"""Bringing what can still be read from a damaged history file into a new one."""
+"""A damaged history file: kept aside under a dated name, and what can still be read brought into a new one."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import time
 from pathlib import Path
 
 TABLES = ("conversations", "messages", "feedback", "app_state")  # parents before children
@@ -10,10 +12,33 @@ BATCH = 500
 GIVE_UP = 10_000  # unreadable rows skipped one by one before a table is left as it is
 
 
-def salvage(damaged: Path, into: sqlite3.Connection) -> tuple[int, int]:
-    """Copy every row that can still be read from `damaged` into `into`; (chats, messages) recovered."""
+def damaged(error: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite says the file is not a database or is corrupt (not locked, unreadable, or a failed migration)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is None:  # raised by the Store's quick check at start
+        return "malformed" in str(error)
+    return code & 0xFF in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a database that cannot be opened (and its WAL files) to a dated name; never delete it."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.unreadable-{stamp}")
+    n = 1
+    while target.exists():
+        target = path.with_name(f"{path.name}.unreadable-{stamp}-{n}")
+        n += 1
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(f"{path}{suffix}")
+        if source.exists():
+            shutil.move(source, Path(f"{target}{suffix}"))
+    return target
+
+
+def salvage(kept: Path, into: sqlite3.Connection) -> tuple[int, int]:
+    """Copy every row that can still be read from the damaged file `kept` into `into`; (chats, messages) recovered."""
     try:
-        source = sqlite3.connect(f"file:{damaged}?mode=ro", uri=True)
+        source = sqlite3.connect(f"file:{kept}?mode=ro", uri=True)
     except sqlite3.Error:
         return 0, 0
     try:

@@ -43,7 +43,7 @@ def fill(folder) -> int:
 def test_a_full_disk_while_a_reply_streams_is_explained_and_loses_nothing(small_disk):
     home = small_disk
     conversation_id = seed_history(home)
-    app = RunningApp(home, "--max-tokens", "400")
+    app = RunningApp(home, "--max-tokens", "300")
     try:
         client = Client(app.url, verbose=False)
         _verdict, before = read_history(app.database)
