@@ -236,7 +236,7 @@ class ChatSession:
             raise UserError(str(error)) from error
         conversation.generation = generation
         earlier = reply.stats if continue_reply else None
-        saved = time.monotonic()
+        saved, whole = time.monotonic(), False
         try:
             for delta in generation:
                 reply.content += delta
@@ -244,9 +244,10 @@ class ChatSession:
                     self._checkpoint(reply, generation)
                     saved = time.monotonic()
                 yield conversation
+            whole = True
         finally:
             conversation.generation = None
-            self._finish(conversation, reply, generation, earlier)
+            self._finish(conversation, reply, generation, earlier, whole)
         yield conversation
 
     def _checkpoint(self, reply: Message, generation: Generation) -> None:
@@ -257,9 +258,10 @@ class ChatSession:
             generation.cancel()
             raise _not_saved(error) from error
 
-    def _finish(self, conversation: Conversation, reply: Message, generation: Generation, earlier) -> None:
+    def _finish(self, conversation: Conversation, reply: Message, generation: Generation, earlier,
+                whole: bool = True) -> None:
         stats = generation.stats
-        if stats is None:  # the reader went away before the end, or the disk was full
+        if stats is None or not whole:  # the reader went away before the end, or the disk was full
             reply.status = "interrupted"
         else:
             reply.stats = _merge(earlier, stats) if earlier else stats

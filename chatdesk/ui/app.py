@@ -43,11 +43,14 @@ class Handlers:
         self._rating = threading.Lock()  # Gradio 6.31 sends a reason click twice at once
 
     def _stream(self, updates: Iterator[Conversation]) -> Iterator[list[dict]]:
+        conversation = None
         try:
             for conversation in updates:
                 yield to_chatbot(conversation)
         except UserError as error:
-            gr.Warning(str(error))  # what was shown stays shown
+            gr.Warning(str(error))
+            if conversation is not None:  # a reply stopped by a full disk, say: as it is now, with Continue
+                yield to_chatbot(conversation)
 
     def add_message(self, text: str, conversation_id: str | None):
         conversation = self.session.conversation(conversation_id)

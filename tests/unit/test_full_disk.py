@@ -16,6 +16,7 @@ from chatdesk.core.session import ChatSession
 from chatdesk.engine.disk_cache import DiskPromptCache
 from chatdesk.errors import StorageError, UserError
 from chatdesk.store.database import Store
+from chatdesk.ui.app import Handlers
 from tests.unit.fake_engine import ScriptedEngine
 
 TOKENS = [f"{i:03d} " + "lighthouse " * 200 for i in range(60)]  # about 130 kB of reply
@@ -98,6 +99,22 @@ def test_once_there_is_room_the_chat_goes_on_and_the_stopped_reply_is_saved_whol
     assert [m.content for m in conversation.messages[-2:]] == ["Are you there?", "Yes."]
     saved = store.message(reply.id)
     assert (saved.content, saved.status) == (reply.content, "interrupted")
+
+
+def test_the_page_shows_the_stopped_reply_with_continue(session, engine, store):
+    conversation = session.new_conversation()
+    session.add_user_message(conversation, "Tell me about lighthouses.")
+    gate = engine.hold()
+    engine.enqueue(TOKENS)
+    shown = Handlers(session).reply(conversation.id)
+    gate.release(3)
+    while len(next(shown)[-1]["content"]) < 3 * len(TOKENS[0]):
+        pass
+    fill_disk(store)
+    gate.release(len(TOKENS))
+    last = list(shown)[-1][-1]  # the handler warns (a toast) and ends with the reply as it now is
+    assert last["content"] == conversation.messages[-1].content
+    assert last["options"] == [{"value": "continue:1", "label": "Continue"}]
 
 
 def test_a_prompt_cache_file_the_disk_cannot_take_leaves_nothing_behind(tmp_path):
