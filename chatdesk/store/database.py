@@ -141,7 +141,7 @@ class Store:
                 raise StorageError(f"The disk is full: chatdesk could not save to its history ({self.path}). "
                                    "Free some space; nothing saved before is lost.") from error
             if code is not None and code & 0xFF == sqlite3.SQLITE_IOERR:
-                raise StorageError(f"chatdesk could not write its history ({self.path}): {error}. "
+                raise StorageError(f"chatdesk could not read or write its history ({self.path}): {error}. "
                                    "Nothing saved before is lost.") from error
             raise
 
