@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the double-clickable bundle dist/chatdesk/ from chatdesk.spec, with the same portable
-# llama-cpp-python and default model that build/setup.sh installs.
+# llama-cpp-python and default model that build/setup.sh installs, and PyInstaller from the lock (build/lock/).
 # Usage: build/bundle.sh [DISTDIR [WORKDIR]]   (defaults: dist, build/work)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -10,7 +10,7 @@ work="$(realpath -m "${2:-build/work}")"
 
 bash build/setup.sh
 py="$root/.venv/bin/python"
-"$py" -m pip install --quiet --disable-pip-version-check -e ".[build,window]"
+"$py" -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r build/lock/bundle.txt
 # Gradio writes a component's .pyi stub when the component is first imported (gr.api imports its Api
 # component lazily); import them all now so the bundle has every stub and never writes into itself.
 GRADIO_ANALYTICS_ENABLED=False "$py" -c "

@@ -3,7 +3,8 @@
 # pip's own wheel cache ignores CMAKE_ARGS, so the wheelhouse is keyed by version and flags instead.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-version="$(sed -n 's/^llama-cpp-python==\(.*\)$/\1/p' "$here/llama.pin")"
+# llama.pin: one requirement line with the sdist's sha256, written by build/lock.sh from the lock.
+version="$(sed -n 's/^llama-cpp-python==\([^ ]*\).*$/\1/p' "$here/llama.pin")"
 flags="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF"
 key="$(printf '%s' "$flags" | sha256sum | cut -c1-12)"
 python="${PYTHON:-python3}"
@@ -14,7 +15,7 @@ if [ -z "$wheel" ]; then
   echo "building llama-cpp-python $version ($flags) into $house; this takes several minutes, once" >&2
   mkdir -p "$house.tmp"
   CMAKE_ARGS="$flags" "$python" -m pip wheel --no-deps --no-binary llama-cpp-python --no-cache-dir \
-    "llama-cpp-python==$version" -w "$house.tmp" >&2
+    --require-hashes -r "$here/llama.pin" -w "$house.tmp" >&2  # the sdist is checked against its hash
   rm -rf "$house" && mv "$house.tmp" "$house"
   wheel="$(ls "$house"/llama_cpp_python-*.whl | head -n1)"
 fi

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -146,18 +147,23 @@ def load_settings(path: Path | None = None) -> tuple[Settings, str | None]:
     path = path or settings_file()
     if not path.exists():
         return Settings(), None
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(raw, dict):
-            raise ValueError("it does not hold a JSON object")
-    except (OSError, ValueError) as error:
-        kept = _keep_a_copy(path)
-        return Settings(), (f"The settings file {path} could not be used ({error}); defaults are in effect"
-                            + (f", and a copy of it is kept as {kept}." if kept else "."))
+    raw, problem = _read(path)
+    if problem is not None:
+        return Settings(), (f"The settings file {path} could not be used ({problem}); defaults are in effect. "
+                            f"The file is kept: saving settings first moves it aside as {path.name}.damaged-DATE.")
     settings, rejected = usable_settings(raw)
     if not rejected:
         return settings, None
     return settings, f"Some settings in {path} could not be used and are back to their defaults: {' '.join(rejected)}"
+
+
+def _read(path: Path) -> tuple[dict, str | None]:
+    """The values saved in a settings file, or why the file cannot be read at all."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        return {}, str(error)
+    return (raw, None) if isinstance(raw, dict) else ({}, "it does not hold a JSON object")
 
 
 def usable_settings(raw: dict) -> tuple[Settings, list[str]]:
@@ -178,24 +184,26 @@ def usable_settings(raw: dict) -> tuple[Settings, list[str]]:
     return settings, rejected
 
 
-def _keep_a_copy(path: Path) -> Path | None:
-    """Copy an unreadable settings file aside, so that saving new settings does not destroy it."""
-    copy = path.with_name(f"{path.stem}.unusable{path.suffix}")
-    try:
-        copy.write_bytes(path.read_bytes())
-    except OSError:
-        return None
-    return copy
-
-
 def save_settings(settings: Settings, path: Path | None = None) -> Path:
-    """Write the settings atomically; returns the file."""
+    """Write the settings atomically (keeping a damaged file they replace); returns the file."""
     path = path or settings_file()
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and _read(path)[1] is not None:
+        keep_damaged(path)
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(asdict(settings), indent=2, ensure_ascii=False), encoding="utf-8")
     os.replace(temporary, path)
     return path
+
+
+def keep_damaged(path: Path) -> Path:
+    """Move a file chatdesk could not use aside, to a dated name beside it; never delete it."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target, n = path.with_name(f"{path.name}.damaged-{stamp}"), 1
+    while target.exists():
+        target, n = path.with_name(f"{path.name}.damaged-{stamp}-{n}"), n + 1
+    os.replace(path, target)
+    return target
 
 
 def _label(name: str) -> str:

@@ -19,3 +19,7 @@ def overflow_message(needed: int, budget: int, context_length: int) -> str:
     """What a user is told when one message does not fit, whichever engine measured it."""
     return (f"This message is too long for the model: it needs about {needed} tokens, "
             f"but only {budget} of the {context_length}-token context are left for it. Shorten it or split it up.")
+
+
+class StorageError(UserError):
+    """The history could not be written (a full disk, say); what was saved before is intact."""

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from chatdesk.core.conversation import Conversation, Feedback, Message
-from chatdesk.errors import UserError
+from chatdesk.errors import StorageError, UserError
 from chatdesk.store import exchange
 from chatdesk.store.database import ConversationRow, MessageRow, SearchHit, Store
 
@@ -33,11 +33,17 @@ class History:
         self._measure = measure
         self._open: dict[str, Conversation] = {}
         self._opening = threading.RLock()  # two windows opening one chat get the same Conversation
+        self._unsaved: dict[str, Message] = {}  # messages whose last change the disk could not take
 
     @property
     def moved_aside(self) -> Path | None:
         """Where an unreadable history file was kept, when a new one had to be started."""
         return self.store.moved_aside
+
+    @property
+    def recovered(self) -> tuple[int, int] | None:
+        """(chats, messages) brought over from an unreadable history file into the new one."""
+        return self.store.recovered
 
     def new_conversation(self, system_prompt: str) -> Conversation:
         """Start an empty conversation with a new id."""
@@ -136,7 +142,8 @@ class History:
     # messages
 
     def append(self, conversation: Conversation, role: str, text: str, status: str = "complete") -> Message:
-        """Add a message below the last one on screen."""
+        """Add a message below the last one on screen (saving first what could not be saved before)."""
+        self.flush()
         row = self.store.add_message(conversation.id, conversation.leaf_id, role, text, status=status)
         message = message_from_row(row)
         message.version = message.versions = len(self.store.siblings(row))
@@ -155,8 +162,19 @@ class History:
         self.store.save_content(message.id, message.content)
 
     def save(self, message: Message) -> None:
-        """Write a message's text, status and metadata."""
-        self.store.finish_message(message.id, message.content, message.meta, message.status)
+        """Write a message's text, status and metadata; if the disk cannot take it, it is written by the next
+        save or message, or at the end (StorageError says so)."""
+        try:
+            self.store.finish_message(message.id, message.content, message.meta, message.status)
+        except StorageError:
+            self._unsaved[message.id] = message
+            raise
+        self._unsaved.pop(message.id, None)
+
+    def flush(self) -> None:
+        """Write the messages a full disk kept from being saved; StorageError if it still cannot."""
+        for message in list(self._unsaved.values()):
+            self.save(message)
 
     def add_feedback(self, message: Message, kind: str) -> None:
         """Record a like, dislike, reason, copy or "none" on a message."""

@@ -12,7 +12,7 @@ from chatdesk.core.history import History
 from chatdesk.core.host import ModelHost
 from chatdesk.engine.base import ChatEngine
 from chatdesk.engine.generation import Generation, SamplingParams
-from chatdesk.errors import ContextOverflow, ModelError, UserError
+from chatdesk.errors import ContextOverflow, ModelError, StorageError, UserError
 
 MAX_MESSAGE_CHARS = 200_000
 SAVE_EVERY = 0.5  # seconds between checkpoints of a streaming reply
@@ -34,8 +34,12 @@ class ChatSession:
         return cls(host, History(store, host.measure))
 
     def close(self) -> None:
-        """Release the model and close the history."""
+        """Release the model and close the history (saving what a full disk held back, if it can now)."""
         self.host.close()
+        try:
+            self.history.flush()
+        except StorageError:
+            pass  # the replies concerned keep their last checkpoint, marked interrupted at the next start
         self.history.store.close()
 
     # opening and leaving conversations
@@ -233,25 +237,26 @@ class ChatSession:
             return
         generation, reply, made_by = started
         earlier = reply.stats if continue_reply else None
-        saved = time.monotonic()
-        failure = None
+        saved, whole, failure = time.monotonic(), False, None
         try:
             for delta in generation:
                 reply.content += delta
                 if time.monotonic() - saved >= SAVE_EVERY:
-                    self.history.save_content(reply)
+                    self._checkpoint(reply, generation)
                     saved = time.monotonic()
                 yield conversation
+            whole = True
         except (ContextOverflow, ModelError) as error:  # queued on a model unloaded meanwhile, or a server failed
             failure = error
         finally:
             conversation.generation = None
-            self._finish(conversation, reply, generation, earlier, made_by)
+            self._finish(conversation, reply, generation, earlier, made_by, whole)
         if failure is not None:
             if not reply.content:
                 self.history.drop(conversation, reply)
             raise UserError(str(failure)) from failure
         yield conversation
+
     def _start(self, conversation: Conversation, continue_reply: bool):
         """Wait for a model being loaded, then start the reply: (generation, reply, (engine, params)), or None
         when Stop was pressed meanwhile. Until the reply is written the conversation is busy, so nothing can be
@@ -278,10 +283,18 @@ class ChatSession:
         finally:
             conversation.waiting = None
 
+    def _checkpoint(self, reply: Message, generation: Generation) -> None:
+        """Save the reply so far; when the disk cannot take it, stop writing a reply that cannot be kept."""
+        try:
+            self.history.save_content(reply)
+        except StorageError as error:
+            generation.cancel()
+            raise _not_saved(error) from error
+
     def _finish(self, conversation: Conversation, reply: Message, generation: Generation, earlier,
-                made_by: tuple[ChatEngine, SamplingParams]) -> None:
+                made_by: tuple[ChatEngine, SamplingParams], whole: bool = True) -> None:
         stats = generation.stats
-        if stats is None:  # the reader went away before the end, or the engine failed
+        if stats is None or not whole:  # the reader went away, the engine failed, or the disk was full
             reply.status = "interrupted"
         else:
             reply.stats = _merge(earlier, stats) if earlier else stats
@@ -292,7 +305,10 @@ class ChatSession:
         origin = getattr(engine, "origin", None)  # where a model not on this machine ran
         if origin:
             reply.meta["origin"] = dict(origin)
-        self.history.save(reply)
+        try:
+            self.history.save(reply)
+        except StorageError as error:
+            raise _not_saved(error) from error
         self.host.measure(conversation)
         self.host.get_ready(conversation)
 
@@ -326,6 +342,12 @@ def _reported(server: dict) -> dict:
     if server.get("system_fingerprint"):
         facts["system_fingerprint"] = server["system_fingerprint"]
     return facts
+
+
+def _not_saved(error: StorageError) -> StorageError:
+    """What the user is told when a reply could not be saved."""
+    return StorageError(f"{error} The reply was stopped; what was written stays on screen and is saved as soon "
+                        "as there is room (when you send your next message, or press Continue).")
 
 
 def _merge(earlier, later):

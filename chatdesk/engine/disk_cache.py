@@ -51,10 +51,14 @@ class DiskPromptCache:
             return
         path = self.folder / (hashlib.sha1(array("i", key).tobytes()).hexdigest()[:24] + SUFFIX)
         temporary = path.with_suffix(".tmp")
-        with open(temporary, "wb") as out:
-            out.write(MAGIC + _HEADER.pack(len(key), length, zlib.crc32(state)) + array("i", key).tobytes())
-            out.write(state)
-        os.replace(temporary, path)
+        try:
+            with open(temporary, "wb") as out:
+                out.write(MAGIC + _HEADER.pack(len(key), length, zlib.crc32(state)) + array("i", key).tobytes())
+                out.write(state)
+            os.replace(temporary, path)
+        except OSError:  # a full disk, say: a partial file would hold the space it lacks
+            _remove(temporary)
+            raise
         with self._lock:
             for older in [k for k in self._files if extends(key, k)]:
                 if self._files[older] != path:

@@ -156,8 +156,8 @@ class StateCache:
         try:
             self.disk.put(tokens, state)
         except OSError as error:  # a full or read-only disk: the state is still in RAM, and the chat goes on
-            log.warning("could not keep a model state on disk in %s (%s); it stays in memory only",
-                        self.disk.folder, error)
+            log.warning("could not keep a model state on disk in %s (%d tokens: %s); it stays in memory only",
+                        self.disk.folder, len(tokens), error)
 
 
 def extends(longer: tuple[int, ...], shorter: tuple[int, ...]) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import threading
 import time
@@ -14,12 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chatdesk import paths
+from chatdesk.errors import StorageError
 from chatdesk.store.migrations import MIGRATIONS
+from chatdesk.store.salvage import damaged, move_aside, salvage
 
 DB_NAME = "chatdesk.db"
 TITLE_CHARS = 60
 BUSY_SECONDS = 10  # how long a write waits for another connection to let go of the file
-DAMAGED = ("SQLITE_NOTADB", "SQLITE_CORRUPT")  # what SQLite says of a file that is not a database, or corrupt
 
 
 class HistoryUnavailable(RuntimeError):
@@ -70,16 +70,18 @@ class Store:
         self.path = path or paths.data_dir() / DB_NAME
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.moved_aside: Path | None = None
+        self.recovered: tuple[int, int] | None = None  # (chats, messages) brought over from a damaged file
         self._lock = threading.RLock()
         try:
             self._db = self._connect()
         except sqlite3.DatabaseError as error:
-            if not is_damaged(error):
+            if not damaged(error):
                 raise HistoryUnavailable(
                     f"The history file {self.path} could not be opened ({error}). It was left as it is. "
                     "If another program is using it, close that program; then start chatdesk again.") from error
             self.moved_aside = move_aside(self.path)
             self._db = self._connect()
+            self.recovered = salvage(self.moved_aside, self._db)
         self._tidy()
 
     def _connect(self) -> sqlite3.Connection:
@@ -88,6 +90,9 @@ class Store:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
+            verdict = db.execute("PRAGMA quick_check").fetchone()[0]  # a damaged page fails later, any time
+            if verdict != "ok":
+                raise sqlite3.DatabaseError(f"database disk image is malformed: {verdict}")
             self._migrate(db)
         except sqlite3.DatabaseError:
             db.close()
@@ -122,25 +127,41 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """All or nothing."""
-        with self._lock:
+        with self._lock, self._writing():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite may have rolled back already (a full disk does)
+                    self._db.execute("ROLLBACK")
                 raise
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Turn a disk that cannot take the write into a StorageError saying so."""
+        try:
+            yield
+        except sqlite3.OperationalError as error:
+            code = getattr(error, "sqlite_errorcode", None)
+            if code == sqlite3.SQLITE_FULL:
+                raise StorageError(f"The disk is full: chatdesk could not save to its history ({self.path}). "
+                                   "Free some space; nothing saved before is lost.") from error
+            if code is not None and code & 0xFF == sqlite3.SQLITE_IOERR:
+                raise StorageError(f"chatdesk could not read or write its history ({self.path}): {error}. "
+                                   "Nothing saved before is lost.") from error
+            raise
+
     def _run(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
-        with self._lock:
+        with self._lock, self._writing():
             return self._db.execute(sql, args)
 
     def _one(self, sql: str, args: tuple = ()):
-        with self._lock:
+        with self._lock, self._writing():
             return self._db.execute(sql, args).fetchone()
 
     def _all(self, sql: str, args: tuple = ()) -> list:
-        with self._lock:
+        with self._lock, self._writing():
             return self._db.execute(sql, args).fetchall()
 
     def _tidy(self) -> None:
@@ -329,23 +350,3 @@ def make_title(text: str) -> str:
     """A conversation title from its first message."""
     line = " ".join(text.split())
     return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1].rstrip() + "…"
-
-
-def is_damaged(error: sqlite3.DatabaseError) -> bool:
-    """Whether SQLite says the file is not a database or is corrupt (not merely locked or unreadable now)."""
-    return (getattr(error, "sqlite_errorname", None) or "").startswith(DAMAGED)
-
-
-def move_aside(path: Path) -> Path:
-    """Rename a database that cannot be opened (and its WAL files) to a dated name; never delete it."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.unreadable-{stamp}")
-    n = 1
-    while target.exists():
-        target = path.with_name(f"{path.name}.unreadable-{stamp}-{n}")
-        n += 1
-    for suffix in ("", "-wal", "-shm"):
-        source = Path(f"{path}{suffix}")
-        if source.exists():
-            shutil.move(source, Path(f"{target}{suffix}"))
-    return target

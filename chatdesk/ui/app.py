@@ -53,7 +53,7 @@ class Handlers:
                 shown = streaming
         except UserError as error:
             gr.Warning(str(error))  # what was shown stays shown
-            if shown:
+            if conversation is not None:  # a reply stopped by a full disk, say: as it is now, with Continue
                 yield to_chatbot(conversation), ""
         except Exception:
             if shown:
@@ -285,9 +285,13 @@ def build_ui(session: ChatSession) -> gr.Blocks:
 
 def _notices(session: ChatSession) -> list[str]:
     notices = [session.host.load_error] if session.host.load_error else []
-    if session.history.moved_aside is not None:
-        notices.append(f"The history file could not be opened. It was kept as {session.history.moved_aside} "
-                       "and a new, empty history was started.")
+    history = session.history
+    if history.moved_aside is not None:
+        chats, messages = history.recovered or (0, 0)
+        started = (f"a new history was started with the {chats} chats ({messages} messages) that could still be read "
+                   "from it" if chats else "a new, empty history was started")
+        notices.append(f"The history file was damaged and could not be used. It was kept as {history.moved_aside}, "
+                       f"and {started}.")
     return notices
 
 

@@ -96,15 +96,6 @@ def test_a_setting_of_the_wrong_kind_is_left_at_its_default_with_a_reason(privat
     assert reason in warning and loaded.top_k == 7 and config.problems(loaded) == []
 
 
-def test_an_unreadable_settings_file_is_copied_before_a_save_replaces_it(private_home):
-    path = write_settings({})
-    path.write_text("{broken")
-    loaded, warning = config.load_settings()
-    config.save_settings(loaded)
-    assert (path.parent / "settings.unusable.json").read_text() == "{broken"
-    assert "settings.unusable.json" in warning
-
-
 def test_a_missing_model_folder_is_kept_and_other_changes_are_still_accepted(private_home, tmp_path):
     unplugged = str(tmp_path / "usb-drive" / "models")
     write_settings({"model_folders": [unplugged], "temperature": 0.3})
@@ -144,3 +135,17 @@ def test_the_command_line_picks_a_server_or_a_local_model(argv, server_url, serv
     saved = replace(Settings(), server_url="http://saved:8080/v1", server_model="saved-model")
     settings = replace(saved, **cli.options(cli.parse_args(argv)))
     assert (settings.server_url, settings.server_model) == (server_url, server_model)
+
+
+def test_saving_over_a_damaged_settings_file_keeps_it_beside(private_home):
+    path = config.settings_file()
+    path.parent.mkdir(parents=True)
+    path.write_text('{"presets": {"Mine": {"temperature": 0.3}}, "top_k": ')  # cut off mid-write, say
+    loaded, warning = config.load_settings()
+    assert loaded == Settings() and "is kept" in warning
+    config.save_settings(replace(loaded, temperature=0.4))
+    [kept] = path.parent.glob("settings.json.damaged-*")
+    assert kept.read_text() == '{"presets": {"Mine": {"temperature": 0.3}}, "top_k": '  # the user's presets, kept
+    assert config.load_settings() == (replace(Settings(), temperature=0.4), None)
+    config.save_settings(Settings())  # a sound file is replaced as before, nothing more kept
+    assert len(list(path.parent.glob("settings.json.damaged-*"))) == 1
