@@ -1,11 +1,10 @@
-"""The local engine: load a GGUF, stream chat replies with stats, cancel, fit the context.
+"""The local engine: load a GGUF, stream chat replies with stats, cancel, fit the context, compute ahead.
 
-This is the only module that imports llama_cpp.
+With llama_state.py (what the model holds), the only modules that import llama_cpp.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import queue
@@ -18,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chatdesk.catalog import models
-from chatdesk.engine.disk_cache import DiskPromptCache
 from chatdesk.engine.generation import Generation, SamplingParams, Stats
-from chatdesk.engine.prompt_cache import PromptCache, StateCache, shared_prefix
+from chatdesk.engine.llama_state import HeldState, state_cache
+from chatdesk.engine.prompt_cache import shared_prefix
 from chatdesk.errors import ContextOverflow, ModelError, overflow_message
 
 log = logging.getLogger(__name__)
@@ -65,9 +64,7 @@ class LocalEngine:
         self._lock = threading.Lock()
         self._llm = _load_llama(self.model_path, n_ctx, n_threads or default_threads(), gpu_layers)
         # Conversations switched away from and back, or reopened after a restart, are not computed again.
-        self._cache = _state_cache(self.info, prompt_cache_bytes, disk_cache, disk_cache_bytes)
-        self._unsaved = False  # the model holds tokens its saved states do not
-        self._first_logits: tuple[tuple[int, ...], object] = ((), None)  # the last prompt, its last token's logits
+        self._state = HeldState(self._llm, state_cache(self.info, prompt_cache_bytes, disk_cache, disk_cache_bytes))
         self.context_length = self._llm.n_ctx()
         self._formatter, self._stop = self._chat_formatter()
         # One long-lived thread computes every reply: llama.cpp's OpenMP workers belong to the thread that
@@ -207,11 +204,9 @@ class LocalEngine:
             if self._current is not None and not wait_for_reply:
                 self._current.cancel()
         with self._lock:
-            self._save()
+            self._state.save()
             self._llm.close()
-        if self._cache is not None:
-            self._cache.persist()
-            self._cache.close()
+        self._state.close()
 
     def _chat_formatter(self):
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -258,86 +253,22 @@ class LocalEngine:
 
     def _compute_ahead(self, start: list[int], typed: list[int]) -> None:
         """Have the model hold `start` (saved), then `typed` if given, giving way as soon as a reply is asked for."""
-        self._bring_in(typed or start)
+        self._state.bring_in(typed or start)
         if not self._evaluate_ahead(start):
             return
-        self._save()
+        self._state.save()
         if typed:  # it changes with every key: saving it would push other chats out of the cache
             self._evaluate_ahead(typed, worth_saving=False)
 
     def _evaluate_ahead(self, tokens: list[int], *, worth_saving: bool = True) -> bool:
         """Compute what the model lacks of `tokens`, a batch at a time; False if it gave way to a reply."""
-        held = self._trim(shared_prefix(self._held(), tokens))
+        held = self._state.trim(shared_prefix(self._state.tokens(), tokens))
         for start in range(held, len(tokens), AHEAD_BATCH):
             if self._waiting():
                 return False
             self._llm.eval(tokens[start:start + AHEAD_BATCH])
-            self._unsaved = self._unsaved or worth_saving
+            self._state.unsaved = self._state.unsaved or worth_saving
         return not self._waiting()
-
-    def _held(self) -> list[int]:
-        """The tokens the model's state holds now."""
-        return self._llm.input_ids[: self._llm.n_tokens].tolist()
-
-    def _trim(self, count: int) -> int:
-        """Have the model hold only its first `count` tokens; how many it holds then.
-
-        A model whose state cannot be cut short (recurrent or hybrid ones) is emptied instead, and holds 0:
-        computing from there on top of tokens it still held would write replies from the wrong state.
-        """
-        llm = self._llm
-        count = min(count, llm.n_tokens)
-        if llm._ctx.kv_cache_seq_rm(-1, count, -1):
-            llm.n_tokens = count
-            return count
-        llm._ctx.kv_cache_clear()
-        llm.n_tokens = 0
-        return 0
-
-    def _bring_in(self, tokens: list[int]) -> None:
-        """Before computing `tokens`: save the state if most of it is about to go, restore a better one."""
-        if self._cache is None:
-            return
-        held = self._held()
-        kept = shared_prefix(held, tokens)
-        if len(held) - kept > kept:  # another conversation, most likely: keep this one for a switch back
-            self._save()
-            self._cache.persist()
-        hit = self._cache.best(tokens)
-        if hit is not None and hit.shared > kept:
-            self._load(hit.tokens, hit.state)
-
-    def _save(self) -> None:
-        """Put what the model holds in the prompt cache, once."""
-        import ctypes
-
-        import llama_cpp
-
-        if self._cache is None or not self._unsaved:
-            return
-        size = llama_cpp.llama_state_seq_get_size(self._llm.ctx, 0)  # llama-cpp-python uses sequence 0
-        state = (ctypes.c_uint8 * size)()
-        llama_cpp.llama_state_seq_get_data(self._llm.ctx, state, size, 0)
-        self._cache.put(self._held(), state, size)
-        self._unsaved = False
-
-    def _load(self, tokens: tuple[int, ...], state) -> None:
-        """Restore a state from the prompt cache (or, should llama.cpp refuse it, start from nothing)."""
-        import ctypes
-
-        import llama_cpp
-
-        if not isinstance(state, ctypes.Array):  # read from disk
-            state = (ctypes.c_uint8 * len(state)).from_buffer(state)
-        llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(self._llm.ctx), False)  # False: no zeroing
-        restored = llama_cpp.llama_state_seq_set_data(self._llm.ctx, state, ctypes.sizeof(state), 0)
-        if not restored:
-            self._cache.forget(tokens)
-        held = tokens if restored else ()
-        self._llm.input_ids[: len(held)] = held
-        self._llm.n_tokens = len(held)
-        self._llm._requires_eval = True  # no logits came back: a reply recomputes the last token
-        self._unsaved = False
 
     def _run(self, generation, prompt, dropped, params, seed, started) -> None:
         """Compute one reply on this thread, feeding `generation`; never raises."""
@@ -355,7 +286,7 @@ class LocalEngine:
             generation.fail(error)
 
     def _generate(self, generation, prompt, params, seed, started) -> dict:
-        self._bring_in(prompt)
+        self._state.bring_in(prompt)
         computed = self._compute_prompt(prompt)
         first = None
         finish = "length"
@@ -385,7 +316,7 @@ class LocalEngine:
                     break
         finally:
             stream.close()  # stops llama.cpp now, not when the generator is collected
-            self._unsaved = True
+            self._state.unsaved = True
         return self._stats(prompt, "".join(text), seed, finish, started, first) | {"prompt_evaluated": computed}
 
     def _compute_prompt(self, prompt: list[int]) -> int:
@@ -394,35 +325,18 @@ class LocalEngine:
         Nothing is computed for a prompt computed ahead as it was typed, nor for a retry: the first token's
         probabilities, kept from the reply before, are put back in place of the reply that followed.
         """
-        llm = self._llm
-        kept = shared_prefix(self._held(), prompt)
+        llm, state = self._llm, self._state
+        kept = shared_prefix(state.tokens(), prompt)
         if kept == len(prompt) == llm.n_tokens and not llm._requires_eval:
             computed = 0
-        elif kept == len(prompt) and self._first_logits[0] == tuple(prompt) and self._trim(kept) == kept \
-                and self._put_back_logits():
+        elif kept == len(prompt) and state.trim(kept) == kept and state.put_back_first_logits(prompt):
             llm._requires_eval, computed = False, 0  # the old reply is dropped
         else:
-            kept = self._trim(min(kept, len(prompt) - 1))  # at least the last token is computed, for its logits
+            kept = state.trim(min(kept, len(prompt) - 1))  # at least the last token is computed, for its logits
             llm.eval(prompt[kept:])
             computed = len(prompt) - kept
-        self._first_logits = (tuple(prompt), self._last_logits().copy())
+        state.keep_first_logits(prompt)
         return computed
-
-    def _last_logits(self):
-        """The model's output for the last token it computed, as a writable numpy view."""
-        import llama_cpp
-        import numpy
-
-        row = llama_cpp.llama_get_logits_ith(self._llm.ctx, -1)
-        return numpy.ctypeslib.as_array(row, shape=(self._llm.n_vocab(),))
-
-    def _put_back_logits(self) -> bool:
-        """Write the kept first-token logits where the sampler reads them; False when there is no place."""
-        try:
-            self._last_logits()[:] = self._first_logits[1]
-        except ValueError:  # a NULL pointer: nothing computed since the model was loaded
-            return False
-        return True
 
     def _stats(self, prompt, text, seed, finish, started, first) -> dict:
         ended = time.perf_counter()
@@ -453,31 +367,6 @@ def _check_model_file(path: Path) -> "models.GGUFInfo":
             f"but only {available / 2**30:.1f} GiB is available. Pick a smaller model."
         )
     return info
-
-
-def _state_cache(info: "models.GGUFInfo", ram_bytes: int, disk_root: Path | None, disk_bytes: int):
-    """Where model states are saved: RAM, and a folder of this model's own when a disk cache is asked for."""
-    if ram_bytes <= 0:
-        return None
-    disk = None
-    if disk_root is not None and disk_bytes > 0:
-        try:
-            disk = DiskPromptCache(Path(disk_root) / _model_key(info), disk_bytes)
-        except OSError:  # an unwritable cache folder: RAM alone still serves switching back
-            disk = None
-    return StateCache(PromptCache(ram_bytes), disk)
-
-
-def _model_key(info: "models.GGUFInfo") -> str:
-    """A folder name for one model file and llama.cpp version: states do not carry over to others."""
-    import llama_cpp
-
-    digest = hashlib.sha256(f"{llama_cpp.__version__}:{info.file_size}".encode())
-    with open(info.path, "rb") as source:  # the start (metadata) and end (weights) tell models apart cheaply
-        digest.update(source.read(1 << 16))
-        source.seek(max(0, info.file_size - (1 << 16)))
-        digest.update(source.read(1 << 16))
-    return f"{info.path.stem}-{digest.hexdigest()[:16]}"
 
 
 def _load_llama(path: Path, n_ctx: int, n_threads: int, gpu_layers: int):

@@ -16,7 +16,7 @@ from chatdesk.core.session import ChatSession
 from chatdesk.engine.disk_cache import DiskPromptCache
 from chatdesk.errors import StorageError, UserError
 from chatdesk.store.database import Store
-from chatdesk.ui.app import Handlers
+from chatdesk.ui.handlers import Handlers
 from tests.unit.fake_engine import ScriptedEngine
 
 TOKENS = [f"{i:03d} " + "lighthouse " * 200 for i in range(60)]  # about 130 kB of reply

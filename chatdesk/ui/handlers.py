@@ -1,0 +1,227 @@
+"""The chat's event handlers: each finds the window's conversation, calls the session and converts at the edge."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterator
+
+import gradio as gr
+
+from chatdesk.core.conversation import CONTINUE, NEXT_VERSION, PREVIOUS_VERSION, REDO, Conversation
+from chatdesk.core.session import ChatSession
+from chatdesk.errors import UserError
+from chatdesk.ui.chatview import format_details, live_text, message_marks, to_chatbot, usage_text
+from chatdesk.ui.display import from_display
+from chatdesk.ui.external import restore_hidden
+from chatdesk.ui.kit import refuse
+
+NO_DETAILS = "Click a message to see its details."
+FEEDBACK_OPTIONS = ("Like", "Dislike", "Inaccurate", "Unhelpful", "Off-topic")
+GENERATION = {"concurrency_id": "generation", "concurrency_limit": 1}
+
+
+def _user_error(error: UserError) -> gr.Error:
+    """For API callers, who get the reason as an error."""
+    return gr.Error(str(error), title="chatdesk", print_exception=False)
+
+
+class Handlers:
+    """The event handlers: each finds the window's conversation and calls the session."""
+
+    def __init__(self, session: ChatSession):
+        self.session = session
+        self._marked: weakref.WeakSet = weakref.WeakSet()  # replies being written whose marks were sent
+        self._rating = threading.Lock()  # Gradio 6.31 sends a reason click twice at once
+
+    def _stream(self, updates: Iterator[Conversation]) -> Iterator[tuple]:
+        """(chat, live text) as a reply is written: the chat when its messages change, the live text meanwhile."""
+        conversation, shown = None, False
+        try:
+            for conversation in updates:
+                streaming = conversation.generation is not None
+                yield (gr.skip() if streaming and shown else to_chatbot(conversation, live=True)), live_text(conversation)
+                shown = streaming
+        except UserError as error:
+            gr.Warning(str(error))  # what was shown stays shown
+            if conversation is not None:  # a reply stopped by a full disk, say: as it is now, with Continue
+                yield to_chatbot(conversation), ""
+        except Exception:
+            if shown:
+                yield to_chatbot(conversation), ""
+            raise
+
+    def add_message(self, text: str, conversation_id: str | None):
+        conversation = self.session.conversation(conversation_id)
+        try:
+            self.session.add_user_message(conversation, text)
+        except UserError as error:
+            return refuse(str(error), outputs=3)  # the text stays in the box
+        return to_chatbot(conversation), "", conversation.id
+
+    def reply(self, conversation_id: str):
+        conversation = self.session.conversation(conversation_id)
+        if conversation.messages and conversation.messages[-1].role == "user":  # else the message was refused
+            yield from self._stream(self.session.reply(conversation))
+
+    def stop(self, conversation_id: str | None):
+        conversation = self.session.find(conversation_id)
+        if conversation is not None:
+            self.session.stop(conversation)
+
+    def retry(self, conversation_id: str | None, retry: gr.RetryData):
+        conversation = self.session.conversation(conversation_id)
+        yield from self._stream(self.session.retry(conversation, _index(retry.index)))
+
+    def undo(self, conversation_id: str | None, undo: gr.UndoData):
+        conversation = self.session.conversation(conversation_id)
+        try:
+            text = self.session.undo(conversation, _index(undo.index))
+        except UserError as error:
+            return refuse(str(error), outputs=2)
+        return to_chatbot(conversation), text
+
+    def edit(self, conversation_id: str | None, edit: gr.EditData):
+        conversation = self.session.conversation(conversation_id)
+        index = _index(edit.index)
+        stored = conversation.messages[index].content if index < len(conversation.messages) else ""
+        text = restore_hidden(from_display(_text_of(edit.value)), stored)
+        yield from self._stream(self.session.edit(conversation, index, text))
+
+    def like(self, conversation_id: str | None, like: gr.LikeData):
+        conversation = self.session.find(conversation_id)
+        if conversation is None:
+            return
+        kind = {True: "Like", False: "Dislike"}.get(like.liked, like.liked) if like.liked is not None else None
+        with self._rating:
+            self.session.rate(conversation, _index(like.index), kind or None)
+
+    def copy(self, conversation_id: str | None, copy: gr.CopyData):
+        conversation = self.session.find(conversation_id)
+        if conversation is None:
+            return
+        index = _copied_index(conversation, from_display(_text_of(copy.value)))  # Gradio sends the text only
+        if index is not None:
+            self.session.record_copy(conversation, index)
+
+    def show(self, conversation: Conversation) -> tuple:
+        """Updates that put `conversation` on screen: its id, the chat (with feedback), usage, details."""
+        ratings = [m.rating for m in conversation.messages if m.role == "assistant"]
+        chat = gr.Chatbot(value=to_chatbot(conversation), feedback_value=ratings)
+        return conversation.id, chat, usage_text(self.session, conversation), NO_DETAILS
+
+    def open_last(self, conversation_id: str | None):
+        conversation = self.session.find(conversation_id) or self.session.last_conversation()
+        self.session.host.get_ready(conversation)
+        return (*self.show(conversation), conversation.title, conversation.system_prompt)
+
+    def clear(self, conversation_id: str | None):
+        self.session.leave(self.session.find(conversation_id))
+        return self.show(self.session.new_conversation())
+
+    def select(self, conversation_id: str | None, selected: gr.SelectData):
+        conversation = self.session.find(conversation_id)
+        if conversation is None:
+            return gr.skip(), gr.skip(), gr.skip()
+        return self._details(conversation, _index(selected.index))
+
+    def _details(self, conversation: Conversation, index: int):
+        """The details panel for one message, and its version buttons when it has versions."""
+        try:
+            facts = self.session.details(conversation, index)
+        except UserError as error:
+            return str(error), None, gr.update(visible=False)
+        versions = conversation.messages[index].versions
+        return format_details(facts), index, gr.update(visible=versions > 1)
+
+    def step_version(self, conversation_id: str | None, index: int | None, step: int):
+        conversation = self.session.find(conversation_id)
+        if conversation is None or index is None:
+            return refuse("Click a message first.", outputs=4)
+        try:
+            self.session.step_version(conversation, index, step)
+        except UserError as error:
+            return refuse(str(error), outputs=4)
+        return (self.show(conversation)[1], *self._details(conversation, index))
+
+    def example(self, conversation_id: str | None, example: gr.SelectData):
+        return self.add_message(_text_of(example.value), conversation_id)
+
+    def option(self, conversation_id: str | None, option: gr.SelectData):
+        conversation = self.session.conversation(conversation_id)
+        action, _, index = str(option.value).partition(":")
+        if action == CONTINUE:
+            yield from self._stream(self.session.continue_reply(conversation, int(index)))
+        elif action == REDO:
+            yield to_chatbot(self.session.redo(conversation)), ""
+        elif action in (PREVIOUS_VERSION, NEXT_VERSION):
+            step = -1 if action == PREVIOUS_VERSION else 1
+            yield from self._stream(iter([self.session.step_version(conversation, int(index), step)]))
+        else:
+            yield to_chatbot(conversation), ""
+
+    def usage(self, conversation_id: str | None):
+        conversation = self.session.find(conversation_id)
+        generation = conversation.generation if conversation is not None else None
+        if generation is not None:
+            # Not redrawn for every streamed update (on 2 cores that cost the page half its token rate):
+            # once, to take the old speed line off a reply being rewritten, then at the reply's end.
+            if generation in self._marked:
+                return gr.skip(), gr.skip()
+            self._marked.add(generation)
+            return gr.skip(), message_marks(conversation)
+        return usage_text(self.session, conversation), message_marks(conversation)
+
+    def api_chat(self, message: str, conversation_id: str = "") -> Iterator[str]:
+        """Send a message and stream the growing reply (a new conversation unless an id is given)."""
+        conversation = self.session.conversation(conversation_id)
+        yield from self._reply_text(self.session.submit(conversation, message))
+
+    def api_retry(self, conversation_id: str) -> Iterator[str]:
+        """Write a new version of the conversation's last reply and stream it."""
+        conversation = self.session.find(conversation_id)
+        if conversation is None or not conversation.messages:
+            raise gr.Error("There is no such conversation, or it is empty.", print_exception=False)
+        yield from self._reply_text(self.session.retry(conversation, len(conversation.messages) - 1))
+
+    @staticmethod
+    def _reply_text(updates: Iterator[Conversation]) -> Iterator[str]:
+        try:
+            for update in updates:
+                last = update.messages[-1]
+                if last.role == "assistant":
+                    yield last.content
+        except UserError as error:
+            raise _user_error(error) from error
+
+    def draft(self, text: str, conversation_id: str = "") -> None:
+        """The message being typed (in a new conversation unless an id is given): computed ahead meanwhile."""
+        self.session.type_draft(self.session.find(conversation_id), text or "")
+
+    def api_new_conversation(self) -> str:
+        """Start a conversation and return its id, for /chat."""
+        return self.session.new_conversation().id
+
+
+def _copied_index(conversation: Conversation, text: str) -> int | None:
+    """The newest message whose text was copied."""
+    for index in range(len(conversation.messages) - 1, -1, -1):
+        stored = conversation.messages[index].content
+        if stored.strip() == restore_hidden(text, stored).strip():
+            return index
+    return None
+
+
+def _index(index) -> int:
+    return index[0] if isinstance(index, (list, tuple)) else int(index)
+
+
+def _text_of(value) -> str:
+    """Plain text from a Chatbot payload: a string, a text part, or a list of parts."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return str(value.get("text") or value.get("value") or value.get("content") or "")
+    if isinstance(value, (list, tuple)):
+        return "".join(_text_of(part) for part in value)
+    return "" if value is None else str(value)
