@@ -81,9 +81,9 @@ class Page:
     element and event a person clicks.
     """
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, headers: dict[str, str]):
         self.url = url
-        self.http = httpx.Client(timeout=120)
+        self.http = httpx.Client(timeout=120, headers=headers)  # the launch's secret
         self.config = self.http.get(url + "config").json()
 
     def handler(self, elem_id: str, event: str) -> int:
@@ -139,8 +139,8 @@ class Call:
 
     def _read(self, page: Page, session: str) -> None:
         try:
-            with httpx.stream("GET", page.url + "gradio_api/queue/data", params={"session_hash": session},
-                              timeout=120) as events:
+            with page.http.stream("GET", page.url + "gradio_api/queue/data", params={"session_hash": session},
+                                  timeout=120) as events:
                 for line in events.iter_lines():
                     if line.startswith("data:"):
                         self.messages.append(json.loads(line[5:]))

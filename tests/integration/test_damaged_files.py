@@ -5,7 +5,6 @@ import os
 import sqlite3
 
 import pytest
-from gradio_client import Client
 
 from tests.apprunner import RunningApp
 from tests.faultkit import Page, seed_history
@@ -36,7 +35,7 @@ def test_damaged_settings_history_and_prompt_cache_are_each_handled_without_loss
         seed_history(tmp_path, turns=4)
     app = RunningApp(tmp_path, "--max-tokens", "32")
     try:  # the long chat's model state is written to the prompt cache when the app closes
-        Client(app.url, verbose=False).predict("Go on.", long_chat, api_name="/chat")
+        app.client().predict("Go on.", long_chat, api_name="/chat")
     finally:
         assert app.stop() == 0
     [state], _ = state_files(tmp_path)
@@ -51,7 +50,7 @@ def test_damaged_settings_history_and_prompt_cache_are_each_handled_without_loss
 
     app = RunningApp(tmp_path, "--max-tokens", "32")
     try:
-        page = Page(app.url)
+        page = Page(app.url, app.headers)
         told = notices(page)
         assert "The settings file" in told and "could not be used" in told and "is kept" in told
         assert "The history file was damaged" in told and "could still be read" in told
@@ -61,7 +60,7 @@ def test_damaged_settings_history_and_prompt_cache_are_each_handled_without_loss
             recovered = db.execute("SELECT COUNT(*) FROM conversations").fetchone()[0]
         assert recovered >= chats - 2  # all but the chats on the damaged page (at most a couple)
 
-        client = Client(app.url, verbose=False)
+        client = app.client()
         assert client.predict("Go on.", long_chat, api_name="/chat")  # the damaged state is not used: it answers
         assert not state.exists()  # the damaged file was found out by its checksum and deleted
         values = [page.value_of(i) for i in page.inputs("save-settings", "click")]

@@ -4,7 +4,6 @@ import os
 import subprocess
 
 import pytest
-from gradio_client import Client
 
 from tests.apprunner import RunningApp, wait_for
 from tests.faultkit import lost_since, read_history, seed_history
@@ -45,7 +44,7 @@ def test_a_full_disk_while_a_reply_streams_is_explained_and_loses_nothing(small_
     conversation_id = seed_history(home)
     app = RunningApp(home, "--max-tokens", "300")
     try:
-        client = Client(app.url, verbose=False)
+        client = app.client()
         _verdict, before = read_history(app.database)
         job = client.submit("Write a very long story about a lighthouse keeper.", conversation_id, api_name="/chat")
         wait_for(lambda: job.outputs() and len(job.outputs()[-1]) > 200, timeout=120)

@@ -10,7 +10,6 @@ import sqlite3
 import time
 
 import pytest
-from gradio_client import Client
 
 from chatdesk.engine.disk_cache import DiskPromptCache
 from tests.apprunner import RunningApp, wait_for
@@ -32,7 +31,7 @@ def answers(home) -> str:
     """Start the app after the kills and have it answer a message; the reply."""
     app = RunningApp(home, "--max-tokens", "32")
     try:
-        return Client(app.url, verbose=False).predict("Say hello.", "", api_name="/chat")
+        return app.client().predict("Say hello.", "", api_name="/chat")
     finally:
         app.stop()
 
@@ -44,7 +43,7 @@ def test_kill_while_a_reply_streams_loses_nothing_saved(tmp_path):
     for run in range(runs):
         app = RunningApp(tmp_path, "--max-tokens", "1500")
         try:
-            client = Client(app.url, verbose=False)
+            client = app.client()
             _verdict, before = read_history(app.database)  # as this start left it
             job = client.submit(f"{LONG} (Story {run}.)", "", api_name="/chat")  # a new chat: a short prompt
             wait_for(lambda: job.outputs(), timeout=600)  # the reply has started
@@ -81,7 +80,7 @@ def test_kill_during_a_model_switch_keeps_the_settings_and_the_history(tmp_path)
         try:
             old = json.loads(settings.read_text())["context_length"]
             _verdict, before = read_history(app.database)
-            page = Page(app.url)
+            page = Page(app.url, app.headers)
             values = [page.value_of(i) for i in page.inputs("save-settings", "click")]
             new = 3072 if old == 2048 else 2048
             values[values.index(old)] = new  # the context length field: a change that reloads the model
@@ -130,7 +129,7 @@ def test_kill_during_an_import_keeps_it_all_or_nothing(tmp_path, big_export):
         try:
             _verdict, before = read_history(app.database)
             chats = imported_chats(app.database)
-            page = Page(app.url)
+            page = Page(app.url, app.headers)
             call = page.start("import-json", "upload", [None, page.upload(big_export)])
             time.sleep(rng.uniform(0, 2.5))
             app.kill()
@@ -161,7 +160,7 @@ def test_kill_during_a_prompt_cache_write_discards_the_partial_file(tmp_path):
             states, leftovers = state_files(tmp_path)
             assert not leftovers, f"run {run} (seed {seed}): a partial file was kept: {leftovers}"
             assert_whole(states)
-            client = Client(app.url, verbose=False)
+            client = app.client()
             assert client.predict(f"{run}. Go on.", long_chat, api_name="/chat")  # from a state file, if one is kept
             _verdict, before = read_history(app.database)
             client.submit("Say hello.", "", api_name="/chat")  # the model turns away: the long chat's state is written
