@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chatdesk.catalog import models
+from chatdesk.engine.fitting import fit_turns
 from chatdesk.engine.generation import Generation, SamplingParams, Stats
 from chatdesk.engine.llama_state import HeldState, state_cache
 from chatdesk.engine.prompt_cache import shared_prefix
-from chatdesk.errors import ContextOverflow, ModelError, overflow_message
+from chatdesk.errors import ModelError
 
 log = logging.getLogger(__name__)
 
@@ -131,19 +132,8 @@ class LocalEngine:
 
     def _fit(self, messages: Sequence[dict], reply_budget: int, continue_reply: bool):
         """(messages kept, their prompt tokens, how many were left out) for a reply of `reply_budget` tokens."""
-        messages = list(messages)
-        budget = self.context_length - min(reply_budget, self.context_length // 2)
-        system = messages[:1] if messages and messages[0]["role"] == "system" else []
-        turns = messages[len(system):]
-        for dropped in range(len(turns)):
-            kept = turns[dropped:]
-            if dropped and kept and kept[0]["role"] != "user":
-                continue  # a conversation resumes at a user message
-            tokens = self.tokenize_chat(system + kept, continue_reply=continue_reply)
-            if len(tokens) <= budget:
-                return system + kept, tokens, dropped
-        needed = len(self.tokenize_chat(system + turns[-1:], continue_reply=continue_reply))
-        raise ContextOverflow(overflow_message(needed, budget, self.context_length))
+        tokens = lambda kept: self.tokenize_chat(kept, continue_reply=continue_reply)  # noqa: E731
+        return fit_turns(messages, self.context_length, reply_budget, tokens, len)
 
     def tokenize_chat(self, messages: Sequence[dict], *, continue_reply: bool = False) -> list[int]:
         """The tokens of `messages` in the model's chat template, ready for a reply."""

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import httpx
 
 from chatdesk.engine import server_api
+from chatdesk.engine.fitting import fit_turns
 from chatdesk.engine.generation import Generation, SamplingParams, Stats
 from chatdesk.engine.server_api import Address, ServerError
 from chatdesk.engine.server_tokens import TokenCounter
@@ -89,19 +90,8 @@ class ServerEngine:
 
     def _fit(self, messages: Sequence[dict], reply_budget: int, continue_reply: bool):
         """(messages kept, their prompt tokens, how many were left out), as the local engine fits them."""
-        messages = [{"role": m["role"], "content": m["content"]} for m in messages]
-        budget = self.context_length - min(reply_budget, self.context_length // 2)
-        system = messages[:1] if messages and messages[0]["role"] == "system" else []
-        turns = messages[len(system):]
-        for dropped in range(len(turns)):
-            kept = turns[dropped:]
-            if dropped and kept and kept[0]["role"] != "user":
-                continue  # a conversation resumes at a user message
-            count = self._tokens.count(system + kept, continue_reply=continue_reply)
-            if count <= budget:
-                return system + kept, count, dropped
-        needed = self._tokens.count(system + turns[-1:], continue_reply=continue_reply)
-        raise ContextOverflow(overflow_message(needed, budget, self.context_length))
+        count = lambda kept: self._tokens.count(kept, continue_reply=continue_reply)  # noqa: E731
+        return fit_turns(messages, self.context_length, reply_budget, count, int)
 
     def _request(self, messages: list[dict], params: SamplingParams, seed: int, continue_reply: bool):
         """(path, body) of the streamed request for a reply."""
