@@ -48,15 +48,21 @@ def _loopback(host) -> bool:
         return host == "localhost"
 
 
-def test_the_server_process_contacts_nothing_but_loopback(launch, tmp_path):
-    record = tmp_path / "network.jsonl"
-    app = launch(str(record), "--no-window", command=[sys.executable, "-c", AUDITED])
+def chat_then_quit(app) -> str:
+    """Chat once through the API, then stop the app as a signal does; the URL it served."""
     url = app.wait_for_url()
     client = Client(url, headers=app.headers, verbose=False)
     conversation = client.predict(api_name="/new_conversation")
     assert client.predict("Hello! Who are you?", conversation, api_name="/chat").strip()
     app.signal(signal.SIGTERM)
     assert app.wait_exit(timeout=15) == 0
+    return url
+
+
+def test_the_server_process_contacts_nothing_but_loopback(launch, tmp_path):
+    record = tmp_path / "network.jsonl"
+    app = launch(str(record), "--no-window", command=[sys.executable, "-c", AUDITED])
+    chat_then_quit(app)
 
     calls = [json.loads(line) for line in record.read_text().splitlines()]
     assert any(event == "socket.bind" for event, _ in calls), "the hook saw nothing: is it installed?"
@@ -89,12 +95,7 @@ def test_with_a_server_chatdesk_connects_to_that_server_and_nothing_else(launch,
     try:
         record = tmp_path / "network.jsonl"
         app = launch(str(record), "--no-window", "--server", server.url, command=[sys.executable, "-c", AUDITED])
-        url = app.wait_for_url()
-        client = Client(url, headers=app.headers, verbose=False)
-        conversation = client.predict(api_name="/new_conversation")
-        assert client.predict("Hello! Who are you?", conversation, api_name="/chat").strip()
-        app.signal(signal.SIGTERM)
-        assert app.wait_exit(timeout=15) == 0
+        url = chat_then_quit(app)
     finally:
         server.stop()
 
