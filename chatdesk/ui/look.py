@@ -46,9 +46,12 @@ LIVE_TEXT = """(text) => {
     live.className = 'chatdesk-live';
     bot.appendChild(live);
   }
+  const scroller = bot.closest('.bubble-wrap');  // the chat's own scroll box: it follows a growing reply
+  const following = scroller && scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
   const shown = live.textContent;
   if (text.startsWith(shown)) live.append(text.slice(shown.length));
   else live.textContent = text;
+  if (following) scroller.scrollTop = scroller.scrollHeight;
 }"""
 # Clear empties the chat in the page before the new conversation's id arrives: an empty chat has no id.
 SHOWN_CONVERSATION = """(id) => [document.querySelector('#chat [data-testid="user"]') ? id : null]"""

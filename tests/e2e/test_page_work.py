@@ -18,7 +18,9 @@ WATCH_EARLIER = """() => {
     const all = [...chat.querySelectorAll('[data-testid="user"], [data-testid="bot"]')];
     const last = all.pop();
     const now = last && last.getAttribute('data-testid') === 'bot' ? last.textContent.length : 0;
-    batches.push([now > length, records.filter((r) => all.some((m) => m.contains(r.target))).length]);
+    const box = chat.querySelector('.bubble-wrap');
+    batches.push([now > length, records.filter((r) => all.some((m) => m.contains(r.target))).length,
+                  box.scrollHeight - box.scrollTop - box.clientHeight < 80]);
     length = now;
   }).observe(chat, {childList: true, subtree: true, characterData: true, attributes: true});
 }"""
@@ -27,8 +29,8 @@ WATCH_EARLIER = """() => {
 def earlier_changes_per_piece(batches: list) -> tuple[float, int]:
     """The median count of changes inside earlier messages from one piece of the reply to the next, and the
     number of pieces. The median leaves out the reply's start and end, which may touch every message once."""
-    growths = [n for n, (grew, _touched) in enumerate(batches) if grew]
-    between = [sum(touched for _grew, touched in batches[a:b]) for a, b in zip(growths, growths[1:])]
+    growths = [n for n, (grew, _touched, _at_end) in enumerate(batches) if grew]
+    between = [sum(touched for _grew, touched, _at_end in batches[a:b]) for a, b in zip(growths, growths[1:])]
     return statistics.median(between), len(growths)
 
 
@@ -42,9 +44,13 @@ def test_streaming_a_reply_leaves_the_earlier_messages_of_a_long_chat_alone(chro
         page.locator("#message textarea").fill("Write a long story about a lighthouse.")
         page.locator("#message textarea").press("Enter")
         wait_idle(page, 21)
-        per_piece, pieces = earlier_changes_per_piece(page.evaluate("() => window.__batches"))
+        batches = page.evaluate("() => window.__batches")
+        per_piece, pieces = earlier_changes_per_piece(batches)
         assert pieces >= 3  # the reply came in several pieces
         # The reply's start and end may touch the 40 earlier messages; the pieces between them must not.
         assert per_piece <= 1
+        # The live text's pieces (not the Chatbot's own updates at the start and end, which it scrolls itself)
+        followed = [at_end for grew, _touched, at_end in batches if grew][1:-1]
+        assert all(followed), f"the chat did not follow the reply: {followed}"
     finally:
         assert app.stop() == 0
