@@ -123,13 +123,18 @@ def open_server(settings):
 
 def build_app(args: argparse.Namespace):
     """The page over a fresh session, how to serve it, and how to release the model and the history."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from chatdesk.desktop.launcher import Built
     from chatdesk.ui import environment
 
-    environment.prepare_gradio(paths.cache_dir())
-    from chatdesk.ui.app import build_ui, serve_page
+    with ThreadPoolExecutor(1, thread_name_prefix="chatdesk-load") as pool:
+        # The model loads in C, without the GIL, while Gradio is imported: on 2 cores a second sooner.
+        loading = pool.submit(load_session, args)
+        environment.prepare_gradio(paths.cache_dir())
+        from chatdesk.ui.app import build_ui, serve_page
 
-    session = load_session(args)
+        session = loading.result()
     if session.host.load_error:
         print(f"chatdesk: {session.host.load_error}", file=sys.stderr)
     demo = build_ui(session)
