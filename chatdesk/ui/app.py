@@ -7,6 +7,7 @@ import gradio as gr
 from chatdesk import paths
 from chatdesk.core.session import ChatSession
 from chatdesk.ui.chatview import message_marks, usage_text
+from chatdesk.ui.environment import app_made_at_launch
 from chatdesk.ui.handlers import FEEDBACK_OPTIONS, GENERATION, NO_DETAILS, Handlers
 from chatdesk.ui.look import LIVE_TEXT, SHOW_MARKS, SHOWN_CONVERSATION, launch_options
 from chatdesk.ui.settings_panel import PanelHandlers, build_panel, header_text, wire_panel
@@ -20,7 +21,7 @@ STARTERS = (
 def build_ui(session: ChatSession) -> gr.Blocks:
     """The whole page, wired to `session`."""
     handlers = Handlers(session)
-    with gr.Blocks(title="chatdesk", fill_height=True) as demo:
+    with app_made_at_launch(), gr.Blocks(title="chatdesk", fill_height=True) as demo:
         conversation_id = gr.State(None)
         with gr.Row(equal_height=True):
             header = gr.Markdown(header_text(session.host), elem_id="title")
@@ -134,7 +135,8 @@ def _wire_details(handlers, conversation_id, chatbot, details, selected, version
 
 def serve_page(demo: gr.Blocks, host: str, port: int, middleware: list) -> None:
     """Serve the page on `host`:`port` behind `middleware`, without blocking; system fonts, no sharing."""
-    demo.queue(default_concurrency_limit=None)
+    with app_made_at_launch():
+        demo.queue(default_concurrency_limit=None)
     quiet_queue(demo)
     demo.launch(
         server_name=host, server_port=port, prevent_thread_lock=True, quiet=True, show_error=True,
