@@ -148,7 +148,7 @@ def hits_html(hits, query: str) -> str:
         f'<button type="button" class="row-open" data-action="hit">'
         f'<span class="hit-title">{escape(hit.title or UNTITLED)}</span>'
         f'<span class="hit-snippet">{highlight(hit.snippet, words)}</span></button></li>' for hit in hits)
-    return (f'<p class="chatlist-group" role="status">Found in {chats} chat{"s" if chats != 1 else ""}</p>'
+    return (f'<p class="chatlist-group hits-found" role="status">Found in {chats} chat{"s" if chats != 1 else ""}</p>'
             f'<ul class="hitlist" aria-label="Search results">{items}</ul>')
 
 
@@ -181,6 +181,7 @@ CHATLIST_CSS = """
 .chatlist ul, .hitlist, .trashlist { list-style: none; margin: 0; padding: 0; }
 .chatlist-group { font-size: 0.75rem !important; font-weight: 600; text-transform: uppercase; letter-spacing: 0.04em;
                   margin: 10px 8px 2px !important; color: var(--body-text-color-subdued); }
+#sidebar .hits-found { color: var(--body-text-color); }
 .chatlist-empty { margin: 8px; color: var(--body-text-color-subdued); font-size: 0.9em; }
 .chat-row, .hit-row { position: relative; display: flex; flex-wrap: wrap; align-items: center; border-radius: 8px; }
 .chat-row:hover, .hit-row:hover { background: var(--background-fill-secondary); }
@@ -215,7 +216,7 @@ CHATLIST_CSS = """
 .row-confirm span { padding: 4px 8px; font-size: 0.9em; }
 .hit-row .row-open { white-space: normal; display: flex; flex-direction: column; gap: 2px; }
 .hit-title { font-weight: 600; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
-.hit-snippet { font-size: 0.9em; color: var(--body-text-color-subdued); display: -webkit-box;
+.hit-snippet { font-size: 0.9em; color: var(--body-text-color); display: -webkit-box;
                -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }
 .hit-snippet mark { background: var(--color-accent-soft); color: var(--body-text-color); font-weight: 600;
                     border-radius: 2px; padding: 0 1px; }

@@ -12,7 +12,7 @@ from tests.e2e.conftest import artifact
 from tests.e2e.long_chat import seed_long_chat, seed_many_chats
 
 pytestmark = pytest.mark.slow
-SIZES = [(1280, 800, "light"), (1920, 1080, "dark"), (900, 800, "light")]
+SIZES = [(1280, 800, "light"), (1280, 800, "dark"), (1920, 1080, "light"), (1920, 1080, "dark"), (900, 800, "light")]
 PANELS = ("This chat", "Trash", "Import and export", "Model", "Settings")
 MEASURE = """() => {
   const box = (selector) => document.querySelector(selector).getBoundingClientRect();

@@ -89,15 +89,23 @@ def test_migration_4_gives_an_older_database_the_pin_with_every_chat_unpinned(tm
     store.close()
 
 
-def test_opening_a_search_hit_keeps_the_chat_in_its_place(tmp_path):
-    from chatdesk.core.history import History
+def test_opening_a_search_hit_keeps_the_chat_in_its_place_and_pins_go_through_the_session(tmp_path):
+    from chatdesk.config import Settings
+    from chatdesk.core.host import ModelHost
+    from chatdesk.core.session import ChatSession
+    from tests.unit.fake_engine import ScriptedEngine
+
     store = Store(tmp_path / "chatdesk.db")
-    history = History(store)
+    session = ChatSession.over(ModelHost(ScriptedEngine(), Settings()), store)
     older = _chat(store, "an aardvark question")
     newer = _chat(store, "a zebra question")
-    hit = store.search("aardvark")[0]
-    history.show_newest_below(history.find(older), hit.message_id, touch=False)
-    assert [row.id for row in store.conversations()] == [newer, older]
+    hit = session.history.search("aardvark")[0]
+    assert session.open_at(hit.conversation_id, hit.message_id).id == older
+    assert [row.id for row in session.history.conversations()] == [newer, older]
+    session.pin(older)
+    assert [(row.id, row.pinned) for row in session.history.conversations()] == [(older, True), (newer, False)]
+    session.pin(older, False)
+    assert [row.id for row in session.history.conversations()] == [newer, older]
     store.close()
 
 
