@@ -100,8 +100,9 @@ class SidebarHandlers:
             conversation = self.session.find(chosen) or Conversation("")
             return _download(history.export(conversation, action.removeprefix("export-")))
         elif action == "trash":
+            title = getattr(self.session.find(chosen), "title", "") or UNTITLED
             self.session.trash(chosen)
-            gr.Info("The chat is in the trash; it can be restored from there.")
+            gr.Info(f"“{title}” is in the trash; it can be restored from there.")
         elif action == "restore":
             history.restore(chosen)
         elif action == "purge":
