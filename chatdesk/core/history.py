@@ -102,6 +102,10 @@ class History:
         if conversation_id in self._open:
             self._open[conversation_id].title = title.strip()
 
+    def pin(self, conversation_id: str, pinned: bool = True) -> None:
+        """Keep a conversation on top of the list (or stop keeping it there); it stays so after a restart."""
+        self.store.set_pinned(conversation_id, pinned)
+
     def trash(self, conversation_id: str) -> None:
         """Move a conversation to the trash (it can be restored)."""
         self.store.trash(conversation_id)
@@ -122,9 +126,10 @@ class History:
         """Messages matching every word of `query`."""
         return self.store.search(query)
 
-    def show(self, conversation: Conversation, leaf_id: str | None) -> None:
-        """Put the branch ending at `leaf_id` on screen, and keep it as the conversation's current one."""
-        self.store.set_leaf(conversation.id, leaf_id)
+    def show(self, conversation: Conversation, leaf_id: str | None, *, touch: bool = True) -> None:
+        """Put the branch ending at `leaf_id` on screen, and keep it as the conversation's current one
+        (with `touch`, the conversation moves up the list as just used)."""
+        self.store.set_leaf(conversation.id, leaf_id, touch=touch)
         self._load_branch(conversation, leaf_id)
         self._measure(conversation)
 
@@ -135,9 +140,9 @@ class History:
         if 0 <= position < len(versions):
             self.show(conversation, self.store.newest_leaf(versions[position].id))
 
-    def show_newest_below(self, conversation: Conversation, message_id: str) -> None:
+    def show_newest_below(self, conversation: Conversation, message_id: str, *, touch: bool = True) -> None:
         """Show the newest branch through `message_id`."""
-        self.show(conversation, self.store.newest_leaf(message_id))
+        self.show(conversation, self.store.newest_leaf(message_id), touch=touch)
 
     # messages
 

@@ -73,10 +73,14 @@ class ChatSession:
         self.host.get_ready(conversation)
 
     def open_at(self, conversation_id: str, message_id: str) -> Conversation:
-        """Open a conversation on the branch that shows `message_id`."""
+        """Open a conversation on the branch that shows `message_id` (it keeps its place in the list)."""
         conversation = self.conversation(conversation_id)
-        self.history.show_newest_below(conversation, message_id)
+        self.history.show_newest_below(conversation, message_id, touch=False)
         return conversation
+
+    def pin(self, conversation_id: str, pinned: bool = True) -> None:
+        """Keep a conversation on top of the list, or (`pinned` False) let it take its place by date again."""
+        self.history.pin(conversation_id, pinned)
 
     def trash(self, conversation_id: str) -> None:
         """Move a conversation to the trash, stopping its reply (it can be restored)."""

@@ -37,6 +37,7 @@ class ConversationRow:
     updated: float
     leaf_id: str | None
     deleted_at: float | None
+    pinned: bool = False
 
 
 @dataclass(frozen=True)
@@ -182,14 +183,14 @@ class Store:
     def conversation(self, conversation_id: str) -> ConversationRow | None:
         """One conversation, trashed or not."""
         row = self._one(f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE id = ?", (conversation_id,))
-        return ConversationRow(*row) if row else None
+        return _conversation(row) if row else None
 
     def conversations(self, *, trashed: bool = False) -> list[ConversationRow]:
         """Conversations that have messages, most recently used first."""
         where = "deleted_at IS NOT NULL" if trashed else "deleted_at IS NULL"
         rows = self._all(f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE {where} "
-                         "AND leaf_id IS NOT NULL ORDER BY updated DESC")
-        return [ConversationRow(*row) for row in rows]
+                         "AND leaf_id IS NOT NULL ORDER BY pinned DESC, updated DESC")
+        return [_conversation(row) for row in rows]
 
     def rename(self, conversation_id: str, title: str) -> None:
         """Give a conversation a new title."""
@@ -198,6 +199,10 @@ class Store:
     def set_system_prompt(self, conversation_id: str, text: str) -> None:
         """Give a conversation its own system prompt."""
         self._run("UPDATE conversations SET system_prompt = ? WHERE id = ?", (text, conversation_id))
+
+    def set_pinned(self, conversation_id: str, pinned: bool) -> None:
+        """Pin a conversation to the top of the list, or unpin it."""
+        self._run("UPDATE conversations SET pinned = ? WHERE id = ?", (int(pinned), conversation_id))
 
     def trash(self, conversation_id: str) -> None:
         """Move a conversation to the trash."""
@@ -211,10 +216,10 @@ class Store:
         """Delete a trashed conversation for good."""
         self._run("DELETE FROM conversations WHERE id = ? AND deleted_at IS NOT NULL", (conversation_id,))
 
-    def set_leaf(self, conversation_id: str, leaf_id: str | None) -> None:
-        """Show the branch that ends at `leaf_id`; the conversation counts as just used."""
-        self._run("UPDATE conversations SET leaf_id = ?, updated = ? WHERE id = ?",
-                  (leaf_id, time.time(), conversation_id))
+    def set_leaf(self, conversation_id: str, leaf_id: str | None, *, touch: bool = True) -> None:
+        """Show the branch that ends at `leaf_id`; with `touch`, the conversation counts as just used."""
+        self._run("UPDATE conversations SET leaf_id = ?, updated = CASE WHEN ? THEN ? ELSE updated END WHERE id = ?",
+                  (leaf_id, touch, time.time(), conversation_id))
 
     # messages
 
@@ -285,8 +290,9 @@ class Store:
         """Add whole conversations (messages in parent-first order, with feedback) in one transaction."""
         with self.transaction() as db:
             for c in records:
-                db.execute("INSERT INTO conversations (id, title, system_prompt, created, updated) VALUES (?, ?, ?, ?, ?)",
-                           (c["id"], c["title"], c["system_prompt"], c["created"], c["updated"]))
+                db.execute("INSERT INTO conversations (id, title, system_prompt, created, updated, pinned) "
+                           "VALUES (?, ?, ?, ?, ?, ?)", (c["id"], c["title"], c["system_prompt"], c["created"],
+                                                         c["updated"], int(c.get("pinned", False))))
                 for m in c["messages"]:
                     db.execute("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                (m["id"], c["id"], m["parent_id"], m["role"], m["content"], m["created"],
@@ -338,8 +344,12 @@ class Store:
         return self._one("PRAGMA integrity_check")[0]
 
 
-_CONVERSATION_COLUMNS = "id, title, system_prompt, created, updated, leaf_id, deleted_at"
+_CONVERSATION_COLUMNS = "id, title, system_prompt, created, updated, leaf_id, deleted_at, pinned"
 _MESSAGE_COLUMNS = "id, conversation_id, parent_id, role, content, created, status, meta"
+
+
+def _conversation(row: tuple) -> ConversationRow:
+    return ConversationRow(*row[:7], pinned=bool(row[7]))
 
 
 def _message(row: tuple) -> MessageRow:

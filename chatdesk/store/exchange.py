@@ -220,6 +220,7 @@ def _renumbered(conversation: dict) -> dict:
     return {
         "id": uuid.uuid4().hex, "title": conversation["title"], "system_prompt": conversation["system_prompt"],
         "created": float(conversation.get("created") or now), "updated": now,
+        "pinned": conversation.get("pinned") is True,
         "leaf_id": new_ids.get(conversation.get("leaf_id") or conversation["messages"][-1]["id"])
         if conversation["messages"] else None,
         "messages": [{

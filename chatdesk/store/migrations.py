@@ -35,9 +35,14 @@ MIGRATION_3 = """
         INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
 """
 
+MIGRATION_4 = """
+        ALTER TABLE conversations ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
+"""
+
 # Numbered and append-only: a database records which ones it has, and an older one gets the rest.
 MIGRATIONS = [
     (1, "conversations and the message tree", MIGRATION_1),
     (2, "feedback, app state, trash", MIGRATION_2),
     (3, "full-text search", MIGRATION_3),
+    (4, "pinned chats", MIGRATION_4),
 ]

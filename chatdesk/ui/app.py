@@ -28,24 +28,24 @@ def build_ui(session: ChatSession) -> gr.Blocks:
             usage = gr.Markdown(usage_text(session, None), elem_id="context-usage")
         for notice in _notices(session):
             gr.Markdown(f"⚠️ {notice}", elem_classes=["notice"])
-        with gr.Row(equal_height=False):
+        with gr.Row(equal_height=False, elem_id="main-row"):
             with gr.Column(scale=1, min_width=220, elem_id="sidebar"):
                 bar = build_sidebar(session)
-            with gr.Column(scale=4):
+            with gr.Column(scale=4, elem_id="chat-column"):
                 chatbot = gr.Chatbot(
-                    elem_id="chat", show_label=False, editable="all", height="65vh",
+                    elem_id="chat", show_label=False, editable="all", height="100%",  # the layout CSS sizes it
                     feedback_options=FEEDBACK_OPTIONS, buttons=["copy", "copy_all"],
                     examples=[{"text": text} for text in STARTERS],
                     placeholder="**Ask anything.** Everything stays on this computer.",
                 )
-                with gr.Row(equal_height=True):
+                with gr.Row(equal_height=True, elem_id="composer"):
                     box = gr.Textbox(
                         show_label=False, scale=8, lines=1, max_lines=8, autofocus=True, elem_id="message",
                         placeholder="Message chatdesk (Enter sends, Shift+Enter adds a line, Esc stops)",
                     )
                     send = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="send-btn")
                     stop = gr.Button("Stop", variant="stop", scale=1, min_width=80, elem_id="stop-btn")
-            with gr.Column(scale=1, min_width=240):
+            with gr.Column(scale=1, min_width=240, elem_id="side-panel"):
                 details = gr.Markdown(NO_DETAILS, elem_id="details")
                 selected = gr.State(None)
                 with gr.Row(visible=False) as versions:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+from chatdesk.ui.chatlist import CHATLIST_CSS
+
 SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "sans-serif")
 MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace")
 PAGE_JS = """() => {
@@ -63,7 +65,6 @@ footer { display: none !important; }
 #chat .options { display: flex !important; flex-wrap: wrap !important; justify-content: flex-start !important; gap: 6px !important; margin: 2px 0 8px 0 !important; }
 #chat .option { flex: 0 0 auto !important; width: auto !important; min-width: 0 !important;
                 max-width: none !important; padding: 2px 12px !important; font-size: 0.85em !important; }
-#sidebar .wrap label { width: 100%; }
 #chat [data-testid="bot"][data-stats]:not([data-stats=""])::after {
   content: attr(data-stats); display: block; margin-top: 6px; font-size: 0.75em; opacity: 0.6; }
 #chat [data-left-out] { opacity: 0.45; }
@@ -72,8 +73,40 @@ footer { display: none !important; }
 #chat details.reasoning { opacity: 0.8; font-size: 0.92em; margin-bottom: 6px; }
 """
 
+# A full-height window that never scrolls as a whole: the header on top, then the sidebar, the chat (its
+# message box at the bottom) and the side panel, each scrolling on its own.
+LAYOUT_CSS = """
+html, body { height: 100%; margin: 0; }
+gradio-app { height: 100vh; height: 100dvh; display: block; }
+.gradio-container { height: 100vh; height: 100dvh; min-height: 0 !important; display: flex; flex-direction: column; }
+.gradio-container > .main, .gradio-container > .main > .wrap, .gradio-container main.contain,
+.gradio-container main.contain > .column { flex: 1 1 0; min-height: 0 !important; display: flex; flex-direction: column; }
+.gradio-container > .main { padding: 8px 16px !important; max-width: none !important; }
+#main-row { flex: 1 1 0; min-height: 0; flex-wrap: nowrap; align-items: stretch; }
+#sidebar, #side-panel { min-height: 0; max-height: 100%; overflow-y: auto; overscroll-behavior: contain;
+                        flex-wrap: nowrap; }
+#sidebar { gap: 8px; }
+#chat-list { flex: 1 1 120px; min-height: 120px; overflow-y: auto !important; overscroll-behavior: contain; }
+#search-hits:not(:has(li, p)) { display: none !important; }
+#sidebar > *, #side-panel > * { flex-shrink: 0; }
+#sidebar > #chat-list { flex-shrink: 1; }
+#composer { flex-wrap: nowrap; }
+@media (max-width: 1100px) {
+  #sidebar { min-width: 180px !important; }
+  #side-panel { min-width: 200px !important; }
+  #chat-column { min-width: 280px !important; }
+}
+#chat-column { min-height: 0; max-height: 100%; display: flex; flex-direction: column; flex-wrap: nowrap; }
+#chat { flex: 1 1 0; min-height: 0 !important; height: auto !important; }
+#composer { flex: 0 0 auto; }
+.block-label, label.block-label { display: none !important; }
+/* Field labels as plain text, not Gradio's coloured pills. */
+.gradio-container { --block-title-background-fill: transparent !important; --block-title-padding: 0 !important;
+  --block-title-text-color: var(--body-text-color) !important; --block-title-radius: 0 !important; }
+"""
+
 
 def launch_options() -> dict:
     """The look and behaviour passed to launch(): system fonts only, Esc stops a reply."""
     theme = gr.themes.Soft(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
-    return {"theme": theme, "css": CSS, "js": PAGE_JS}
+    return {"theme": theme, "css": CSS + LAYOUT_CSS + CHATLIST_CSS, "js": PAGE_JS}

@@ -1,4 +1,4 @@
-"""The history sidebar: chats, search, rename, trash, import and export. Thin wiring over the session."""
+"""The history sidebar: chats, search, the rows' menus, trash, import and export. Thin wiring over the session."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ import gradio as gr
 from chatdesk.core.conversation import Conversation
 from chatdesk.core.session import ChatSession
 from chatdesk.errors import UserError
+from chatdesk.ui.chatlist import ACTIONS_JS, UNTITLED, WINDOW_TITLE_JS, chat_list_html, hits_html, trash_html
 from chatdesk.ui.kit import refuse
-
-UNTITLED = "New chat"
 
 
 @dataclass
@@ -20,18 +19,14 @@ class Sidebar:
 
     new: gr.Button
     search: gr.Textbox
-    hits: gr.Radio
-    chats: gr.Radio
+    hits: gr.HTML
+    chats: gr.HTML
     title: gr.Textbox
-    rename: gr.Button
     system_prompt: gr.Textbox
     set_system_prompt: gr.Button
-    delete: gr.Button
     export_markdown: gr.Button
     export_json: gr.Button
-    trash: gr.Radio
-    restore: gr.Button
-    purge: gr.Button
+    trash: gr.HTML
     import_file: gr.UploadButton
     export_all: gr.Button
     export_feedback: gr.Button
@@ -39,38 +34,29 @@ class Sidebar:
 
 
 def build_sidebar(session: ChatSession) -> Sidebar:
-    """Lay out the sidebar (inside the caller's column)."""
+    """Lay out the sidebar (inside the caller's column): the list scrolls, the rest stays below it."""
     new = gr.Button("+ New chat", variant="secondary", elem_id="new-chat")
     search = gr.Textbox(show_label=False, placeholder="Search all chats", elem_id="search", max_lines=1)
-    hits = gr.Radio(choices=[], label="Found", visible=False, elem_id="search-hits")
-    chats = gr.Radio(choices=chat_choices(session), label="Chats", elem_id="chat-list")
+    hits = gr.HTML("", elem_id="search-hits", js_on_load=ACTIONS_JS, padding=False)
+    chats = gr.HTML(chat_list_html(session.history.conversations(), None), elem_id="chat-list",
+                    js_on_load=ACTIONS_JS + WINDOW_TITLE_JS, padding=False)
     with gr.Accordion("This chat", open=False, elem_id="this-chat"):
-        title = gr.Textbox(label="Title", max_lines=1, elem_id="chat-title")
-        rename = gr.Button("Rename", size="sm", elem_id="rename-chat")
+        title = gr.Textbox(visible="hidden", elem_id="chat-title")  # the open chat's title, for the page
         system_prompt = gr.Textbox(label="System prompt for this chat", lines=2, elem_id="chat-system-prompt")
         set_system_prompt = gr.Button("Use for this chat", size="sm", elem_id="set-chat-system-prompt")
         with gr.Row():
             export_markdown = gr.Button("Export Markdown", size="sm", elem_id="export-md")
             export_json = gr.Button("Export JSON", size="sm", elem_id="export-json")
-        delete = gr.Button("Move to trash", size="sm", variant="stop", elem_id="delete-chat")
     with gr.Accordion("Trash", open=False, elem_id="trash"):
-        trash = gr.Radio(choices=chat_choices(session, trashed=True), label="In the trash", elem_id="trash-list")
-        with gr.Row():
-            restore = gr.Button("Restore", size="sm", elem_id="restore-chat")
-            purge = gr.Button("Delete forever", size="sm", variant="stop", elem_id="purge-chat")
+        trash = gr.HTML(trash_html(session.history.conversations(trashed=True)), elem_id="trash-list",
+                        js_on_load=ACTIONS_JS, padding=False)
     with gr.Accordion("Import and export", open=False, elem_id="import-export"):
         import_file = gr.UploadButton("Import JSON", file_types=[".json"], size="sm", elem_id="import-json")
         export_all = gr.Button("Export all (JSON)", size="sm", elem_id="export-all")
         export_feedback = gr.Button("Feedback (JSONL)", size="sm", elem_id="export-feedback")
     download = gr.File(label="Download", visible=False, elem_id="download")
-    return Sidebar(new, search, hits, chats, title, rename, system_prompt, set_system_prompt,
-                   delete, export_markdown, export_json,
-                   trash, restore, purge, import_file, export_all, export_feedback, download)
-
-
-def chat_choices(session: ChatSession, *, trashed: bool = False) -> list[tuple[str, str]]:
-    """(title, id) of every chat, most recent first."""
-    return [(row.title or UNTITLED, row.id) for row in session.history.conversations(trashed=trashed)]
+    return Sidebar(new, search, hits, chats, title, system_prompt, set_system_prompt, export_markdown, export_json,
+                   trash, import_file, export_all, export_feedback, download)
 
 
 class SidebarHandlers:
@@ -81,9 +67,47 @@ class SidebarHandlers:
         self.show = show  # conversation -> updates for (conversation_id, chatbot, usage, details)
 
     def lists(self, conversation_id: str | None = None):
-        """Fresh chat and trash lists, the open chat selected."""
-        return (gr.update(choices=chat_choices(self.session), value=conversation_id),
-                gr.update(choices=chat_choices(self.session, trashed=True), value=None))
+        """Fresh chat and trash lists, the open chat marked."""
+        history = self.session.history
+        return chat_list_html(history.conversations(), conversation_id), trash_html(history.conversations(trashed=True))
+
+    def act(self, current_id: str | None, event: gr.EventData):
+        """A click in a list: open a chat or a hit, a row's menu (rename, pin, export, trash), or the trash's.
+
+        Updates (conversation_id, chatbot, usage, details, title, system prompt, chats, trash, download).
+        """
+        action, chosen = getattr(event, "action", ""), getattr(event, "id", "")
+        if action in ("open", "hit"):
+            opened = self.open(current_id, chosen) if action == "open" else self.open_hit(current_id, chosen)
+            shown = opened[0] if isinstance(opened[0], str) else current_id  # an id when a chat was opened
+            return (*opened, *self.lists(shown), gr.skip())
+        if action == "trash" and chosen == current_id:
+            return (*self.delete(current_id), *self.lists(), gr.skip())
+        try:
+            download = self._row_action(action, chosen, getattr(event, "title", ""))
+        except UserError as error:
+            return refuse(str(error), outputs=9)
+        return (*(gr.skip(),) * 6, *self.lists(current_id), download)
+
+    def _row_action(self, action: str, chosen: str, title: str):
+        """Do what a row's menu or the trash asked; a download update, or skip."""
+        history = self.session.history
+        if action == "rename":
+            history.rename(chosen, title)
+        elif action in ("pin", "unpin"):
+            self.session.pin(chosen, action == "pin")
+        elif action in ("export-markdown", "export-json"):
+            conversation = self.session.find(chosen) or Conversation("")
+            return _download(history.export(conversation, action.removeprefix("export-")))
+        elif action == "trash":
+            title = getattr(self.session.find(chosen), "title", "") or UNTITLED
+            self.session.trash(chosen)
+            gr.Info(f"“{title}” is in the trash; it can be restored from there.")
+        elif action == "restore":
+            history.restore(chosen)
+        elif action == "purge":
+            history.delete_forever(chosen)
+        return gr.skip()
 
     def open(self, current_id: str | None, chosen_id: str | None):
         if not chosen_id or chosen_id == current_id:
@@ -104,11 +128,8 @@ class SidebarHandlers:
         return self._opened(self.session.new_conversation())
 
     def search(self, query: str):
-        hits = self.session.history.search(query or "")
-        choices = [(f"{hit.title or UNTITLED}: {hit.snippet}", f"{hit.conversation_id}:{hit.message_id}")
-                   for hit in hits]
-        label = f"Found in {len({h.conversation_id for h in hits})} chats" if hits else "Nothing found"
-        return gr.update(choices=choices, value=None, label=label, visible=bool((query or "").strip()))
+        """The hits for `query`, its words highlighted."""
+        return hits_html(self.session.history.search(query or ""), query or "")
 
     def open_hit(self, current_id: str | None, hit: str | None):
         if not hit:
@@ -118,16 +139,6 @@ class SidebarHandlers:
         conversation = self.session.open_at(conversation_id, message_id)
         self.session.focus(conversation)
         return self._opened(conversation)
-
-    def rename(self, conversation_id: str | None, title: str):
-        conversation = self.session.find(conversation_id)
-        if conversation is None or not conversation.messages:
-            return refuse("Send a message first; an empty chat has nothing to name.", outputs=2)
-        try:
-            self.session.history.rename(conversation.id, title)
-        except UserError as error:
-            return refuse(str(error), outputs=2)
-        return self.lists(conversation.id)
 
     def set_system_prompt(self, conversation_id: str | None, text: str):
         conversation = self.session.conversation(conversation_id)
@@ -141,18 +152,6 @@ class SidebarHandlers:
             self.session.trash(conversation.id)
             gr.Info(f"“{conversation.title or UNTITLED}” is in the trash; it can be restored from there.")
         return self.new(None)
-
-    def restore(self, chosen_id: str | None):
-        if not chosen_id:
-            return refuse("Pick a chat in the trash first.", outputs=2)
-        self.session.history.restore(chosen_id)
-        return self.lists()
-
-    def purge(self, chosen_id: str | None):
-        if not chosen_id:
-            return refuse("Pick a chat in the trash first.", outputs=2)
-        self.session.history.delete_forever(chosen_id)
-        return self.lists()
 
     def export(self, conversation_id: str | None, kind: str):
         history = self.session.history
@@ -184,19 +183,15 @@ def wire_sidebar(bar: Sidebar, handlers: SidebarHandlers, conversation_id, shown
     opened = [*shown, bar.title, bar.system_prompt]
     lists = [bar.chats, bar.trash]
     refresh = {"fn": handlers.lists, "inputs": [conversation_id], "outputs": lists, **quick}
-    bar.chats.input(handlers.open, [conversation_id, bar.chats], opened, **quick)
+    acted = [*opened, *lists, bar.download]
+    for html in (bar.chats, bar.hits, bar.trash):
+        html.click(handlers.act, [conversation_id], acted, **quick)
     bar.new.click(handlers.new, [conversation_id], opened, **quick).then(**refresh)
     bar.search.submit(handlers.search, [bar.search], [bar.hits], **quick)
     bar.search.change(handlers.search, [bar.search], [bar.hits], trigger_mode="always_last", **quick)
-    bar.hits.input(handlers.open_hit, [conversation_id, bar.hits], opened, **quick).then(**refresh)
-    bar.rename.click(handlers.rename, [conversation_id, bar.title], lists, **quick)
     bar.set_system_prompt.click(handlers.set_system_prompt, [conversation_id, bar.system_prompt],
                                 [conversation_id], **quick)
-    bar.delete.click(handlers.delete, [conversation_id], opened, **quick).then(**refresh)
-    bar.restore.click(handlers.restore, [bar.trash], lists, **quick)
-    bar.purge.click(handlers.purge, [bar.trash], lists, **quick)
     for button, kind in ((bar.export_markdown, "markdown"), (bar.export_json, "json"),
                          (bar.export_all, "all"), (bar.export_feedback, "feedback")):
         button.click(handlers.export, [conversation_id, gr.State(kind)], [bar.download], **quick)
     bar.import_file.upload(handlers.import_json, [conversation_id, bar.import_file], lists, **quick)
-

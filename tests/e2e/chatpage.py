@@ -11,7 +11,7 @@ REPLY_TIMEOUT = 120_000
 
 
 def open_page(chromium, url: str, *, new_chat: bool = False, **context) -> Page:
-    page = chromium.new_context(viewport={"width": 1400, "height": 1000}, **context).new_page()
+    page = chromium.new_context(**{"viewport": {"width": 1400, "height": 1000}, **context}).new_page()
     page.goto(url)
     page.wait_for_selector("#message textarea")
     expect(page.locator("#context-usage")).to_contain_text("Context")

@@ -22,7 +22,7 @@ def test_a_new_conversation_takes_a_follow_up(app, chromium):
     assert client.predict("What do I keep?", conversation, api_name="/chat").strip()
 
     page = open_page(chromium, app.page_url)  # both messages went into one conversation, shown in the history
-    page.locator("#chat-list label", has_text="Ada").first.click()
+    page.locator("#chat-list .row-open", has_text="Ada").first.click()
     expect(users(page)).to_have_count(2)
     expect(users(page).last).to_contain_text("What do I keep?")
     page.context.close()

@@ -157,7 +157,7 @@ def test_clear_starts_a_new_conversation(chromium, app):
     page = open_page(chromium, app.page_url, new_chat=True)
     send(page, "My name is Ada. Remember it.")
     old_context = context_tokens(page)
-    chats = page.locator("#chat-list label")
+    chats = page.locator("#chat-list .row-open")
     before = chats.count()
     page.locator('#chat button[aria-label="Clear"]').click()
     expect(users(page)).to_have_count(0)

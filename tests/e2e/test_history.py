@@ -1,5 +1,7 @@
 """History in real Chromium: versions, feedback, a restart, search, trash and restore."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -47,22 +49,22 @@ def test_versions_and_feedback_survive_a_restart_and_search_and_trash_work(chrom
 
         page.click("#new-chat")
         send(page, "Name one zebra fact.")
-        expect(page.locator("#chat-list label")).to_have_count(2)
+        expect(page.locator("#chat-list .row-open")).to_have_count(2)
         page.locator("#search textarea, #search input").fill("owls")
         page.locator("#search textarea, #search input").press("Enter")
-        hit = page.locator("#search-hits label").first
+        hit = page.locator("#search-hits").get_by_role("button").first
         expect(hit).to_contain_text("owls")
+        expect(hit.locator("mark").first).to_have_text(re.compile("owls", re.I))
         hit.click()
         expect(page.locator('#chat [data-testid="user"]').first).to_contain_text("Tell me about owls.")
 
-        page.click("#this-chat")
-        page.click("#delete-chat")
-        expect(page.locator("#chat-list label")).to_have_count(1)
+        page.get_by_role("button", name="Options for Tell me about owls.").click()
+        page.get_by_role("button", name="Move to trash").click()
+        expect(page.locator("#chat-list .row-open")).to_have_count(1)
         page.click("#trash")
-        page.locator("#trash-list label", has_text="owls").click()
-        page.click("#restore-chat")
-        expect(page.locator("#chat-list label")).to_have_count(2)
-        page.locator("#chat-list label", has_text="owls").click()
+        page.get_by_role("button", name="Restore Tell me about owls.").click()
+        expect(page.locator("#chat-list .row-open")).to_have_count(2)
+        page.locator("#chat-list .row-open", has_text="owls").click()
         expect(page.locator('#chat [data-testid="user"]').first).to_contain_text("Tell me about owls.")
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(artifact("history.png")))
@@ -85,7 +87,7 @@ def test_two_tabs_keep_their_own_conversations_and_lose_nothing(chromium, tmp_pa
         assert "Tab two" not in first.locator("#chat").inner_text()
         assert "Tab two: pears." in second.locator("#chat").inner_text()
         third = open_page(chromium, app.page_url)
-        expect(third.locator("#chat-list label")).to_have_count(2)
+        expect(third.locator("#chat-list .row-open")).to_have_count(2)
     finally:
         assert app.stop() == 0
 

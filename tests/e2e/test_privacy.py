@@ -99,7 +99,7 @@ def test_an_imported_chat_whose_reply_holds_images_fetches_nothing(chromium, app
     with page.expect_file_chooser() as chooser:
         page.click("#import-json")
     chooser.value.set_files(str(export))
-    page.locator("#chat-list label", has_text="Imported pictures").first.click()
+    page.locator("#chat-list .row-open", has_text="Imported pictures").first.click()
     expect(bots(page)).to_have_count(1)
 
     for placeholder in PLACEHOLDERS:

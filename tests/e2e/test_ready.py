@@ -33,7 +33,7 @@ def chat_then_restart(chromium, home):
         assert app.stop() == 0
     app = RunningApp(home, "--max-tokens", "16")
     page = open_page(chromium, app.page_url)
-    page.locator("#chat-list label", has_text="Minutes").click()
+    page.locator("#chat-list .row-open", has_text="Minutes").click()
     expect(page.locator('#chat [data-testid="user"]').first).to_contain_text("Minutes")
     return app, page
 
