@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 
 from chatdesk.core.conversation import Conversation, Message
@@ -14,6 +14,7 @@ from chatdesk.errors import StorageError, UserError
 
 MAX_MESSAGE_CHARS = 200_000
 QUIT_WAIT = 5.0  # seconds the app waits at quitting for the replies it stopped to be saved
+Watching = Callable[[], bool] | None  # whether whoever follows a reply still does (None: to its end)
 
 
 class ChatSession:
@@ -113,24 +114,25 @@ class ChatSession:
         self.history.remember(conversation)
         return conversation
 
-    def reply(self, conversation: Conversation) -> Iterator[Conversation]:
-        """Stream a new reply to the conversation's last message."""
-        yield from self._stream(conversation, continue_reply=False)
+    def reply(self, conversation: Conversation, still: Watching = None) -> Iterator[Conversation]:
+        """Start a new reply to the conversation's last message, written in the background, and follow it
+        (until `still()`, when given, says the watcher looks elsewhere)."""
+        yield from self._stream(conversation, continue_reply=False, still=still)
 
-    def submit(self, conversation: Conversation, text: str) -> Iterator[Conversation]:
+    def submit(self, conversation: Conversation, text: str, still: Watching = None) -> Iterator[Conversation]:
         """Send `text` and stream the reply."""
         self.add_user_message(conversation, text)
         yield conversation
-        yield from self.reply(conversation)
+        yield from self.reply(conversation, still)
 
     def stop(self, conversation: Conversation) -> None:
         """Stop the reply being generated, keeping what was written so far (or one waiting for its turn)."""
         stop(conversation)
 
-    def follow(self, conversation: Conversation, still=lambda: True) -> Iterator[Conversation]:
+    def follow(self, conversation: Conversation, still: Watching = None) -> Iterator[Conversation]:
         """Watch the conversation's reply (being written, or the last one): yields as it changes, and at its
         end; returns early once `still()` is False."""
-        yield from self.replies.follow(conversation, still)
+        yield from self.replies.follow(conversation, still or _always)
 
     def writing_ids(self) -> set[str]:
         """The conversations whose reply is being written in the background or waits for its turn."""
@@ -140,20 +142,20 @@ class ChatSession:
         """The conversation whose reply this one's reply waits for (one model writes one reply at a time)."""
         return self.find(self.replies.waits_for(conversation))
 
-    def retry(self, conversation: Conversation, index: int) -> Iterator[Conversation]:
+    def retry(self, conversation: Conversation, index: int, still: Watching = None) -> Iterator[Conversation]:
         """Write a new version of the reply to the user message at or before `index` (fresh seed)."""
         self._ensure_idle(conversation)
         user_index = self._user_index_at_or_before(conversation, index)
         del conversation.messages[user_index + 1:]
         yield conversation
-        yield from self.reply(conversation)
+        yield from self.reply(conversation, still)
 
-    def continue_reply(self, conversation: Conversation, index: int) -> Iterator[Conversation]:
+    def continue_reply(self, conversation: Conversation, index: int, still: Watching = None) -> Iterator[Conversation]:
         """Carry on writing a reply that ended by length, by Stop, or with the app."""
         self._ensure_idle(conversation)
         if not conversation.can_continue(index):
             raise UserError("Only the last reply, cut short by its length or by Stop, can be continued.")
-        yield from self._stream(conversation, continue_reply=True)
+        yield from self._stream(conversation, continue_reply=True, still=still)
 
     # editing and versions
 
@@ -174,7 +176,7 @@ class ChatSession:
         self.history.show_newest_below(conversation, message_id)
         return conversation
 
-    def edit(self, conversation: Conversation, index: int, text: str) -> Iterator[Conversation]:
+    def edit(self, conversation: Conversation, index: int, text: str, still: Watching = None) -> Iterator[Conversation]:
         """Change a message: a user message becomes a new version and is answered; a reply is rewritten."""
         self._ensure_idle(conversation)
         message = self._message(conversation, index)
@@ -192,7 +194,7 @@ class ChatSession:
         del conversation.messages[index:]
         self.history.append(conversation, "user", text)
         yield conversation
-        yield from self.reply(conversation)
+        yield from self.reply(conversation, still)
 
     def step_version(self, conversation: Conversation, index: int, step: int) -> Conversation:
         """Show the previous (-1) or next (+1) version of the message at `index`."""
@@ -244,9 +246,9 @@ class ChatSession:
 
     # internals
 
-    def _stream(self, conversation: Conversation, *, continue_reply: bool) -> Iterator[Conversation]:
+    def _stream(self, conversation: Conversation, *, continue_reply: bool, still: Watching) -> Iterator[Conversation]:
         self.replies.start(conversation, continue_reply=continue_reply)
-        yield from self.replies.follow(conversation)
+        yield from self.replies.follow(conversation, still or _always)
 
     @staticmethod
     def _ensure_idle(conversation: Conversation) -> None:
@@ -267,6 +269,10 @@ class ChatSession:
             if conversation.messages[i].role == "user":
                 return i
         raise UserError("There is no message to go back to.")
+
+
+def _always() -> bool:
+    return True
 
 
 def _reported(server: dict) -> dict:

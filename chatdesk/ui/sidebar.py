@@ -70,7 +70,14 @@ def build_sidebar(session: ChatSession) -> Sidebar:
 
 def chat_choices(session: ChatSession, *, trashed: bool = False) -> list[tuple[str, str]]:
     """(title, id) of every chat, most recent first."""
-    return [(row.title or UNTITLED, row.id) for row in session.history.conversations(trashed=trashed)]
+    writing = session.writing_ids()
+    return [(writing_mark(row.title or UNTITLED, row.id in writing), row.id)
+            for row in session.history.conversations(trashed=trashed)]
+
+
+def writing_mark(title: str, writing: bool) -> str:
+    """A chat's title in the list, marked while its reply is still being written (it may be in the background)."""
+    return f"● {title}" if writing else title
 
 
 class SidebarHandlers:
