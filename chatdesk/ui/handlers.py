@@ -55,6 +55,9 @@ class Handlers:
         except UserError as error:
             failed = error
             gr.Warning(str(error))  # what was shown stays shown
+            if conversation.busy:  # refused because a reply is being written: it goes on, followed here
+                yield from self._stream(conversation, lambda again: self.session.follow(conversation, again))
+                return
         except Exception:
             if shown:
                 yield (to_chatbot(conversation), "", *idle_look(), self._writing())
@@ -242,8 +245,10 @@ class Handlers:
 def _ended(conversation: Conversation, failed: UserError | None) -> str:
     """What the status line says once the reply has ended."""
     last = conversation.messages[-1] if conversation.messages else None
-    if failed is not None or last is None or last.role != "assistant":
-        return STOPPED if failed is None else "The reply failed."
+    if failed is not None:
+        return ""  # the notice says why
+    if last is None or last.role != "assistant":
+        return STOPPED
     return STOPPED if last.finish_reason in ("cancelled", "interrupted") else FINISHED
 
 
