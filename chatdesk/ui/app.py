@@ -62,6 +62,7 @@ def build_ui(session: ChatSession) -> gr.Blocks:
                       usage, marks)
         wire_sidebar(bar, SidebarHandlers(session, handlers.show), conversation_id, shown)
         wire_panel(panel, PanelHandlers(session.host), header)
+        demo.load(None, None, None, js=SHOW_BUSY)  # the status line is a live region before it first speaks
         demo.load(handlers.open_last, [conversation_id], [*shown, bar.title, bar.system_prompt],
                   api_visibility="private").then(**refresh)
     return demo

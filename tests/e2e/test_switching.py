@@ -36,6 +36,8 @@ def test_a_reply_goes_on_in_another_chat_and_is_shown_again_when_that_chat_is_op
     expect(send).to_be_hidden()
     expect(page.locator("#chat")).to_have_attribute("aria-busy", "true")
     expect(page.locator("#reply-status")).to_contain_text("Writing a reply")
+    expect(page.locator("#reply-status")).to_have_attribute("aria-live", "polite")
+    expect(page.get_by_role("status").filter(has_text="Writing a reply")).to_be_visible()
 
     page.get_by_role("button", name="+ New chat").click()  # the story goes on being written, out of sight
     expect(users(page)).to_have_count(0)
