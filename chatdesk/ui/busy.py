@@ -15,7 +15,7 @@ STOPPED = "Reply stopped."
 SHOW_BUSY = """(status) => {
   const region = document.querySelector('#reply-status');
   if (region && !region.hasAttribute('role')) { region.setAttribute('role', 'status'); region.setAttribute('aria-live', 'polite'); }
-  const busy = String(!!region?.querySelector('[data-busy="true"]'));
+  const busy = String((status || '').includes('data-busy="true"'));  // the value: the region may not show it yet
   document.querySelectorAll('#chat, #chat [role="log"]').forEach((log) => log.setAttribute('aria-busy', busy));
 }"""
 

@@ -77,3 +77,16 @@ def test_a_reply_goes_on_in_another_chat_and_is_shown_again_when_that_chat_is_op
     assert "lighthouse" not in page.locator("#chat").inner_text()
     expect(chat_in_list(page, "●")).to_have_count(0)
     page.screenshot(path=str(artifact("switch-answered.png")))
+
+
+def test_the_window_says_when_a_reply_has_finished(chromium, app):
+    page = open_page(chromium, app.page_url, new_chat=True)
+    send, stop = buttons(page)
+    box(page).fill(GREETING)
+    send.click()
+    expect(stop).to_be_visible()
+    wait_replied(page, GREETING)
+    expect(page.get_by_role("status").filter(has_text="Reply finished.")).to_be_visible()
+    expect(page.locator("#chat")).to_have_attribute("aria-busy", "false")
+    expect(send).to_be_visible()
+    expect(stop).to_be_hidden()
