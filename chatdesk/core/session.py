@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 
 from chatdesk.core.conversation import Conversation, Message
 from chatdesk.core.history import History
 from chatdesk.core.host import ModelHost
-from chatdesk.engine.base import ChatEngine
-from chatdesk.engine.generation import Generation, SamplingParams
-from chatdesk.errors import ContextOverflow, ModelError, StorageError, UserError
+from chatdesk.core.replies import Replies, stop
+from chatdesk.errors import StorageError, UserError
 
 MAX_MESSAGE_CHARS = 200_000
-SAVE_EVERY = 0.5  # seconds between checkpoints of a streaming reply
+QUIT_WAIT = 5.0  # seconds the app waits at quitting for the replies it stopped to be saved
+Watching = Callable[[], bool] | None  # whether whoever follows a reply still does (None: to its end)
 
 
 class ChatSession:
@@ -27,6 +26,7 @@ class ChatSession:
     def __init__(self, host: ModelHost, history: History):
         self.host = host
         self.history = history
+        self.replies = Replies(host, history)
 
     @classmethod
     def over(cls, host: ModelHost, store) -> "ChatSession":
@@ -34,8 +34,10 @@ class ChatSession:
         return cls(host, History(store, host.measure))
 
     def close(self) -> None:
-        """Release the model and close the history (saving what a full disk held back, if it can now)."""
+        """Stop the replies, release the model and close the history (saving what a full disk held back)."""
+        self.replies.stop_all()
         self.host.close()
+        self.replies.join(timeout=QUIT_WAIT)  # each worker saves what its reply has written
         try:
             self.history.flush()
         except StorageError:
@@ -61,10 +63,9 @@ class ChatSession:
         return self.history.last_open() or self.new_conversation()
 
     def leave(self, conversation: Conversation | None) -> None:
-        """The window moves on: the reply stops and undone exchanges are deleted for good."""
+        """The window moves on: undone exchanges are deleted for good; a reply goes on in the background."""
         if conversation is None:
             return
-        self.stop(conversation)
         self.history.forget_undone(conversation)
 
     def focus(self, conversation: Conversation) -> None:
@@ -84,7 +85,10 @@ class ChatSession:
 
     def trash(self, conversation_id: str) -> None:
         """Move a conversation to the trash, stopping its reply (it can be restored)."""
-        self.leave(self.find(conversation_id))
+        conversation = self.find(conversation_id)
+        if conversation is not None:
+            self.stop(conversation)
+        self.leave(conversation)
         self.history.trash(conversation_id)
 
     def type_draft(self, conversation: Conversation | None, text: str) -> None:
@@ -94,7 +98,7 @@ class ChatSession:
         if sent and text.strip() == sent[-1]:  # a keystroke of the message just sent, arriving after it
             return
         conversation.draft = text.strip()
-        if conversation.generation is None:  # else the end of the reply gets the model ready, draft and all
+        if not conversation.busy:  # else the end of the reply gets the model ready, draft and all
             self.host.get_ready(conversation)
 
     # sending and generating
@@ -114,37 +118,48 @@ class ChatSession:
         self.history.remember(conversation)
         return conversation
 
-    def reply(self, conversation: Conversation) -> Iterator[Conversation]:
-        """Stream a new reply to the conversation's last message."""
-        yield from self._stream(conversation, continue_reply=False)
+    def reply(self, conversation: Conversation, still: Watching = None) -> Iterator[Conversation]:
+        """Start a new reply to the conversation's last message, written in the background, and follow it
+        (until `still()`, when given, says the watcher looks elsewhere)."""
+        yield from self._stream(conversation, continue_reply=False, still=still)
 
-    def submit(self, conversation: Conversation, text: str) -> Iterator[Conversation]:
+    def submit(self, conversation: Conversation, text: str, still: Watching = None) -> Iterator[Conversation]:
         """Send `text` and stream the reply."""
         self.add_user_message(conversation, text)
         yield conversation
-        yield from self.reply(conversation)
+        yield from self.reply(conversation, still)
 
     def stop(self, conversation: Conversation) -> None:
-        """Stop the reply being generated, keeping what was written so far (or one waiting for a model)."""
-        if conversation.waiting is not None:
-            conversation.waiting.set()
-        if conversation.generation is not None:
-            conversation.generation.cancel()
+        """Stop the reply being generated, keeping what was written so far (or one waiting for its turn)."""
+        stop(conversation)
 
-    def retry(self, conversation: Conversation, index: int) -> Iterator[Conversation]:
+    def follow(self, conversation: Conversation, still: Watching = None) -> Iterator[Conversation]:
+        """Watch the conversation's reply (being written, or the last one): yields as it changes, and at its
+        end; returns early once `still()` is False."""
+        yield from self.replies.follow(conversation, still or _always)
+
+    def writing_ids(self) -> set[str]:
+        """The conversations whose reply is being written in the background or waits for its turn."""
+        return self.replies.writing_ids()
+
+    def waits_for(self, conversation: Conversation) -> Conversation | None:
+        """The conversation whose reply this one's reply waits for (one model writes one reply at a time)."""
+        return self.find(self.replies.waits_for(conversation))
+
+    def retry(self, conversation: Conversation, index: int, still: Watching = None) -> Iterator[Conversation]:
         """Write a new version of the reply to the user message at or before `index` (fresh seed)."""
         self._ensure_idle(conversation)
         user_index = self._user_index_at_or_before(conversation, index)
         del conversation.messages[user_index + 1:]
         yield conversation
-        yield from self.reply(conversation)
+        yield from self.reply(conversation, still)
 
-    def continue_reply(self, conversation: Conversation, index: int) -> Iterator[Conversation]:
+    def continue_reply(self, conversation: Conversation, index: int, still: Watching = None) -> Iterator[Conversation]:
         """Carry on writing a reply that ended by length, by Stop, or with the app."""
         self._ensure_idle(conversation)
         if not conversation.can_continue(index):
             raise UserError("Only the last reply, cut short by its length or by Stop, can be continued.")
-        yield from self._stream(conversation, continue_reply=True)
+        yield from self._stream(conversation, continue_reply=True, still=still)
 
     # editing and versions
 
@@ -165,7 +180,7 @@ class ChatSession:
         self.history.show_newest_below(conversation, message_id)
         return conversation
 
-    def edit(self, conversation: Conversation, index: int, text: str) -> Iterator[Conversation]:
+    def edit(self, conversation: Conversation, index: int, text: str, still: Watching = None) -> Iterator[Conversation]:
         """Change a message: a user message becomes a new version and is answered; a reply is rewritten."""
         self._ensure_idle(conversation)
         message = self._message(conversation, index)
@@ -183,7 +198,7 @@ class ChatSession:
         del conversation.messages[index:]
         self.history.append(conversation, "user", text)
         yield conversation
-        yield from self.reply(conversation)
+        yield from self.reply(conversation, still)
 
     def step_version(self, conversation: Conversation, index: int, step: int) -> Conversation:
         """Show the previous (-1) or next (+1) version of the message at `index`."""
@@ -235,86 +250,9 @@ class ChatSession:
 
     # internals
 
-    def _stream(self, conversation: Conversation, *, continue_reply: bool) -> Iterator[Conversation]:
-        started = self._start(conversation, continue_reply)
-        if started is None:  # stopped while the model loaded: the message stays, unanswered
-            return
-        generation, reply, made_by = started
-        earlier = reply.stats if continue_reply else None
-        saved, whole, failure = time.monotonic(), False, None
-        try:
-            for delta in generation:
-                reply.content += delta
-                if time.monotonic() - saved >= SAVE_EVERY:
-                    self._checkpoint(reply, generation)
-                    saved = time.monotonic()
-                yield conversation
-            whole = True
-        except (ContextOverflow, ModelError) as error:  # queued on a model unloaded meanwhile, or a server failed
-            failure = error
-        finally:
-            conversation.generation = None
-            self._finish(conversation, reply, generation, earlier, made_by, whole)
-        if failure is not None:
-            if not reply.content:
-                self.history.drop(conversation, reply)
-            raise UserError(str(failure)) from failure
-        yield conversation
-
-    def _start(self, conversation: Conversation, continue_reply: bool):
-        """Wait for a model being loaded, then start the reply: (generation, reply, (engine, params)), or None
-        when Stop was pressed meanwhile. Until the reply is written the conversation is busy, so nothing can be
-        added, undone or switched under it: the reply answers the message it was asked for."""
-        stop = threading.Event()
-        conversation.waiting = stop
-        try:
-            if not self.host.wait_for_model(stop=stop) and stop.is_set():
-                return None
-            engine, params = self.host.require_engine(), self.host.params
-            prompt = conversation.prompt(whole_last=True) if continue_reply else conversation.prompt()
-            try:
-                generation = engine.chat(prompt, params, continue_reply=continue_reply)
-            except (ContextOverflow, ModelError) as error:  # too long, or the model was switched meanwhile
-                raise UserError(str(error)) from error
-            try:
-                reply = conversation.messages[-1] if continue_reply else \
-                    self.history.append(conversation, "assistant", "", status="streaming")
-            except BaseException:
-                generation.cancel()
-                raise
-            conversation.generation = generation
-            return generation, reply, (engine, params)
-        finally:
-            conversation.waiting = None
-
-    def _checkpoint(self, reply: Message, generation: Generation) -> None:
-        """Save the reply so far; when the disk cannot take it, stop writing a reply that cannot be kept."""
-        try:
-            self.history.save_content(reply)
-        except StorageError as error:
-            generation.cancel()
-            raise _not_saved(error) from error
-
-    def _finish(self, conversation: Conversation, reply: Message, generation: Generation, earlier,
-                made_by: tuple[ChatEngine, SamplingParams], whole: bool = True) -> None:
-        stats = generation.stats
-        if stats is None or not whole:  # the reader went away, the engine failed, or the disk was full
-            reply.status = "interrupted"
-        else:
-            reply.stats = _merge(earlier, stats) if earlier else stats
-            reply.status = "complete"
-        engine, params = made_by  # what wrote it, though another model may be in use by now
-        reply.meta.update(model=getattr(engine, "model_name", None), model_sha256=self.host.sha256_of(engine),
-                          params=asdict(params))
-        origin = getattr(engine, "origin", None)  # where a model not on this machine ran
-        if origin:
-            reply.meta["origin"] = dict(origin)
-        try:
-            self.history.save(reply)
-        except StorageError as error:
-            raise _not_saved(error) from error
-        self.host.measure(conversation)
-        self.host.get_ready(conversation)
+    def _stream(self, conversation: Conversation, *, continue_reply: bool, still: Watching) -> Iterator[Conversation]:
+        self.replies.start(conversation, continue_reply=continue_reply)
+        yield from self.replies.follow(conversation, still or _always)
 
     @staticmethod
     def _ensure_idle(conversation: Conversation) -> None:
@@ -337,6 +275,10 @@ class ChatSession:
         raise UserError("There is no message to go back to.")
 
 
+def _always() -> bool:
+    return True
+
+
 def _reported(server: dict) -> dict:
     """What an inference server said about a reply, worth showing: its own speed and its fingerprint."""
     facts = {}
@@ -346,19 +288,3 @@ def _reported(server: dict) -> dict:
     if server.get("system_fingerprint"):
         facts["system_fingerprint"] = server["system_fingerprint"]
     return facts
-
-
-def _not_saved(error: StorageError) -> StorageError:
-    """What the user is told when a reply could not be saved."""
-    return StorageError(f"{error} The reply was stopped; what was written stays on screen and is saved as soon "
-                        "as there is room (when you send your next message, or press Continue).")
-
-
-def _merge(earlier, later):
-    """The stats of a reply that was continued: counted as one reply."""
-    fields = asdict(later) | {
-        "completion_tokens": earlier.completion_tokens + later.completion_tokens,
-        "time_to_first_token": earlier.time_to_first_token,
-        "total_seconds": earlier.total_seconds + later.total_seconds,
-    }
-    return type(later)(**fields)

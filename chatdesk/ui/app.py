@@ -6,6 +6,7 @@ import gradio as gr
 
 from chatdesk import paths
 from chatdesk.core.session import ChatSession
+from chatdesk.ui.busy import DROP_LIVE_TEXT, SHOW_BUSY, build_send_stop
 from chatdesk.ui.chatview import message_marks, usage_text
 from chatdesk.ui.environment import app_made_at_launch
 from chatdesk.ui.handlers import FEEDBACK_OPTIONS, GENERATION, NO_DETAILS, Handlers
@@ -43,8 +44,8 @@ def build_ui(session: ChatSession) -> gr.Blocks:
                         show_label=False, scale=8, lines=1, max_lines=8, autofocus=True, elem_id="message",
                         placeholder="Message chatdesk (Enter sends, Shift+Enter adds a line, Esc stops)",
                     )
-                    send = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="send-btn")
-                    stop = gr.Button("Stop", variant="stop", scale=1, min_width=80, elem_id="stop-btn")
+                    send, stop = build_send_stop()
+                status = gr.HTML("", elem_id="reply-status")
             with gr.Column(scale=1, min_width=240, elem_id="side-panel"):
                 details = gr.Markdown(NO_DETAILS, elem_id="details")
                 selected = gr.State(None)
@@ -53,13 +54,16 @@ def build_ui(session: ChatSession) -> gr.Blocks:
                     following = gr.Button("Next version ▶", size="sm", elem_id="next-version")
                 marks = gr.Textbox(message_marks(None), visible="hidden", elem_id="message-marks")
                 live = gr.Textbox("", visible="hidden", elem_id="live-reply")
+                writing = gr.State("")  # the chats being written; a change refreshes the chat list's marks
                 panel = build_panel(session.host)
         shown = [conversation_id, chatbot, usage, details]
-        refresh = _wire(handlers, conversation_id, chatbot, live, box, send, stop, details, usage, marks, bar)
+        streamed = [chatbot, live, send, stop, status, writing]
+        refresh = _wire(handlers, conversation_id, streamed, box, details, usage, marks, bar)
         _wire_details(handlers, conversation_id, chatbot, details, selected, versions, previous, following,
                       usage, marks)
         wire_sidebar(bar, SidebarHandlers(session, handlers.show), conversation_id, shown)
         wire_panel(panel, PanelHandlers(session.host), header)
+        demo.load(None, None, None, js=SHOW_BUSY)  # the status line is a live region before it first speaks
         demo.load(handlers.open_last, [conversation_id], [*shown, bar.title, bar.system_prompt],
                   api_visibility="private").then(**refresh)
     return demo
@@ -77,17 +81,20 @@ def _notices(session: ChatSession) -> list[str]:
     return notices
 
 
-def _wire(handlers, conversation_id, chatbot, live, box, send, stop, details, usage, marks, bar) -> dict:
+def _wire(handlers, conversation_id, streamed, box, details, usage, marks, bar) -> dict:
     """Connect the chat; returns the listener that refreshes the sidebar's lists."""
+    chatbot, live, send, stop, status, writing = streamed
     refresh = {"fn": SidebarHandlers(handlers.session, handlers.show).lists, "inputs": [conversation_id],
                "outputs": [bar.chats, bar.trash], "queue": False, "api_visibility": "private"}
-    stream = {"show_progress": "minimal", **GENERATION}  # its timer is hidden by look.CSS
+    # A reply is written in the background (core/replies.py); these events only follow it on screen, so they
+    # take no turn: a reply asked for while another is written waits for it in the core, and says so.
+    stream = {"show_progress": "minimal"}  # its timer is hidden by look.CSS
     # A finished reply can look the same as its last streamed state, so no change event: refresh after it.
     readouts = {"fn": handlers.usage, "inputs": [conversation_id], "outputs": [usage, marks], "queue": False,
                 "show_progress": "hidden", "api_visibility": "private"}
     added = {"fn": handlers.add_message, "inputs": [box, conversation_id],
              "outputs": [chatbot, box, conversation_id], "show_progress": "hidden", "api_visibility": "private"}
-    reply = {"fn": handlers.reply, "inputs": [conversation_id], "outputs": [chatbot, live],
+    reply = {"fn": handlers.reply, "inputs": [conversation_id], "outputs": streamed,
              "api_visibility": "private", **stream}
     for trigger in (box.submit, send.click):
         sent = trigger(**added)
@@ -97,11 +104,15 @@ def _wire(handlers, conversation_id, chatbot, live, box, send, stop, details, us
     box.input(handlers.draft, [box, conversation_id], None, queue=False, trigger_mode="always_last",
               show_progress="hidden", api_name="window_draft", api_visibility="private")
     private = {"api_visibility": "private"}
-    chatbot.retry(handlers.retry, [conversation_id], [chatbot, live], api_name="window_retry", **stream,
+    chatbot.retry(handlers.retry, [conversation_id], streamed, api_name="window_retry", **stream,
                   **private).then(**readouts)
     chatbot.undo(handlers.undo, [conversation_id], [chatbot, box], show_progress="hidden", **private)
-    chatbot.edit(handlers.edit, [conversation_id], [chatbot, live], **stream, **private).then(**readouts)
-    chatbot.option_select(handlers.option, [conversation_id], [chatbot, live], **stream, **private).then(**readouts)
+    chatbot.edit(handlers.edit, [conversation_id], streamed, **stream, **private).then(**readouts)
+    chatbot.option_select(handlers.option, [conversation_id], streamed, **stream, **private).then(**readouts)
+    conversation_id.change(handlers.follow, [conversation_id], streamed, **stream, **private).then(**readouts)
+    writing.change(**refresh)
+    status.change(None, [status], None, js=SHOW_BUSY, queue=False, show_progress="hidden", **private)
+    chatbot.change(None, None, None, js=DROP_LIVE_TEXT, queue=False, show_progress="hidden", **private)
     example = chatbot.example_select(handlers.example, [conversation_id], [chatbot, box, conversation_id],
                                      show_progress="hidden", **private)
     example.success(**reply).then(**readouts)

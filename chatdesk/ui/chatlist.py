@@ -82,28 +82,30 @@ def escape(text: str) -> str:
             .replace("$", "&#36;").replace("`", "&#96;"))
 
 
-def chat_list_html(rows, current_id: str | None, today: date | None = None) -> str:
-    """The chats in their groups, the open one marked, each with its menu."""
+def chat_list_html(rows, current_id: str | None, today: date | None = None, writing=frozenset()) -> str:
+    """The chats in their groups, the open one and those still writing a reply marked, each with its menu."""
     if not rows:
         return '<nav class="chatlist" aria-label="Chats"><p class="chatlist-empty">No chats yet.</p></nav>'
     parts = ['<nav class="chatlist" aria-label="Chats">']
     for number, (label, chats) in enumerate(group_chats(rows, today)):
         parts.append(f'<h2 class="chatlist-group" id="chat-group-{number}">{escape(label)}</h2>'
                      f'<ul aria-labelledby="chat-group-{number}">')
-        parts.extend(_chat_row(row, row.id == current_id) for row in chats)
+        parts.extend(_chat_row(row, row.id == current_id, row.id in writing) for row in chats)
         parts.append("</ul>")
     parts.append("</nav>")
     return "".join(parts)
 
 
-def _chat_row(row, current: bool) -> str:
+def _chat_row(row, current: bool, writing: bool = False) -> str:
     title = escape(row.title or UNTITLED)
+    mark = '<span class="row-writing" title="Still writing a reply">● <span class="sr-only">still writing: </span></span>' \
+        if writing else ""
     pin = "Unpin" if row.pinned else "Pin"
     marked = ' aria-current="page"' if current else ""
     return (
         f'<li class="chat-row{" current" if current else ""}" data-id="{escape(row.id)}">'
         f'<button type="button" class="row-open" data-action="open" data-title="{title}" title="{title}"{marked}>'
-        f'{title}</button>'
+        f'{mark}{title}</button>'
         f'<button type="button" class="row-more" data-action="more" aria-expanded="false" '
         f'aria-label="Options for {title}" title="Options">⋯</button>'
         f'<div class="row-menu" hidden>'
@@ -190,6 +192,8 @@ CHATLIST_CSS = """
   background: none; border: 0; color: var(--body-text-color); cursor: pointer; font: inherit; font-size: 0.9em;
   white-space: nowrap; overflow: hidden; text-overflow: ellipsis; border-radius: 8px; }
 .chat-row.current .row-open { font-weight: 600; }
+.row-writing { color: var(--color-accent); }
+.sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .row-more { flex: 0 0 auto; width: 28px; height: 28px; border: 0; border-radius: 6px; background: none;
             color: var(--body-text-color); cursor: pointer; opacity: 0.7; }
 #sidebar .row-more:hover, .row-more[aria-expanded="true"], .row-more:focus-visible { opacity: 1;

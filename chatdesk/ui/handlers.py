@@ -11,10 +11,13 @@ import gradio as gr
 from chatdesk.core.conversation import CONTINUE, NEXT_VERSION, PREVIOUS_VERSION, REDO, Conversation
 from chatdesk.core.session import ChatSession
 from chatdesk.errors import UserError
+from chatdesk.ui.busy import FINISHED, STOPPED, WRITING, busy_look, idle_look, waiting_text
 from chatdesk.ui.chatview import format_details, live_text, message_marks, to_chatbot, usage_text
 from chatdesk.ui.display import from_display
 from chatdesk.ui.external import restore_hidden
 from chatdesk.ui.kit import refuse
+from chatdesk.ui.screens import Screens
+from chatdesk.ui.sidebar import UNTITLED
 
 NO_DETAILS = "Click a message to see its details."
 FEEDBACK_OPTIONS = ("Like", "Dislike", "Inaccurate", "Unhelpful", "Off-topic")
@@ -31,25 +34,55 @@ class Handlers:
 
     def __init__(self, session: ChatSession):
         self.session = session
+        self.screens = Screens()
         self._marked: weakref.WeakSet = weakref.WeakSet()  # replies being written whose marks were sent
         self._rating = threading.Lock()  # Gradio 6.31 sends a reason click twice at once
 
-    def _stream(self, updates: Iterator[Conversation]) -> Iterator[tuple]:
-        """(chat, live text) as a reply is written: the chat when its messages change, the live text meanwhile."""
-        conversation, shown = None, False
+    def _stream(self, conversation: Conversation, start) -> Iterator[tuple]:
+        """(chat, live text, Send, Stop, status, writing) as a reply is written, while this window shows its chat;
+        `start(still)` starts the reply and yields the conversation as it changes."""
+        still = self.screens.show(conversation.id)
+        shown, marked, failed = False, False, None
         try:
-            for conversation in updates:
-                streaming = conversation.generation is not None
-                yield (gr.skip() if streaming and shown else to_chatbot(conversation, live=True)), live_text(conversation)
+            yield (gr.skip(), gr.skip(), *busy_look(), gr.skip())
+            for update in start(still):
+                streaming = update.generation is not None
+                chat = gr.skip() if streaming and shown else to_chatbot(update, live=True)
+                writing = self._writing() if update.busy and not marked else gr.skip()  # marks the chat list
+                marked = marked or update.busy
+                yield (chat, live_text(update), *busy_look(self._status(update)), writing)
                 shown = streaming
         except UserError as error:
+            failed = error
             gr.Warning(str(error))  # what was shown stays shown
-            if conversation is not None:  # a reply stopped by a full disk, say: as it is now, with Continue
-                yield to_chatbot(conversation), ""
+            if conversation.busy:  # refused because a reply is being written: it goes on, followed here
+                yield from self._stream(conversation, lambda again: self.session.follow(conversation, again))
+                return
         except Exception:
             if shown:
-                yield to_chatbot(conversation), ""
+                yield (to_chatbot(conversation), "", *idle_look(), self._writing())
             raise
+        if still():
+            yield (to_chatbot(conversation), "", *idle_look(_ended(conversation, failed)), self._writing())
+
+    def _status(self, conversation: Conversation) -> str:
+        """What the status line says while the conversation's reply is on its way."""
+        other = self.session.waits_for(conversation)
+        return waiting_text(other.title or UNTITLED) if other is not None else WRITING
+
+    def _writing(self) -> str:
+        """The chats being written, for the chat list's marks (a change refreshes the list)."""
+        return " ".join(sorted(self.session.writing_ids()))
+
+    def follow(self, conversation_id: str | None):
+        """Follow the reply of the chat just put on screen, if it is still being written."""
+        conversation = self.session.find(conversation_id)
+        if conversation is None or self.screens.shown() not in (None, conversation.id):
+            return
+        if not conversation.busy:
+            yield (gr.skip(), "", *idle_look(), self._writing())
+            return
+        yield from self._stream(conversation, lambda still: self.session.follow(conversation, still))
 
     def add_message(self, text: str, conversation_id: str | None):
         conversation = self.session.conversation(conversation_id)
@@ -62,7 +95,7 @@ class Handlers:
     def reply(self, conversation_id: str):
         conversation = self.session.conversation(conversation_id)
         if conversation.messages and conversation.messages[-1].role == "user":  # else the message was refused
-            yield from self._stream(self.session.reply(conversation))
+            yield from self._stream(conversation, lambda still: self.session.reply(conversation, still))
 
     def stop(self, conversation_id: str | None):
         conversation = self.session.find(conversation_id)
@@ -71,7 +104,8 @@ class Handlers:
 
     def retry(self, conversation_id: str | None, retry: gr.RetryData):
         conversation = self.session.conversation(conversation_id)
-        yield from self._stream(self.session.retry(conversation, _index(retry.index)))
+        index = _index(retry.index)
+        yield from self._stream(conversation, lambda still: self.session.retry(conversation, index, still))
 
     def undo(self, conversation_id: str | None, undo: gr.UndoData):
         conversation = self.session.conversation(conversation_id)
@@ -86,7 +120,7 @@ class Handlers:
         index = _index(edit.index)
         stored = conversation.messages[index].content if index < len(conversation.messages) else ""
         text = restore_hidden(from_display(_text_of(edit.value)), stored)
-        yield from self._stream(self.session.edit(conversation, index, text))
+        yield from self._stream(conversation, lambda still: self.session.edit(conversation, index, text, still))
 
     def like(self, conversation_id: str | None, like: gr.LikeData):
         conversation = self.session.find(conversation_id)
@@ -105,7 +139,9 @@ class Handlers:
             self.session.record_copy(conversation, index)
 
     def show(self, conversation: Conversation) -> tuple:
-        """Updates that put `conversation` on screen: its id, the chat (with feedback), usage, details."""
+        """Updates that put `conversation` on screen: its id, the chat (with feedback), usage, details.
+        An event following another chat's reply in this window stops writing to the chat at once."""
+        self.screens.show(conversation.id)
         ratings = [m.rating for m in conversation.messages if m.role == "assistant"]
         chat = gr.Chatbot(value=to_chatbot(conversation), feedback_value=ratings)
         return conversation.id, chat, usage_text(self.session, conversation), NO_DETAILS
@@ -151,14 +187,17 @@ class Handlers:
         conversation = self.session.conversation(conversation_id)
         action, _, index = str(option.value).partition(":")
         if action == CONTINUE:
-            yield from self._stream(self.session.continue_reply(conversation, int(index)))
-        elif action == REDO:
-            yield to_chatbot(self.session.redo(conversation)), ""
-        elif action in (PREVIOUS_VERSION, NEXT_VERSION):
-            step = -1 if action == PREVIOUS_VERSION else 1
-            yield from self._stream(iter([self.session.step_version(conversation, int(index), step)]))
-        else:
-            yield to_chatbot(conversation), ""
+            yield from self._stream(conversation,
+                                    lambda still: self.session.continue_reply(conversation, int(index), still))
+            return
+        try:
+            if action == REDO:
+                self.session.redo(conversation)
+            elif action in (PREVIOUS_VERSION, NEXT_VERSION):
+                self.session.step_version(conversation, int(index), -1 if action == PREVIOUS_VERSION else 1)
+        except UserError as error:
+            gr.Warning(str(error))
+        yield (to_chatbot(conversation), "", *(gr.skip(),) * 4)
 
     def usage(self, conversation_id: str | None):
         conversation = self.session.find(conversation_id)
@@ -201,6 +240,16 @@ class Handlers:
     def api_new_conversation(self) -> str:
         """Start a conversation and return its id, for /chat."""
         return self.session.new_conversation().id
+
+
+def _ended(conversation: Conversation, failed: UserError | None) -> str:
+    """What the status line says once the reply has ended."""
+    last = conversation.messages[-1] if conversation.messages else None
+    if failed is not None:
+        return ""  # the notice says why
+    if last is None or last.role != "assistant":
+        return STOPPED
+    return STOPPED if last.finish_reason in ("cancelled", "interrupted") else FINISHED
 
 
 def _copied_index(conversation: Conversation, text: str) -> int | None:

@@ -69,7 +69,8 @@ class SidebarHandlers:
     def lists(self, conversation_id: str | None = None):
         """Fresh chat and trash lists, the open chat marked."""
         history = self.session.history
-        return chat_list_html(history.conversations(), conversation_id), trash_html(history.conversations(trashed=True))
+        return (chat_list_html(history.conversations(), conversation_id, writing=self.session.writing_ids()),
+                trash_html(history.conversations(trashed=True)))
 
     def act(self, current_id: str | None, event: gr.EventData):
         """A click in a list: open a chat or a hit, a row's menu (rename, pin, export, trash), or the trash's.

@@ -44,7 +44,7 @@ def last_reply(page: Page) -> str:
 
 def send(page: Page, text: str, *, wait: bool = True) -> None:
     box(page).fill(text)
-    page.click("#send-btn")
+    page.get_by_role("button", name="Send", exact=True).click()
     if wait:
         wait_replied(page, text)
 

@@ -23,7 +23,7 @@ def test_send_shows_the_message_at_once_and_streams_the_reply(chromium, long_app
         time.sleep(0.15)
     assert len(set(lengths)) >= 4 and lengths == sorted(lengths), f"the reply did not grow: {lengths}"
     page.screenshot(path=str(artifact("chat-streaming.png")))
-    page.click("#stop-btn")
+    page.get_by_role("button", name="Stop", exact=True).click()
     wait_idle(page)
     page.screenshot(path=str(artifact("chat-streamed.png")))
 
@@ -41,7 +41,7 @@ def test_stop_ends_the_reply_keeps_it_and_offers_continue(chromium, long_app):
     send(page, "Write a very long essay about the history of bread.", wait=False)
     page.wait_for_function("""() => { const b = document.querySelectorAll('#chat [data-testid="bot"]');
                               return b.length && b[b.length - 1].innerText.length > 40; }""", timeout=60_000)
-    page.click("#stop-btn")
+    page.get_by_role("button", name="Stop", exact=True).click()
     wait_idle(page)
     stopped = last_reply(page)
     time.sleep(1.5)
@@ -208,7 +208,7 @@ def test_the_context_readout_follows_the_conversation(chromium, app):
 
 def test_an_empty_message_is_refused_clearly(chromium, app):
     page = open_page(chromium, app.page_url, new_chat=True)
-    page.click("#send-btn")
+    page.get_by_role("button", name="Send", exact=True).click()
     assert "Type a message first" in toast_text(page)
     expect(users(page)).to_have_count(0)
 
@@ -217,7 +217,7 @@ def test_a_huge_message_is_refused_and_kept_in_the_box(chromium, app):
     page = open_page(chromium, app.page_url, new_chat=True)
     huge = "word " * 20_000
     box(page).fill(huge)
-    page.click("#send-btn")
+    page.get_by_role("button", name="Send", exact=True).click()
     assert "too long" in toast_text(page)
     expect(users(page)).to_have_count(0)
     assert box(page).input_value() == huge

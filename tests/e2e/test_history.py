@@ -80,7 +80,7 @@ def test_two_tabs_keep_their_own_conversations_and_lose_nothing(chromium, tmp_pa
         second.click("#new-chat")
         for page, text in ((first, "Tab one: apples."), (second, "Tab two: pears.")):
             page.fill("#message textarea", text)
-            page.click("#send-btn")
+            page.get_by_role("button", name="Send", exact=True).click()
         wait_idle(first)
         wait_idle(second)
         assert "Tab one: apples." in first.locator("#chat").inner_text()

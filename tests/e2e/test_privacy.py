@@ -77,7 +77,7 @@ def assert_nothing_left(page, app, elsewhere):
 def test_a_typed_message_and_its_reply_fetch_nothing_from_elsewhere(chromium, app, elsewhere):
     page = watched_page(chromium, app)
     page.locator("#message textarea").fill(hostile(elsewhere.base, "typed") + " Describe these pictures.")
-    page.click("#send-btn")
+    page.get_by_role("button", name="Send", exact=True).click()
     wait_idle(page, count=1)
 
     for placeholder in PLACEHOLDERS:

@@ -84,7 +84,7 @@ def test_through_a_server_stop_continue_retry_and_the_readout_work_as_with_a_loc
     send(page, "Write a very long essay about the history of bread.", wait=False)
     page.wait_for_function("""() => { const b = document.querySelectorAll('#chat [data-testid="bot"]');
                               return b.length && b[b.length - 1].innerText.length > 40; }""", timeout=60_000)
-    page.click("#stop-btn")
+    page.get_by_role("button", name="Stop", exact=True).click()
     wait_idle(page)
     stopped = last_reply(page)
     assert not server.busy() or wait_until_idle(server), "the server kept computing after Stop"
@@ -95,7 +95,7 @@ def test_through_a_server_stop_continue_retry_and_the_readout_work_as_with_a_loc
     page.wait_for_function("(before) => { const b = document.querySelectorAll('#chat [data-testid=\"bot\"]');"
                            " return b.length && b[b.length - 1].innerText.length > before + 20; }", arg=len(stopped),
                            timeout=60_000)
-    page.click("#stop-btn")
+    page.get_by_role("button", name="Stop", exact=True).click()
     wait_idle(page, count=1)
     assert last_reply(page).startswith(stopped[:30]) and len(last_reply(page)) > len(stopped)
 
@@ -103,7 +103,7 @@ def test_through_a_server_stop_continue_retry_and_the_readout_work_as_with_a_loc
     page.wait_for_function("(before) => { const b = document.querySelectorAll('#chat [data-testid=\"bot\"]');"
                            " const t = b.length ? b[b.length - 1].innerText : ''; return t.length > 40 && !t.startsWith(before); }",
                            arg=stopped[:30], timeout=60_000)
-    page.click("#stop-btn")
+    page.get_by_role("button", name="Stop", exact=True).click()
     wait_idle(page, count=1)
     expect(option(page, "2/2")).to_be_visible()  # the retry is a new version, as locally
 

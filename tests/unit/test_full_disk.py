@@ -36,7 +36,7 @@ def store(tmp_path):
 
 @pytest.fixture
 def session(engine, store, monkeypatch):
-    monkeypatch.setattr("chatdesk.core.session.SAVE_EVERY", 0)
+    monkeypatch.setattr("chatdesk.core.replies.SAVE_EVERY", 0)
     return ChatSession.over(ModelHost(engine, Settings(max_tokens=1000, system_prompt="Be brief.")), store)
 
 

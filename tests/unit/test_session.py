@@ -334,7 +334,7 @@ def test_a_restart_reopens_the_last_conversation_exactly(session, engine, store)
 
 
 def test_a_streaming_reply_is_saved_while_it_streams(session, engine, store, monkeypatch):
-    monkeypatch.setattr("chatdesk.core.session.SAVE_EVERY", 0)
+    monkeypatch.setattr("chatdesk.core.replies.SAVE_EVERY", 0)
     conversation = session.new_conversation()
     gate = engine.hold()
     engine.enqueue(["Hel", "lo", " there"])

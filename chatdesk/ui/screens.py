@@ -1,0 +1,34 @@
+"""Which chat each window shows, so that an event follows a reply only while its chat is on screen."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from gradio.context import LocalContext
+
+
+class Screens:
+    """The conversation each window (one page load) shows, and the one event following its reply there."""
+
+    def __init__(self) -> None:
+        self._shown: dict[str | None, tuple[str | None, object]] = {}
+        self._lock = threading.Lock()
+
+    def show(self, conversation_id: str | None) -> Callable[[], bool]:
+        """This window now shows `conversation_id`: any event following a reply here stops; returns the
+        check a new follower asks before each update (whether the window still shows it, followed by it)."""
+        window, token = _window(), object()
+        with self._lock:
+            self._shown[window] = (conversation_id, token)
+        return lambda: self._shown.get(window, (None, None))[1] is token
+
+    def shown(self) -> str | None:
+        """The conversation this window shows (None when unknown)."""
+        return self._shown.get(_window(), (None, None))[0]
+
+
+def _window() -> str | None:
+    """The page load the current event comes from (None outside an event, e.g. in a unit test)."""
+    request = LocalContext.request.get(None)
+    return getattr(request, "session_hash", None)

@@ -1,0 +1,92 @@
+"""The chat you open is the chat you see: a reply goes on in the background while another chat is open."""
+
+import re
+import time
+
+from playwright.sync_api import expect
+
+from tests.e2e.chatpage import bots, box, last_reply, open_page, option, users, wait_replied
+from tests.e2e.conftest import artifact
+
+STORY = "Write a long story about a lighthouse keeper and his cat."
+GREETING = "Say hello to me."
+
+
+def buttons(page):
+    return page.get_by_role("button", name="Send", exact=True), page.get_by_role("button", name="Stop", exact=True)
+
+
+def chat_in_list(page, text: str):
+    return page.get_by_role("radio", name=re.compile(text))
+
+
+def wait_growing(page, longer_than: int) -> None:
+    page.wait_for_function("""(n) => { const b = document.querySelectorAll('#chat [data-testid="bot"]');
+                              return b.length && b[b.length - 1].innerText.length > n; }""",
+                           arg=longer_than, timeout=60_000)
+
+
+def test_a_reply_goes_on_in_another_chat_and_is_shown_again_when_that_chat_is_opened(chromium, long_app):
+    page = open_page(chromium, long_app.page_url, new_chat=True)
+    send, stop = buttons(page)
+    box(page).fill(STORY)
+    send.click()
+    wait_growing(page, 40)
+    expect(stop).to_be_visible()  # one button: Stop while the reply is written, in the stop look
+    expect(send).to_be_hidden()
+    expect(page.locator("#chat")).to_have_attribute("aria-busy", "true")
+    expect(page.locator("#reply-status")).to_contain_text("Writing a reply")
+    expect(page.locator("#reply-status")).to_have_attribute("aria-live", "polite")
+    expect(page.get_by_role("status").filter(has_text="Writing a reply")).to_be_visible()
+
+    page.get_by_role("button", name="+ New chat").click()  # the story goes on being written, out of sight
+    expect(users(page)).to_have_count(0)
+    expect(send).to_be_visible()
+    time.sleep(1.5)
+    expect(bots(page)).to_have_count(0)  # nothing of the story is written into the new chat
+    assert "lighthouse" not in page.locator("#chat").inner_text()
+    expect(chat_in_list(page, "● Write a long story")).to_be_visible()  # marked as still writing
+    expect(page.locator("#chat")).to_have_attribute("aria-busy", "false")
+
+    box(page).fill(GREETING)  # one model: this reply waits for the story, and the window says so
+    send.click()
+    expect(users(page)).to_have_count(1)
+    expect(page.locator("#reply-status")).to_contain_text("Waiting for the reply in “Write a long story")
+    expect(stop).to_be_visible()
+    page.screenshot(path=str(artifact("switch-waiting.png")))
+
+    chat_in_list(page, "lighthouse").click()  # back to the story: still being written, and followed again
+    expect(users(page).first).to_contain_text("lighthouse keeper")
+    before = len(last_reply(page))
+    wait_growing(page, before + 20)
+    assert GREETING not in page.locator("#chat").inner_text()
+    expect(stop).to_be_visible()
+    page.screenshot(path=str(artifact("switch-back-streaming.png")))
+    stop.click()  # Stop in the story's pane stops the story
+    expect(send).to_be_visible()
+    expect(page.locator("#reply-status")).to_contain_text("Reply stopped")
+    expect(option(page, "Continue")).to_be_visible()
+    expect(page.locator("#chat")).to_have_attribute("aria-busy", "false")
+    stopped = last_reply(page)
+    time.sleep(1.0)
+    assert last_reply(page) == stopped
+
+    chat_in_list(page, "Say hello").click()  # the greeting was answered once the story stopped
+    expect(users(page).first).to_contain_text(GREETING)
+    wait_replied(page, GREETING)
+    assert "lighthouse" not in page.locator("#chat").inner_text()
+    expect(chat_in_list(page, "●")).to_have_count(0)
+    page.screenshot(path=str(artifact("switch-answered.png")))
+
+
+def test_the_window_says_when_a_reply_has_finished(chromium, app):
+    page = open_page(chromium, app.page_url, new_chat=True)
+    send, stop = buttons(page)
+    box(page).fill(GREETING)
+    send.click()
+    expect(stop).to_be_visible()
+    wait_replied(page, GREETING)
+    expect(page.get_by_role("status").filter(has_text="Reply finished.")).to_be_visible()
+    expect(page.locator("#chat")).to_have_attribute("aria-busy", "false")
+    expect(send).to_be_visible()
+    expect(stop).to_be_hidden()

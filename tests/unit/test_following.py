@@ -1,0 +1,106 @@
+"""The page's events follow a reply only while its chat is on screen (handlers, without a browser)."""
+
+import pytest
+
+from chatdesk.config import Settings
+from chatdesk.core.host import ModelHost
+from chatdesk.core.session import ChatSession
+from chatdesk.store.database import Store
+from chatdesk.ui.busy import FINISHED, STOPPED, WRITING
+from chatdesk.ui.handlers import Handlers
+from chatdesk.ui.sidebar import SidebarHandlers
+from tests.unit.fake_engine import ScriptedEngine
+from tests.unit.test_background_replies import wait_until
+
+
+@pytest.fixture
+def engine():
+    return ScriptedEngine()
+
+
+@pytest.fixture
+def session(engine, tmp_path):
+    session = ChatSession.over(ModelHost(engine, Settings(max_tokens=20)), Store(tmp_path / "chatdesk.db"))
+    yield session
+    session.close()
+
+
+def sent(session, handlers, text):
+    conversation = session.new_conversation()
+    handlers.add_message(text, conversation.id)
+    return conversation
+
+
+def chats_in(updates) -> list:
+    """The Chatbot values written to the pane (skips left out)."""
+    return [update[0] for update in updates if isinstance(update[0], list)]
+
+
+def chat_list(session) -> str:
+    return SidebarHandlers(session, None).lists()[0]
+
+
+def visible(update) -> bool:
+    return update["visible"]
+
+
+def test_opening_another_chat_stops_writing_the_reply_into_the_pane(session, engine):
+    handlers = Handlers(session)
+    gate = engine.hold()
+    engine.enqueue(["Once ", "upon ", "a ", "time."])
+    story = sent(session, handlers, "Tell me a story")
+    stream = handlers.reply(story.id)
+    first = next(stream)
+    assert not visible(first[2]) and visible(first[3])  # Send hidden, Stop shown
+    gate.release(1)
+    while "Once" not in next(stream)[1]:  # the live text
+        pass
+    other = session.new_conversation()
+    handlers.show(other)  # the window opens another chat
+    gate.release(10)
+    assert list(stream) == []  # not one more update: the pane shows the other chat
+    wait_until(lambda: not story.busy)
+    assert story.messages[-1].content == "Once upon a time."
+
+
+def test_opening_a_chat_still_writing_follows_its_reply_to_the_end(session, engine):
+    handlers = Handlers(session)
+    gate = engine.hold()
+    engine.enqueue(["Once ", "upon ", "a ", "time."])
+    story = sent(session, handlers, "Tell me a story")
+    stream = handlers.reply(story.id)
+    next(stream)
+    handlers.show(session.new_conversation())
+    assert list(stream) == []
+    assert "still writing: </span></span>Tell me a story" in chat_list(session)  # marked in the list while it writes
+    handlers.show(story)  # the window opens the story again
+    followed = handlers.follow(story.id)
+    assert WRITING in next(followed)[4]
+    gate.release(10)
+    updates = list(followed)
+    assert chats_in(updates)[-1][-1]["content"] == "Once upon a time."
+    assert visible(updates[-1][2]) and not visible(updates[-1][3])  # Send again
+    assert FINISHED in updates[-1][4] and 'data-busy="false"' in updates[-1][4]
+    assert "still writing" not in chat_list(session)
+
+
+def test_a_reply_waiting_for_another_says_so_and_stop_cancels_it(session, engine):
+    handlers = Handlers(session)
+    gate = engine.hold()
+    engine.enqueue(["Once ", "upon"], ["Hi"])
+    story = sent(session, handlers, "Tell me a story")
+    first = handlers.reply(story.id)
+    while story.generation is None:
+        next(first)
+    greeting = sent(session, handlers, "Hello")  # in another chat: the window shows it now
+    stream = handlers.reply(greeting.id)
+    status = ""
+    while "Waiting" not in status:
+        status = next(stream)[4]
+    assert "“Tell me a story”" in status and 'data-busy="true"' in status
+    handlers.stop(greeting.id)
+    last = list(stream)[-1]
+    assert STOPPED in last[4] and visible(last[2])
+    gate.release(10)
+    wait_until(lambda: not story.busy)
+    assert [m.content for m in greeting.messages] == ["Hello"] and len(engine.calls) == 1
