@@ -41,6 +41,7 @@ APPLY_THEME = """(theme) => {
   const apply = () => {
     const mode = window.chatdeskTheme;
     document.body.classList.toggle('dark', mode === 'dark' || (mode === 'system' && query.matches));
+    document.body.dataset.theme = mode;
   };
   if (!window.chatdeskThemeWatched) {
     window.chatdeskThemeWatched = true;
@@ -67,20 +68,28 @@ OPEN_PICKER = """() => {
   };
   focus();
 }"""
-# The model button's accessible name says what it is and what it does; kept in step with its text.
-NAME_MODEL_BUTTON = """() => {
+# The model button's accessible name says what it is and what it does, kept in step with its text; the theme
+# switch's group is named.
+NAME_CONTROLS = """() => {
   const name = () => {
     const button = document.querySelector('#model-button');
-    if (!button) return;
-    const label = `Model: ${button.textContent.replace('▾', '').trim()} — change`;
-    if (button.getAttribute('aria-label') !== label) button.setAttribute('aria-label', label);
-    button.setAttribute('aria-haspopup', 'true');
+    if (button) {
+      const label = `Model: ${button.textContent.replace('▾', '').trim()} — change`;
+      if (button.getAttribute('aria-label') !== label) button.setAttribute('aria-label', label);
+      if (!button.hasAttribute('aria-controls')) button.setAttribute('aria-controls', 'model-panel');
+    }
+    const themes = document.querySelector('#theme-switch');  // drawn when the Settings panel first opens
+    if (themes && themes.getAttribute('role') !== 'radiogroup') {
+      themes.setAttribute('role', 'radiogroup');
+      themes.setAttribute('aria-label', 'Theme');
+    }
   };
   name();
-  const button = document.querySelector('#model-button');
-  if (button) new MutationObserver(name).observe(button, {childList: true, subtree: true, characterData: true});
+  new MutationObserver(name).observe(document.body, {childList: true, subtree: true, characterData: true});
 }"""
 CSS = """
+.gradio-container { overflow: clip !important; }
+#settings-panel { overflow: visible !important; }
 #settings-panel .settings-section h3 { font-size: 0.95em; margin: 12px 0 0 0; }
 #settings-save-bar { position: sticky; bottom: 0; z-index: 5; padding: 8px 0;
                      background: var(--block-background-fill); border-top: 1px solid var(--border-color-primary); }

@@ -34,6 +34,7 @@ class Form:
     numbers: dict
     theme: gr.Radio
     save: gr.Button
+    note: gr.Markdown
     errors: gr.Textbox
 
 
@@ -57,22 +58,25 @@ def build_form(host: ModelHost) -> Form:
         gr.Markdown("### Performance", elem_classes=["settings-section"])
         numbers["threads"] = gr.Number(s.threads, label="Threads (0: automatic)", precision=0)
         numbers["gpu_layers"] = gr.Number(s.gpu_layers, label="GPU layers (-1: all)", precision=0)
-        numbers["disk_cache_mb"] = gr.Number(s.disk_cache_mb, label="Prompt cache on disk, MB (0: none)", precision=0)
+        numbers["disk_cache_mb"] = gr.Number(s.disk_cache_mb, label="Prompt cache on disk, MB (0: none)",
+                                             precision=0)
         for name, component in numbers.items():
             component.elem_id = FIELD_IDS[name]
         gr.Markdown("### System prompt", elem_classes=["settings-section"])
         system_prompt = gr.Textbox(s.system_prompt, label="System prompt for new chats", lines=2,
                                    elem_id="system-prompt")
         gr.Markdown("### Appearance", elem_classes=["settings-section"])
-        theme = gr.Radio(THEMES, value=s.theme, label="Theme", info="System follows the computer's light or dark mode.",
-                         elem_id="theme-switch")
+        theme = gr.Radio(THEMES, value=s.theme, label="Theme", elem_id="theme-switch",
+                         info="System follows the computer's light or dark mode.")
         with gr.Row():
             preset_name = gr.Textbox(show_label=False, placeholder="New preset name", max_lines=1, scale=2)
             save_preset = gr.Button("Save as preset", size="sm", scale=1, elem_id="save-preset")
         with gr.Row(elem_id="settings-save-bar"):
-            save = gr.Button("Save settings", variant="primary", size="sm", elem_id="save-settings")
+            save = gr.Button("Save settings", variant="primary", size="sm", scale=0, min_width=120,
+                             elem_id="save-settings")
+            note = gr.Markdown("", elem_id="settings-note")
         errors = gr.Textbox("", visible="hidden", elem_id="settings-errors")
-    return Form(preset, preset_name, save_preset, system_prompt, numbers, theme, save, errors)
+    return Form(preset, preset_name, save_preset, system_prompt, numbers, theme, save, note, errors)
 
 
 def preset_choices(host: ModelHost) -> list[str]:
@@ -100,14 +104,15 @@ class FormHandlers:
         except InvalidSettings as error:
             count = len(error.fields)
             gr.Warning(f"{count} setting{'s' if count > 1 else ''} could not be saved: {error}")
-            yield gr.skip(), gr.skip(), gr.skip(), field_errors(error.fields), gr.skip()
+            note = "Not saved: see the marked fields."
+            yield gr.skip(), gr.skip(), gr.skip(), field_errors(error.fields), gr.skip(), note
             return
         except UserError as error:
-            yield (*refuse(str(error), outputs=4), gr.skip())
+            yield refuse(str(error), outputs=6)
             return
-        yield gr.skip(), gr.skip(), gr.skip(), field_errors({}), self.host.matching_preset()
-        for shown in self.switch(lambda: reloading, saved=True):
-            yield *shown, gr.skip(), gr.skip()
+        yield gr.skip(), gr.skip(), gr.skip(), field_errors({}), self.host.matching_preset(), gr.skip()
+        for status, *shown in self.switch(lambda: reloading, saved=True):
+            yield status, *shown, gr.skip(), gr.skip(), status
 
     def entered(self, system_prompt: str, numbers) -> Settings:
         """The settings as the panel's fields have them."""
@@ -139,19 +144,23 @@ class FormHandlers:
         except UserError as error:
             refuse(str(error))
 
-    def theme(self) -> str:
-        return self.host.settings.theme
+    def shown(self):
+        """The fields as the settings in use have them, for a page that loads (the page was built at start)."""
+        s = self.host.settings
+        return (self.host.matching_preset(), s.system_prompt, *(getattr(s, n) for n in NUMBERS), s.theme)
 
 
 def wire_form(form: Form, handlers: FormHandlers, loaded: list, demo: gr.Blocks) -> None:
     """Connect the panel; `loaded` shows what a save did to the model (status, picker, header)."""
     private = {"api_visibility": "private", "show_progress": "hidden"}
     numbers = [form.numbers[name] for name in NUMBERS]
-    form.save.click(handlers.save, [form.system_prompt, *numbers], [*loaded, form.errors, form.preset], **private)
+    form.save.click(handlers.save, [form.system_prompt, *numbers], [*loaded, form.errors, form.preset, form.note],
+                    **private)
     form.errors.change(None, [form.errors], None, js=SHOW_FIELD_ERRORS, queue=False, **private)
     form.preset.input(handlers.apply_preset, [form.preset], [form.system_prompt, *numbers], **private)
     form.save_preset.click(handlers.save_preset, [form.preset_name, form.system_prompt, *numbers],
                            [form.preset, form.preset_name], **private)
     form.theme.input(handlers.set_theme, [form.theme], None, js=APPLY_THEME, queue=False, **private)
-    demo.load(handlers.theme, None, [form.theme], queue=False, **private).then(
+    fields = [form.preset, form.system_prompt, *numbers, form.theme]
+    demo.load(handlers.shown, None, fields, queue=False, **private).then(
         None, [form.theme], None, js=APPLY_THEME, queue=False, **private)

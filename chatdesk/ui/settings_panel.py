@@ -10,7 +10,7 @@ import gradio as gr
 from chatdesk.core.host import ModelHost
 from chatdesk.errors import UserError
 from chatdesk.ui.kit import refuse
-from chatdesk.ui.panel_look import NAME_MODEL_BUTTON, OPEN_PICKER
+from chatdesk.ui.panel_look import NAME_CONTROLS, OPEN_PICKER
 from chatdesk.ui.settings_form import Form, FormHandlers, build_form, wire_form
 from chatdesk.ui.servers_panel import Servers, ServerHandlers, build_servers, wire_servers
 
@@ -150,7 +150,7 @@ def wire_panel(panel: Panel, handlers: PanelHandlers, header: gr.Button, demo: g
     wire_servers(panel.servers, ServerHandlers(handlers.host), handlers.use_server, loaded)
     wire_form(panel.form, FormHandlers(handlers.host, handlers.switch), loaded, demo)
     header.click(None, None, None, js=OPEN_PICKER, queue=False, **private)
-    demo.load(None, None, None, js=NAME_MODEL_BUTTON, queue=False, **private)
+    demo.load(None, None, None, js=NAME_CONTROLS, queue=False, **private)
     panel.add.click(handlers.add, [panel.add_path], [panel.model, panel.add_path], **private)
     panel.upload.upload(handlers.upload, [panel.upload], [panel.model, panel.add_path], **private)
     panel.hub.click(handlers.download, [panel.hub_repo, panel.hub_file], [panel.model], **private)
