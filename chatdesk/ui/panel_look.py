@@ -91,10 +91,14 @@ CSS = """
 .gradio-container { overflow: clip !important; }
 #settings-panel { overflow: visible !important; }
 #settings-panel .settings-section h3 { font-size: 0.95em; margin: 12px 0 0 0; }
-#settings-save-bar { position: sticky; bottom: 0; z-index: 5; padding: 8px 0;
+#settings-save-bar { position: sticky; bottom: 0; z-index: 50; padding: 8px 0; align-items: center; flex-wrap: nowrap;
                      background: var(--block-background-fill); border-top: 1px solid var(--border-color-primary); }
-.chatdesk-field-error { color: var(--error-text-color, #b91c1c); font-size: 0.85em; margin: 4px 0 0 0; }
-.chatdesk-invalid input, .chatdesk-invalid textarea { border-color: var(--error-border-color, #b91c1c) !important; }
+#settings-note { font-size: 0.85em; }
+.chatdesk-field-error { color: #b91c1c; font-size: 0.85em; margin: 4px 0 0 0; }
+.dark .chatdesk-field-error { color: #fca5a5; }
+.chatdesk-invalid input:not([type=range]), .chatdesk-invalid textarea { box-shadow: 0 0 0 2px #b91c1c !important; }
+.dark .chatdesk-invalid input:not([type=range]), .dark .chatdesk-invalid textarea {
+  box-shadow: 0 0 0 2px #fca5a5 !important; }
 #model-picker input { text-overflow: ellipsis; }
 #model-picker ul.options li { white-space: normal; }
 #title { flex-wrap: nowrap; align-items: center; gap: 12px; }
