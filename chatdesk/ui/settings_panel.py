@@ -1,4 +1,4 @@
-"""The model and settings panel: pick, add and load models (or a server's); tune sampling; presets."""
+"""The Model panel and the header's model button: pick, add and load models (or a server's)."""
 
 from __future__ import annotations
 
