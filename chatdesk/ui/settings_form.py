@@ -147,7 +147,8 @@ class FormHandlers:
     def shown(self):
         """The fields as the settings in use have them, for a page that loads (the page was built at start)."""
         s = self.host.settings
-        return (self.host.matching_preset(), s.system_prompt, *(getattr(s, n) for n in NUMBERS), s.theme)
+        preset = gr.update(choices=preset_choices(self.host), value=self.host.matching_preset())
+        return (preset, s.system_prompt, *(getattr(s, n) for n in NUMBERS), s.theme)
 
 
 def wire_form(form: Form, handlers: FormHandlers, loaded: list, demo: gr.Blocks) -> None:

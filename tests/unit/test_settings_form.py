@@ -42,4 +42,4 @@ def test_the_theme_picked_is_kept_with_the_other_settings(form):
     form.set_theme("dark")
     list(form.save(*fields(replace(Settings(), temperature=0.5))))
     assert form.host.settings.theme == "dark" and form.shown()[-1] == "dark"
-    assert form.shown()[0] == "Custom"
+    assert form.shown()[0]["value"] == "Custom"
