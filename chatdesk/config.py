@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -17,7 +18,11 @@ SAMPLING_FIELDS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "
 
 
 class SettingsError(ValueError):
-    """Settings that cannot be used, with every reason."""
+    """Settings that cannot be used, with every reason; `fields` maps each bad field to its own reason."""
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None):
+        super().__init__(message)
+        self.fields = dict(fields or {})
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,8 @@ class Settings:
     """The model to use on that server ("": its first)."""
     servers: tuple[str, ...] = ()
     """Servers added in the Model panel (their API keys are kept apart, never here)."""
+    theme: str = "system"
+    """The page's colours: "system" follows the computer's light or dark mode; "light" or "dark" stay so."""
 
     def sampling(self) -> SamplingParams:
         """The sampling part, for the engine."""
@@ -70,6 +77,7 @@ BUILTIN_PRESETS = {
     "Creative": {"temperature": 1.0, "top_p": 0.98, "top_k": 80, "min_p": 0.02, "repeat_penalty": 1.05},
 }
 PRESET_FIELDS = (*SAMPLING_FIELDS, "system_prompt")
+CUSTOM = "Custom"  # what the Preset field shows when no preset matches the settings
 
 LIMITS = {  # field: (lowest, highest)
     "temperature": (0.0, 2.0), "top_p": (0.0, 1.0), "top_k": (0, 1000), "min_p": (0.0, 1.0),
@@ -77,6 +85,7 @@ LIMITS = {  # field: (lowest, highest)
     "threads": (0, 256), "gpu_layers": (-1, 1000), "disk_cache_mb": (0, 1 << 20),
 }
 TEXT_FIELDS = ("system_prompt", "model", "server_url", "server_model")
+THEMES = ("system", "light", "dark")
 
 
 def problems(settings: Settings, before: Settings | None = None) -> list[str]:
@@ -84,15 +93,21 @@ def problems(settings: Settings, before: Settings | None = None) -> list[str]:
 
     A model folder already in `before` may be missing (an unplugged drive); only a newly added one must exist.
     """
-    found = [reason for name in (*LIMITS, *TEXT_FIELDS, "model_folders", "presets")
-             if (reason := field_problem(name, getattr(settings, name)))]
+    return list(field_problems(settings, before).values())
+
+
+def field_problems(settings: Settings, before: Settings | None = None) -> dict[str, str]:
+    """Each field that cannot be used, with its reason, to be shown under that field (empty when all are fine)."""
+    found = {name: reason for name in (*LIMITS, *TEXT_FIELDS, "model_folders", "presets", "theme")
+             if (reason := field_problem(name, getattr(settings, name)))}
     if isinstance(settings.max_tokens, int) and isinstance(settings.context_length, int) \
-            and settings.max_tokens >= settings.context_length:
-        found.append("Max reply tokens must be smaller than the context length.")
+            and settings.max_tokens >= settings.context_length and "max_tokens" not in found:
+        found["max_tokens"] = "Max reply tokens must be smaller than the context length."
     kept = before.model_folders if before is not None else ()
-    for folder in settings.model_folders:
-        if folder not in kept and not Path(folder).expanduser().is_dir():
-            found.append(f"Model folder not found: {folder}")
+    missing = [folder for folder in settings.model_folders
+               if folder not in kept and not Path(folder).expanduser().is_dir()]
+    if missing and "model_folders" not in found:
+        found["model_folders"] = " ".join(f"Model folder not found: {folder}" for folder in missing)
     return found
 
 
@@ -107,6 +122,8 @@ def field_problem(name: str, value) -> str | None:
     elif name in ("model_folders", "servers") and not (
             isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)):
         return f"{_label(name)} must be a list of text (got {value!r})."
+    elif name == "theme" and value not in THEMES:
+        return f"Theme must be one of {', '.join(THEMES)} (got {value!r})."
     elif name == "presets" and not (isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())):
         return f"Presets must map names to settings (got {value!r})."
     return None
@@ -114,9 +131,9 @@ def field_problem(name: str, value) -> str | None:
 
 def checked(settings: Settings, before: Settings | None = None) -> Settings:
     """The settings, or SettingsError listing what is wrong (model folders in `before` may be missing)."""
-    found = problems(settings, before)
+    found = field_problems(settings, before)
     if found:
-        raise SettingsError(" ".join(found))
+        raise SettingsError(" ".join(found.values()), found)
     return settings
 
 
@@ -128,10 +145,28 @@ def with_preset(settings: Settings, name: str) -> Settings:
     return replace(settings, **{k: v for k, v in values.items() if k in PRESET_FIELDS})
 
 
+def matching_preset(settings: Settings) -> str:
+    """The name of the first preset (built-in, then the user's) whose every value the settings have, or "Custom"."""
+    for name, values in (*BUILTIN_PRESETS.items(), *settings.presets.items()):
+        if isinstance(values, dict) and _has(settings, values):
+            return name
+    return CUSTOM
+
+
+def _has(settings: Settings, values: dict) -> bool:
+    """True when the settings hold each preset value (numbers compared to 1e-6)."""
+    for name, wanted in values.items():
+        have = getattr(settings, name, None) if name in PRESET_FIELDS else wanted
+        numbers = isinstance(have, (int, float)) and isinstance(wanted, (int, float))
+        if not (math.isclose(have, wanted, abs_tol=1e-6) if numbers else have == wanted):
+            return False
+    return True
+
+
 def save_preset(settings: Settings, name: str) -> Settings:
     """The settings with their sampling and system prompt kept as a named preset."""
     name = name.strip()
-    if not name or name in BUILTIN_PRESETS:
+    if not name or name in BUILTIN_PRESETS or name == CUSTOM:
         raise SettingsError("Give the preset a new name (the built-in ones cannot be replaced).")
     preset = {k: getattr(settings, k) for k in PRESET_FIELDS}
     return replace(settings, presets={**settings.presets, name: preset})

@@ -7,6 +7,14 @@ class UserError(ValueError):
     """Something the user asked for that cannot be done, with a message saying why."""
 
 
+class InvalidSettings(UserError):
+    """Settings refused; `fields` maps each bad field to the reason shown under it."""
+
+    def __init__(self, message: str, fields: dict[str, str]):
+        super().__init__(message)
+        self.fields = dict(fields)
+
+
 class ModelError(RuntimeError):
     """A model that cannot be used, with a message meant for the user."""
 

@@ -17,7 +17,7 @@ from chatdesk.core.conversation import Conversation
 from chatdesk.engine import server_api
 from chatdesk.engine.base import ChatEngine
 from chatdesk.engine.generation import SamplingParams
-from chatdesk.errors import ContextOverflow, ModelError, UserError
+from chatdesk.errors import ContextOverflow, InvalidSettings, ModelError, UserError
 
 MODEL_WAIT = 600  # seconds a message waits for a model that is loading
 WAIT_STEP = 0.1  # seconds between looks at whether a wait for the model was stopped
@@ -81,13 +81,17 @@ class ModelHost:
         try:
             config.checked(new, before=self.settings)
         except config.SettingsError as error:
-            raise UserError(str(error)) from error
+            raise InvalidSettings(str(error), error.fields) from error
         reload = any(getattr(new, name) != getattr(self.settings, name) for name in RELOAD_FIELDS)
         self.settings = new
         self._save(new)
         if reload:
             self.switch_model(new)
         return reload
+
+    def matching_preset(self) -> str:
+        """The preset the settings in use match, or "Custom"."""
+        return config.matching_preset(self.settings)
 
     def presets(self) -> list[str]:
         """The built-in presets' names, then the user's."""

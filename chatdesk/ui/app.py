@@ -11,7 +11,7 @@ from chatdesk.ui.chatview import message_marks, usage_text
 from chatdesk.ui.environment import app_made_at_launch
 from chatdesk.ui.handlers import FEEDBACK_OPTIONS, GENERATION, NO_DETAILS, Handlers
 from chatdesk.ui.look import LIVE_TEXT, SHOW_MARKS, SHOWN_CONVERSATION, launch_options
-from chatdesk.ui.settings_panel import PanelHandlers, build_panel, header_text, wire_panel
+from chatdesk.ui.settings_panel import PanelHandlers, build_header, build_panel, wire_panel
 from chatdesk.ui.sidebar import SidebarHandlers, build_sidebar, wire_sidebar
 
 STARTERS = (
@@ -25,7 +25,7 @@ def build_ui(session: ChatSession) -> gr.Blocks:
     with app_made_at_launch(), gr.Blocks(title="chatdesk", fill_height=True) as demo:
         conversation_id = gr.State(None)
         with gr.Row(equal_height=True):
-            header = gr.Markdown(header_text(session.host), elem_id="title")
+            header = build_header(session.host)
             usage = gr.Markdown(usage_text(session, None), elem_id="context-usage")
         for notice in _notices(session):
             gr.Markdown(f"⚠️ {notice}", elem_classes=["notice"])
@@ -46,7 +46,7 @@ def build_ui(session: ChatSession) -> gr.Blocks:
                     )
                     send, stop = build_send_stop()
                 status = gr.HTML("", elem_id="reply-status")
-            with gr.Column(scale=1, min_width=240, elem_id="side-panel"):
+            with gr.Column(scale=1, min_width=300, elem_id="side-panel"):  # the model picker shows a whole name
                 details = gr.Markdown(NO_DETAILS, elem_id="details")
                 selected = gr.State(None)
                 with gr.Row(visible=False) as versions:
@@ -62,7 +62,7 @@ def build_ui(session: ChatSession) -> gr.Blocks:
         _wire_details(handlers, conversation_id, chatbot, details, selected, versions, previous, following,
                       usage, marks)
         wire_sidebar(bar, SidebarHandlers(session, handlers.show), conversation_id, shown)
-        wire_panel(panel, PanelHandlers(session.host), header)
+        wire_panel(panel, PanelHandlers(session.host), header, demo)
         demo.load(None, None, None, js=SHOW_BUSY)  # the status line is a live region before it first speaks
         demo.load(handlers.open_last, [conversation_id], [*shown, bar.title, bar.system_prompt],
                   api_visibility="private").then(**refresh)

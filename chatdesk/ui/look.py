@@ -5,6 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from chatdesk.ui.chatlist import CHATLIST_CSS
+from chatdesk.ui.panel_look import CSS as PANEL_CSS
 
 SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "sans-serif")
 MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace")
@@ -109,4 +110,4 @@ gradio-app { height: 100vh; height: 100dvh; display: block; }
 def launch_options() -> dict:
     """The look and behaviour passed to launch(): system fonts only, Esc stops a reply."""
     theme = gr.themes.Soft(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
-    return {"theme": theme, "css": CSS + LAYOUT_CSS + CHATLIST_CSS, "js": PAGE_JS}
+    return {"theme": theme, "css": CSS + LAYOUT_CSS + CHATLIST_CSS + PANEL_CSS, "js": PAGE_JS}

@@ -1,21 +1,19 @@
-"""The model and settings panel: pick, add and load models (or a server's); tune sampling; presets."""
+"""The Model panel and the header's model button: pick, add and load models (or a server's)."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import gradio as gr
 
-from chatdesk.config import Settings
 from chatdesk.core.host import ModelHost
 from chatdesk.errors import UserError
 from chatdesk.ui.kit import refuse
+from chatdesk.ui.panel_look import NAME_CONTROLS, OPEN_PICKER
+from chatdesk.ui.settings_form import Form, FormHandlers, build_form, wire_form
 from chatdesk.ui.servers_panel import Servers, ServerHandlers, build_servers, wire_servers
 
-NUMBERS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens",
-           "context_length", "threads", "gpu_layers", "disk_cache_mb")
-INTEGERS = {"top_k", "max_tokens", "context_length", "threads", "gpu_layers", "disk_cache_mb"}
 
 
 @dataclass
@@ -31,18 +29,12 @@ class Panel:
     hub_repo: gr.Textbox
     hub_file: gr.Textbox
     hub: gr.Button
-    preset: gr.Dropdown
-    preset_name: gr.Textbox
-    save_preset: gr.Button
-    system_prompt: gr.Textbox
-    numbers: dict
-    save: gr.Button
     servers: Servers
+    form: Form
 
 
 def build_panel(host: ModelHost) -> Panel:
     """Lay out the panel (inside the caller's column)."""
-    s = host.settings
     with gr.Accordion("Model", open=False, elem_id="model-panel"):
         model = gr.Dropdown(choices=model_choices(host), value=host.model_path, label="Model",
                             elem_id="model-picker")
@@ -58,30 +50,8 @@ def build_panel(host: ModelHost) -> Panel:
             hub_file = gr.Textbox(label="File", placeholder="model.Q4_K_M.gguf", max_lines=1, elem_id="hub-file")
             hub = gr.Button("Download", size="sm", elem_id="hub-download")
         servers = build_servers(host)
-    with gr.Accordion("Settings", open=False, elem_id="settings-panel"):
-        preset = gr.Dropdown(choices=host.presets(), value=None, label="Preset", elem_id="preset")
-        system_prompt = gr.Textbox(s.system_prompt, label="System prompt for new chats", lines=2,
-                                   elem_id="system-prompt")
-        numbers = {
-            "temperature": gr.Slider(0, 2, s.temperature, step=0.05, label="Temperature"),
-            "top_p": gr.Slider(0, 1, s.top_p, step=0.01, label="Top-p"),
-            "top_k": gr.Slider(0, 200, s.top_k, step=1, label="Top-k"),
-            "min_p": gr.Slider(0, 1, s.min_p, step=0.01, label="Min-p"),
-            "repeat_penalty": gr.Slider(0.5, 2, s.repeat_penalty, step=0.01, label="Repeat penalty"),
-            "max_tokens": gr.Number(s.max_tokens, label="Max reply tokens", precision=0, elem_id="max-tokens"),
-            "context_length": gr.Number(s.context_length, label="Context length", precision=0,
-                                        elem_id="context-length"),
-            "threads": gr.Number(s.threads, label="Threads (0: automatic)", precision=0),
-            "gpu_layers": gr.Number(s.gpu_layers, label="GPU layers (-1: all)", precision=0),
-            "disk_cache_mb": gr.Number(s.disk_cache_mb, label="Prompt cache on disk, MB (0: none)", precision=0,
-                                       elem_id="disk-cache"),
-        }
-        save = gr.Button("Save settings", variant="primary", size="sm", elem_id="save-settings")
-        with gr.Row():
-            preset_name = gr.Textbox(show_label=False, placeholder="New preset name", max_lines=1, scale=2)
-            save_preset = gr.Button("Save as preset", size="sm", scale=1, elem_id="save-preset")
-    return Panel(model, load, status, add_path, add, upload, hub_repo, hub_file, hub, preset, preset_name, save_preset,
-                 system_prompt, numbers, save, servers)
+    form = build_form(host)
+    return Panel(model, load, status, add_path, add, upload, hub_repo, hub_file, hub, servers, form)
 
 
 def model_choices(host: ModelHost) -> list[tuple[str, str]]:
@@ -101,10 +71,17 @@ def model_status(host: ModelHost) -> str:
 
 
 def header_text(host: ModelHost) -> str:
-    """The top line: the app and the model in use."""
+    """The header's model button: the model in use (a click opens the model picker)."""
     engine = host.engine
-    model = f"{engine.model_name} ({engine.context_length:,}-token context)" if engine else "no model loaded"
-    return f"**chatdesk** · {model}"
+    model = f"{engine.model_name} ({engine.context_length:,}-token context)" if engine else "No model loaded"
+    return f"{model} ▾"
+
+
+def build_header(host: ModelHost) -> gr.Button:
+    """The app's name and the model in use, as a button that opens the model picker."""
+    with gr.Row(elem_id="title", equal_height=True):
+        gr.Markdown("**chatdesk**", elem_id="app-name", container=False)
+        return gr.Button(header_text(host), size="sm", variant="secondary", scale=0, elem_id="model-button")
 
 
 class PanelHandlers:
@@ -117,25 +94,16 @@ class PanelHandlers:
         if not path:
             yield refuse("Pick a model first.", outputs=3)
             return
-        yield from self._switch(lambda: self.host.use_local(path))
+        yield from self.switch(lambda: self.host.use_local(path))
 
     def use_server(self, url: str | None, model: str | None, api_key: str):
         if not url or not model:
             yield refuse("Give the server's address, press “Test connection”, then pick one of its models.",
                          outputs=3)
             return
-        yield from self._switch(lambda: self.host.use_server(url, model, api_key))
+        yield from self.switch(lambda: self.host.use_server(url, model, api_key))
 
-    def save(self, system_prompt: str, *numbers):
-        entered = self._entered(system_prompt, numbers)
-        yield from self._switch(lambda: self.host.apply_settings(entered), saved=True)
-
-    def _entered(self, system_prompt: str, numbers) -> Settings:
-        """The settings as the panel's fields have them."""
-        values = {name: int(v) if name in INTEGERS and v is not None else v for name, v in zip(NUMBERS, numbers)}
-        return replace(self.host.settings, system_prompt=system_prompt, **values)
-
-    def _switch(self, start, saved: bool = False):
+    def switch(self, start, saved: bool = False):
         """Apply settings with `start` (True when a model loads for them); meanwhile show how long it has taken."""
         try:
             reloading = start()
@@ -173,36 +141,16 @@ class PanelHandlers:
         gr.Info(f"Downloaded {entry.name}. Pick it and press “Load this model”.")
         return gr.update(choices=model_choices(self.host), value=str(entry.path))
 
-    def apply_preset(self, name: str | None):
-        if not name:
-            return (gr.skip(),) * (len(NUMBERS) + 1)
-        try:
-            chosen = self.host.preset(name)
-        except UserError as error:
-            return refuse(str(error), outputs=len(NUMBERS) + 1)
-        gr.Info(f"Preset “{name}” filled in; press “Save settings” to use it.")
-        return (chosen.system_prompt, *(getattr(chosen, n) for n in NUMBERS))
 
-    def save_preset(self, name: str, system_prompt: str, *numbers):
-        try:
-            self.host.save_preset(self._entered(system_prompt, numbers), name)
-        except UserError as error:
-            return refuse(str(error), outputs=2)
-        gr.Info(f"Preset “{name.strip()}” saved.")
-        return gr.update(choices=self.host.presets(), value=name.strip()), ""
-
-
-def wire_panel(panel: Panel, handlers: PanelHandlers, header: gr.Markdown) -> None:
-    """Connect the panel; `header` shows the model in use."""
+def wire_panel(panel: Panel, handlers: PanelHandlers, header: gr.Button, demo: gr.Blocks) -> None:
+    """Connect the panel; `header` is the header's button naming the model in use."""
     private = {"api_visibility": "private", "show_progress": "hidden"}
-    numbers = [panel.numbers[name] for name in NUMBERS]
     loaded = [panel.status, panel.model, header]
     panel.load.click(handlers.load, [panel.model], loaded, **private)
     wire_servers(panel.servers, ServerHandlers(handlers.host), handlers.use_server, loaded)
-    panel.save.click(handlers.save, [panel.system_prompt, *numbers], loaded, **private)
+    wire_form(panel.form, FormHandlers(handlers.host, handlers.switch), loaded, demo)
+    header.click(None, None, None, js=OPEN_PICKER, queue=False, **private)
+    demo.load(None, None, None, js=NAME_CONTROLS, queue=False, **private)
     panel.add.click(handlers.add, [panel.add_path], [panel.model, panel.add_path], **private)
     panel.upload.upload(handlers.upload, [panel.upload], [panel.model, panel.add_path], **private)
     panel.hub.click(handlers.download, [panel.hub_repo, panel.hub_file], [panel.model], **private)
-    panel.preset.input(handlers.apply_preset, [panel.preset], [panel.system_prompt, *numbers], **private)
-    panel.save_preset.click(handlers.save_preset, [panel.preset_name, panel.system_prompt, *numbers],
-                            [panel.preset, panel.preset_name], **private)
