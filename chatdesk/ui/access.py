@@ -17,6 +17,7 @@ READABLE = {
     "button_primary_background_fill": "*primary_600",
     "button_primary_background_fill_hover": "*primary_700",
     "checkbox_label_background_fill_selected": "*primary_600",
+    "body_text_color_subdued": "*neutral_600",  # the sliders' min and max: neutral-400 on white is 2.5:1
 }
 
 ACCESS_JS = r"""
