@@ -59,3 +59,12 @@ def test_keyboard_focus_is_visible_as_an_outline_of_at_least_two_pixels(chromium
             return {tag: document.activeElement.tagName, style: style.outlineStyle,
                     width: parseFloat(style.outlineWidth)}; }""")
         assert outline["style"] != "none" and outline["width"] >= 2, outline
+
+
+def test_the_chat_log_is_busy_while_a_reply_is_written_and_its_end_is_announced(chromium, app):
+    page = open_page(chromium, app.page_url, new_chat=True)
+    log = page.get_by_role("log")
+    send(page, "Write a short poem about rain.", wait=False)
+    expect(log).to_have_attribute("aria-busy", "true", timeout=30_000)
+    expect(log).to_have_attribute("aria-busy", "false", timeout=120_000)
+    expect(page.get_by_role("status").filter(has_text="The reply has finished.")).to_have_count(1)
