@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import gradio as gr
 
+from chatdesk.ui.access import ACCESS_CSS, ACCESS_JS, readable
 from chatdesk.ui.chatlist import CHATLIST_CSS
+from chatdesk.ui.keys import KEYS_CSS, keys_js
 from chatdesk.ui.panel_look import CSS as PANEL_CSS
 
 SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "sans-serif")
 MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace")
-PAGE_JS = """() => {
-  document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") document.querySelector("#stop-btn")?.click();
-  });
+_MARKS_JS = """
   // Marks kept on message elements, outside their text (so copy and edit skip them):
   // the speed line under each reply, and the oldest messages the model no longer sees.
   window.chatdeskMarks = {stats: [], leftOut: 0};
@@ -28,9 +27,18 @@ PAGE_JS = """() => {
     });
   };
   const live = (record) => record.target.closest?.(".chatdesk-live");  // the streamed text: no marks change
-  new MutationObserver((records) => records.every(live) || window.chatdeskApplyMarks())
+  const redrawn = () => {
+    window.chatdeskApplyMarks();
+    window.chatdeskDecorateKeys();
+    window.chatdeskDecorateAccess();
+  };
+  new MutationObserver((records) => records.every(live) || redrawn())
     .observe(document.body, {childList: true, subtree: true});
-}"""
+  document.addEventListener("click", () => setTimeout(window.chatdeskDecorateAccess, 0));  // accordions
+  redrawn();
+"""
+# Runs once on load: the keyboard (keys.py), accessibility (access.py), and the marks on messages.
+PAGE_JS = "() => {\n" + keys_js() + ACCESS_JS + _MARKS_JS + "}"
 SHOW_MARKS = """(marks) => {
   window.chatdeskMarks = JSON.parse(marks || '{"stats": [], "leftOut": 0}');
   window.chatdeskApplyMarks && window.chatdeskApplyMarks();
@@ -72,7 +80,7 @@ footer { display: none !important; }
 #chat [data-left-out]::before { content: "Left out of context"; display: block; font-size: 0.75em; font-style: italic; }
 #chat .chatdesk-live { white-space: pre-wrap; overflow-wrap: anywhere; }
 #chat details.reasoning { opacity: 0.8; font-size: 0.92em; margin-bottom: 6px; }
-"""
+""" + KEYS_CSS + ACCESS_CSS
 
 # A full-height window that never scrolls as a whole: the header on top, then the sidebar, the chat (its
 # message box at the bottom) and the side panel, each scrolling on its own.
@@ -108,6 +116,6 @@ gradio-app { height: 100vh; height: 100dvh; display: block; }
 
 
 def launch_options() -> dict:
-    """The look and behaviour passed to launch(): system fonts only, Esc stops a reply."""
-    theme = gr.themes.Soft(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
+    """The look and behaviour passed to launch(): system fonts only, readable colours, the keyboard."""
+    theme = readable(gr.themes.Soft(font=SYSTEM_FONTS, font_mono=MONO_FONTS))
     return {"theme": theme, "css": CSS + LAYOUT_CSS + CHATLIST_CSS + PANEL_CSS, "js": PAGE_JS}
