@@ -6,14 +6,14 @@ from chatdesk.core.conversation import Conversation, Message
 from chatdesk.core.history import History
 from chatdesk.errors import UserError
 
-BRANCH_MARK = "⑂ "
+BRANCH_MARK = " (branch)"  # words, not a glyph such as ⑂ that system fonts may lack
 UNTITLED = "New chat"
 
 
 def branch_title(conversation: Conversation) -> str:
     """The original's title with the branch mark (once, however deep the branch)."""
     title = conversation.title or UNTITLED
-    return title if title.startswith(BRANCH_MARK) else BRANCH_MARK + title
+    return title if title.endswith(BRANCH_MARK) else title + BRANCH_MARK
 
 
 def branch_from(history: History, conversation: Conversation, index: int) -> Conversation:

@@ -289,7 +289,8 @@ class ChatSession:
             engine, params = self.host.require_engine(), self.host.params
             prompt = conversation.prompt(whole_last=True) if continue_reply else conversation.prompt()
             try:
-                generation = engine.chat(prompt, params, continue_reply=continue_reply)
+                generation = engine.chat(prompt, params, continue_reply=continue_reply,
+                                         private=conversation.temporary)
             except (ContextOverflow, ModelError) as error:  # too long, or the model was switched meanwhile
                 raise UserError(str(error)) from error
             try:

@@ -8,8 +8,8 @@ from chatdesk import paths
 from chatdesk.core.session import ChatSession
 from chatdesk.ui.chatview import message_marks, usage_text
 from chatdesk.ui.handlers import FEEDBACK_OPTIONS, GENERATION, NO_DETAILS, Handlers
-from chatdesk.ui.message_actions import ActionHandlers, build_actions, temporary_button, wire_actions
 from chatdesk.ui.look import LIVE_TEXT, SHOW_MARKS, SHOWN_CONVERSATION, launch_options
+from chatdesk.ui.message_actions import ActionHandlers, build_actions, temporary_button, wire_actions
 from chatdesk.ui.settings_panel import PanelHandlers, build_panel, header_text, wire_panel
 from chatdesk.ui.sidebar import SidebarHandlers, build_sidebar, wire_sidebar
 

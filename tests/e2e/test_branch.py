@@ -29,11 +29,11 @@ def test_branch_from_a_reply_opens_a_new_chat_and_delete_asks_first(chromium, tm
         expect(bots(page)).to_have_count(1)
         expect(users(page).first).to_contain_text("Tell me about owls.")
         expect(chat_list(page)).to_have_count(2)
-        expect(page.locator("#chat-list label", has_text="⑂ Tell me about owls.")).to_be_visible()
+        expect(page.locator("#chat-list label", has_text="Tell me about owls. (branch)")).to_be_visible()
         expect(page.locator("#chat-list input:checked")).to_have_count(1)
         page.screenshot(path=str(artifact("branch-opened.png")))
 
-        chat_list(page).filter(has_not_text="⑂").click()
+        chat_list(page).filter(has_not_text="(branch)").click()
         expect(users(page)).to_have_count(2)  # the original is unchanged
         expect(bots(page)).to_have_count(2)
 

@@ -52,7 +52,7 @@ def test_a_branch_holds_the_messages_up_to_the_one_chosen_and_the_original_is_un
     original = three_turns(session, engine)
     branch = session.branch_from(original, 3)
     assert texts(branch) == [("user", "One"), ("assistant", "A"), ("user", "Two"), ("assistant", "B")]
-    assert branch.id != original.id and branch.title == "⑂ One"
+    assert branch.id != original.id and branch.title == "One (branch)"
     assert len(texts(original)) == 6
     assert texts(History(store).find(original.id)) == texts(original)  # as the next start shows it
     assert texts(History(store).find(branch.id)) == texts(branch)
@@ -77,7 +77,7 @@ def test_a_branch_keeps_the_version_shown_and_each_reply_s_metadata(session, eng
 def test_a_branch_of_a_branch_is_marked_once_and_goes_on_on_its_own(session, engine):
     original = three_turns(session, engine)
     branch = session.branch_from(session.branch_from(original, 1), 1)
-    assert branch.title == "⑂ One"
+    assert branch.title == "One (branch)"
     chat(session, engine, branch, "Other", ["D"])
     assert texts(branch)[-2:] == [("user", "Other"), ("assistant", "D")]
     assert len(original.messages) == 6
@@ -198,3 +198,16 @@ def test_a_temporary_chat_exports_and_its_branch_stays_temporary(session, engine
     session.delete_message(branch, 1)
     assert texts(branch) == [("user", "Secret plans")] and len(conversation.messages) == 2
     assert rows_about(store.path, "Secret") == 0
+
+
+def test_a_temporary_chat_s_model_state_is_asked_to_stay_off_the_disk(session, engine):
+    saved = session.new_conversation()
+    chat(session, engine, saved, "Kept", ["Yes"])
+    session.focus(saved)
+    temporary = session.new_temporary()
+    session.focus(temporary)
+    session.type_draft(temporary, "Secret")
+    chat(session, engine, temporary, "Secret", ["No"])
+    assert [call["private"] for call in engine.calls] == [False, True]
+    assert engine.private[0] is False and engine.private[-1] is True
+    assert engine.private[engine.prepared.index(saved.prompt())] is False
