@@ -148,7 +148,9 @@ class ActionHandlers:
             return refuse("Send a message first.", outputs=7)
         try:
             if action == "branch":
-                return self._opened(self.session.branch_from(conversation, index))
+                branch = self.session.branch_from(conversation, index)
+                self.session.leave(conversation)  # as for any chat opened: a temporary one is gone
+                return self._opened(branch)
             if action == "ask-delete":
                 return (*unchanged[:6], self._ask(conversation, index))
             if action == "delete":
