@@ -76,6 +76,7 @@ class Conversation:
     generation: Generation | None = field(default=None, repr=False, compare=False)
     waiting: threading.Event | None = field(default=None, repr=False, compare=False)  # set: Stop, while a model loads
     draft: str = ""  # the next message as the user is typing it
+    temporary: bool = False  # kept in RAM only, never written to disk
 
     @property
     def busy(self) -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,6 +36,8 @@ class History:
         self._open: dict[str, Conversation] = {}
         self._opening = threading.RLock()  # two windows opening one chat get the same Conversation
         self._unsaved: dict[str, Message] = {}  # messages whose last change the disk could not take
+        self._ram: Store | None = None  # temporary chats: a history in RAM, made when the first one starts
+        self._temporary: set[str] = set()  # the ids of those chats
 
     @property
     def moved_aside(self) -> Path | None:
@@ -52,16 +56,39 @@ class History:
         self._open[row.id] = conversation
         return conversation
 
+    def new_temporary(self, system_prompt: str) -> Conversation:
+        """Start an empty conversation kept in RAM only: never written to disk, gone when discarded."""
+        if self._ram is None:
+            self._ram = Store.in_memory()
+        row = self._ram.create_conversation(system_prompt)
+        self._temporary.add(row.id)
+        conversation = Conversation(row.id, system_prompt=row.system_prompt, temporary=True)
+        self._open[row.id] = conversation
+        return conversation
+
+    def is_temporary(self, conversation_id: str | None) -> bool:
+        """Whether this conversation lives in RAM only."""
+        return conversation_id in self._temporary
+
+    def discard(self, conversation_id: str) -> None:
+        """Forget a temporary conversation and every message of it."""
+        if conversation_id in self._temporary:
+            self._ram.trash(conversation_id)
+            self._ram.purge(conversation_id)
+            self._temporary.discard(conversation_id)
+            self._open.pop(conversation_id, None)
+
     def find(self, conversation_id: str | None) -> Conversation | None:
         """The conversation with this id, loaded from the store if needed; None if there is none."""
         if not conversation_id:
             return None
         with self._opening:
             if conversation_id not in self._open:
-                row = self.store.conversation(conversation_id)
+                row = self._store(conversation_id).conversation(conversation_id)
                 if row is None:
                     return None
-                conversation = Conversation(row.id, row.title, row.system_prompt)
+                conversation = Conversation(row.id, row.title, row.system_prompt,
+                                            temporary=self.is_temporary(row.id))
                 self._load_branch(conversation, row.leaf_id)
                 self._measure(conversation)
                 self._open[row.id] = conversation
@@ -75,13 +102,15 @@ class History:
         return None
 
     def remember(self, conversation: Conversation) -> None:
-        """This is the conversation to reopen at the next start."""
+        """This is the conversation to reopen at the next start (a temporary one is not)."""
+        if self.is_temporary(conversation.id):
+            return
         self.store.set_state(LAST_CONVERSATION, conversation.id)
 
     def forget_undone(self, conversation: Conversation) -> None:
         """Undone exchanges are deleted for good once the window moves on."""
         for message_id, _parent in conversation.undone:
-            self.store.delete_message(message_id)
+            self._store(conversation.id).delete_message(message_id)
         conversation.undone.clear()
 
     def conversations(self, *, trashed: bool = False) -> list[ConversationRow]:
@@ -91,14 +120,14 @@ class History:
     def set_system_prompt(self, conversation: Conversation, text: str) -> None:
         """Give one conversation its own system prompt."""
         conversation.system_prompt = text.strip()
-        self.store.set_system_prompt(conversation.id, conversation.system_prompt)
+        self._store(conversation.id).set_system_prompt(conversation.id, conversation.system_prompt)
         self._measure(conversation)
 
     def rename(self, conversation_id: str, title: str) -> None:
         """Give a conversation a new title."""
         if not title.strip():
             raise UserError("A title cannot be empty.")
-        self.store.rename(conversation_id, title)
+        self._store(conversation_id).rename(conversation_id, title)
         if conversation_id in self._open:
             self._open[conversation_id].title = title.strip()
 
@@ -107,7 +136,10 @@ class History:
         self.store.set_pinned(conversation_id, pinned)
 
     def trash(self, conversation_id: str) -> None:
-        """Move a conversation to the trash (it can be restored)."""
+        """Move a conversation to the trash (it can be restored); a temporary one is gone at once."""
+        if self.is_temporary(conversation_id):
+            self.discard(conversation_id)
+            return
         self.store.trash(conversation_id)
 
     def restore(self, conversation_id: str) -> None:
@@ -129,48 +161,50 @@ class History:
     def show(self, conversation: Conversation, leaf_id: str | None, *, touch: bool = True) -> None:
         """Put the branch ending at `leaf_id` on screen, and keep it as the conversation's current one
         (with `touch`, the conversation moves up the list as just used)."""
-        self.store.set_leaf(conversation.id, leaf_id, touch=touch)
+        self._store(conversation.id).set_leaf(conversation.id, leaf_id, touch=touch)
         self._load_branch(conversation, leaf_id)
         self._measure(conversation)
 
     def show_version_of(self, conversation: Conversation, message_id: str, step: int) -> None:
         """Show the branch through the previous (-1) or next (+1) version of a message, if there is one."""
-        versions = self.store.siblings(self.store.message(message_id))
+        store = self._store(conversation.id)
+        versions = store.siblings(store.message(message_id))
         position = [v.id for v in versions].index(message_id) + step
         if 0 <= position < len(versions):
-            self.show(conversation, self.store.newest_leaf(versions[position].id))
+            self.show(conversation, store.newest_leaf(versions[position].id))
 
     def show_newest_below(self, conversation: Conversation, message_id: str, *, touch: bool = True) -> None:
         """Show the newest branch through `message_id`."""
-        self.show(conversation, self.store.newest_leaf(message_id), touch=touch)
+        self.show(conversation, self._store(conversation.id).newest_leaf(message_id), touch=touch)
 
     # messages
 
     def append(self, conversation: Conversation, role: str, text: str, status: str = "complete") -> Message:
         """Add a message below the last one on screen (saving first what could not be saved before)."""
         self.flush()
-        row = self.store.add_message(conversation.id, conversation.leaf_id, role, text, status=status)
+        store = self._store(conversation.id)
+        row = store.add_message(conversation.id, conversation.leaf_id, role, text, status=status)
         message = message_from_row(row)
-        message.version = message.versions = len(self.store.siblings(row))
+        message.version = message.versions = len(store.siblings(row))
         conversation.messages.append(message)
         if not conversation.title and role == "user":
-            conversation.title = self.store.conversation(conversation.id).title
+            conversation.title = store.conversation(conversation.id).title
         return message
 
     def drop(self, conversation: Conversation, message: Message) -> None:
         """Delete a message that never got any text, and show what was above it."""
-        self.store.delete_message(message.id)
+        self._store(conversation.id).delete_message(message.id)
         self.show(conversation, message.parent_id)
 
     def save_content(self, message: Message) -> None:
         """Checkpoint the text of a message being written."""
-        self.store.save_content(message.id, message.content)
+        self._store_of(message).save_content(message.id, message.content)
 
     def save(self, message: Message) -> None:
         """Write a message's text, status and metadata; if the disk cannot take it, it is written by the next
         save or message, or at the end (StorageError says so)."""
         try:
-            self.store.finish_message(message.id, message.content, message.meta, message.status)
+            self._store_of(message).finish_message(message.id, message.content, message.meta, message.status)
         except StorageError:
             self._unsaved[message.id] = message
             raise
@@ -183,8 +217,43 @@ class History:
 
     def add_feedback(self, message: Message, kind: str) -> None:
         """Record a like, dislike, reason, copy or "none" on a message."""
-        self.store.add_feedback(message.id, kind)
+        self._store_of(message).add_feedback(message.id, kind)
         message.feedback.append(Feedback(kind))
+
+    def copy_branch(self, conversation: Conversation, upto: int, title: str) -> Conversation:
+        """A new conversation holding the messages on screen up to index `upto`, with their metadata
+        (feedback is not copied); it lives where the original does (on disk, or in RAM if temporary)."""
+        store = self._store(conversation.id)
+        new_id, now, parent, messages = uuid.uuid4().hex, time.time(), None, []
+        for message in conversation.messages[:upto + 1]:
+            messages.append({"id": uuid.uuid4().hex, "parent_id": parent, "role": message.role,
+                             "content": message.content, "created": message.created, "status": message.status,
+                             "meta": dict(message.meta), "feedback": []})
+            parent = messages[-1]["id"]
+        store.insert_conversations([{"id": new_id, "title": title, "system_prompt": conversation.system_prompt,
+                                     "created": now, "updated": now, "leaf_id": parent, "messages": messages}])
+        if self.is_temporary(conversation.id):
+            self._temporary.add(new_id)
+        return self.find(new_id)
+
+    def below(self, conversation: Conversation, message_id: str) -> int:
+        """How many messages hang below `message_id`, every version of them counted."""
+        store = self._store(conversation.id)
+        count, level = 0, [message_id]
+        while level:
+            level = [child.id for parent in level for child in store.children(parent)]
+            count += len(level)
+        return count
+
+    def delete(self, conversation: Conversation, message: Message) -> None:
+        """Delete a message and everything below it; show another version of it if it has one, else what
+        was above it."""
+        store = self._store(conversation.id)
+        others = [v for v in store.siblings(store.message(message.id)) if v.id != message.id]
+        store.delete_message(message.id)
+        self._unsaved.pop(message.id, None)
+        conversation.undone = [(m, p) for m, p in conversation.undone if store.message(m) is not None]
+        self.show(conversation, store.newest_leaf(others[-1].id) if others else message.parent_id)
 
     # export and import
 
@@ -193,7 +262,7 @@ class History:
         if not conversation.messages:
             raise UserError("This chat is empty; there is nothing to export yet.")
         writer = exchange.export_markdown if kind == "markdown" else exchange.export_json
-        return exchange.write_export(writer(self.store, [conversation.id]), EXPORT_KINDS[kind])
+        return exchange.write_export(writer(self._store(conversation.id), [conversation.id]), EXPORT_KINDS[kind])
 
     def export_all(self) -> Path:
         """Write every chat, the trash too, with every version, its metadata and feedback."""
@@ -213,10 +282,21 @@ class History:
             raise UserError(f"Nothing was imported: {error}") from error
 
     def _load_branch(self, conversation: Conversation, leaf_id: str | None) -> None:
-        rows = self.store.branch(leaf_id)
-        feedback = self.store.feedback([row.id for row in rows])
+        store = self._store(conversation.id)
+        rows = store.branch(leaf_id)
+        feedback = store.feedback([row.id for row in rows])
         conversation.messages = []
         for row in rows:
-            versions = [v.id for v in self.store.siblings(row)]
+            versions = [v.id for v in store.siblings(row)]
             conversation.messages.append(
                 message_from_row(row, feedback.get(row.id, ()), versions.index(row.id) + 1, len(versions)))
+
+    def _store(self, conversation_id: str | None) -> Store:
+        """Where a conversation is kept: the history file, or RAM for a temporary chat."""
+        return self._ram if conversation_id in self._temporary else self.store
+
+    def _store_of(self, message: Message) -> Store:
+        """Where a message is kept."""
+        if self._temporary and self._ram.message(message.id) is not None:
+            return self._ram
+        return self.store

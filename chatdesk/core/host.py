@@ -277,7 +277,8 @@ class ModelHost:
         """Let the model compute, while the user reads and types, how the next message's prompt starts
         (with the message as far as it is typed)."""
         if self.engine is not None and self.loading is None:
-            self.engine.prepare(conversation.prompt(), self.params.max_tokens, conversation.draft)
+            self.engine.prepare(conversation.prompt(), self.params.max_tokens, conversation.draft,
+                                private=conversation.temporary)
 
 
 def _model_label(settings: Settings) -> str:

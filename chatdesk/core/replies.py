@@ -135,7 +135,8 @@ class Replies:
             engine, params = self.host.require_engine(), self.host.params
             prompt = conversation.prompt(whole_last=True) if job.continue_reply else conversation.prompt()
             try:
-                generation = engine.chat(prompt, params, continue_reply=job.continue_reply)
+                generation = engine.chat(prompt, params, continue_reply=job.continue_reply,
+                                         private=conversation.temporary)
             except (ContextOverflow, ModelError) as error:  # too long, or the model was switched meanwhile
                 raise UserError(str(error)) from error
             try:

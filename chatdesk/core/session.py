@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 
+from chatdesk.core import branching
 from chatdesk.core.conversation import Conversation, Message
 from chatdesk.core.history import History
 from chatdesk.core.host import ModelHost
@@ -50,6 +51,10 @@ class ChatSession:
         """Start an empty conversation with the system prompt for new chats."""
         return self.history.new_conversation(self.host.system_prompt)
 
+    def new_temporary(self) -> Conversation:
+        """Start a temporary chat: kept in RAM only, gone after a restart or when another chat is opened."""
+        return self.history.new_temporary(self.host.system_prompt)
+
     def find(self, conversation_id: str | None) -> Conversation | None:
         """The conversation with this id; None if there is none."""
         return self.history.find(conversation_id)
@@ -67,6 +72,9 @@ class ChatSession:
         if conversation is None:
             return
         self.history.forget_undone(conversation)
+        if conversation.temporary:  # it is gone, and so is its reply
+            self.stop(conversation)
+            self.history.discard(conversation.id)
 
     def focus(self, conversation: Conversation) -> None:
         """The user opened this conversation: reopen it at the next start, and get the model ready for it."""
@@ -205,6 +213,20 @@ class ChatSession:
         self._ensure_idle(conversation)
         self.history.show_version_of(conversation, self._message(conversation, index).id, step)
         return conversation
+
+    def branch_from(self, conversation: Conversation, index: int) -> Conversation:
+        """A new chat with the messages up to `index`, titled after this one; this one is left as it is."""
+        self._ensure_idle(conversation)
+        return branching.branch_from(self.history, conversation, index)
+
+    def deletion_question(self, conversation: Conversation, index: int) -> str:
+        """What deleting the message at `index` would take away ("Delete this message and the 3 after it?")."""
+        return branching.deletion_question(self.history, conversation, index)
+
+    def delete_message(self, conversation: Conversation, index: int) -> Conversation:
+        """Delete the message at `index` and what followed it on this branch; other versions stay."""
+        self._ensure_idle(conversation)
+        return branching.delete_from(self.history, conversation, index)
 
     # feedback and details
 

@@ -14,8 +14,10 @@ class ChatEngine(Protocol):
     model_name: str
     context_length: int
 
-    def chat(self, messages: list[dict], params: SamplingParams, *, continue_reply: bool = False) -> Generation:
-        """Start a reply to `messages` (or continue their last, assistant, message)."""
+    def chat(self, messages: list[dict], params: SamplingParams, *, continue_reply: bool = False,
+             private: bool = False) -> Generation:
+        """Start a reply to `messages` (or continue their last, assistant, message); `private`: a chat whose
+        model state may be kept in RAM but never written to disk."""
 
     def fit(self, messages: list[dict], reply_budget: int, *, continue_reply: bool = False) -> tuple[list[int], int]:
         """The prompt tokens that fit with `reply_budget` to spare, and how many messages were left out."""
@@ -23,7 +25,8 @@ class ChatEngine(Protocol):
     def count_tokens(self, messages: list[dict]) -> int:
         """How many context tokens `messages` take."""
 
-    def prepare(self, messages: list[dict], reply_budget: int, draft: str = "") -> threading.Event:
+    def prepare(self, messages: list[dict], reply_budget: int, draft: str = "", *,
+                private: bool = False) -> threading.Event:
         """Compute ahead the prompt a next message to `messages` (typed so far as `draft`) would be sent in."""
 
     def close(self, *, wait_for_reply: bool = False) -> None:

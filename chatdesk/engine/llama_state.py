@@ -19,6 +19,7 @@ class HeldState:
         self.llm = llm
         self.cache = cache
         self.unsaved = False  # the model holds tokens its saved states do not
+        self.private = False  # what the model holds is a temporary chat's: its state never goes to disk
         self._first_logits: tuple[tuple[int, ...], object] = ((), None)  # the last prompt, its last token's logits
 
     def tokens(self) -> list[int]:
@@ -62,7 +63,7 @@ class HeldState:
         size = llama_cpp.llama_state_seq_get_size(self.llm.ctx, 0)  # llama-cpp-python uses sequence 0
         state = (ctypes.c_uint8 * size)()
         llama_cpp.llama_state_seq_get_data(self.llm.ctx, state, size, 0)
-        self.cache.put(self.tokens(), state, size)
+        self.cache.put(self.tokens(), state, size, to_disk=not self.private)
         self.unsaved = False
 
     def close(self) -> None:

@@ -38,6 +38,7 @@ class _Prepare:
     start: list[int]  # how the next message's prompt starts: worth a saved state
     typed: list[int]  # the whole prompt were the message sent as typed so far: computed, not saved
     done: threading.Event
+    private: bool = False  # a temporary chat's: its state is kept in RAM only
 
 
 DEFAULT_PROMPT_CACHE = 512 << 20  # bytes of saved model state kept in RAM, least recently used dropped first
@@ -86,6 +87,7 @@ class LocalEngine:
         params: SamplingParams = SamplingParams(),
         *,
         continue_reply: bool = False,
+        private: bool = False,
     ) -> Generation:
         """Start a reply to `messages` (or continue their last, assistant, message)."""
         prompt, dropped = self.fit(messages, params.max_tokens, continue_reply=continue_reply)
@@ -94,10 +96,11 @@ class LocalEngine:
         generation.prompt_tokens = len(prompt)
         with self._open:
             self._refuse_if_closed()
-            self._jobs.put((generation, prompt, dropped, params, seed, time.perf_counter()))
+            self._jobs.put((generation, prompt, dropped, params, seed, time.perf_counter(), private))
         return generation
 
-    def prepare(self, messages: Sequence[dict], reply_budget: int, draft: str = "") -> threading.Event:
+    def prepare(self, messages: Sequence[dict], reply_budget: int, draft: str = "", *,
+                private: bool = False) -> threading.Event:
         """Compute ahead, while the user reads and types, the prompt a next message to `messages` starts with;
         and, given the `draft` of that message typed so far, the whole prompt were it sent as it is.
 
@@ -108,7 +111,7 @@ class LocalEngine:
         done = threading.Event()
         try:
             typed = self.fit([*messages, {"role": "user", "content": draft}], reply_budget)[0] if draft else []
-            job = _Prepare(self._next_message_start(messages, reply_budget), typed, done)
+            job = _Prepare(self._next_message_start(messages, reply_budget), typed, done, private)
         except ModelError:  # a closed engine, or a template error (logged, and told when the message is sent)
             done.set()
             return done
@@ -230,7 +233,7 @@ class LocalEngine:
             if not self._waiting():
                 with self._lock:
                     if not self._closed:  # else the model is freed: touching it would crash llama.cpp
-                        self._compute_ahead(job.start, job.typed)
+                        self._compute_ahead(job.start, job.typed, job.private)
         except Exception:  # a failed head start costs nothing: the next reply computes its whole prompt
             log.exception("computing the next prompt ahead failed")
             self._llm.n_tokens = 0
@@ -241,9 +244,10 @@ class LocalEngine:
         """Whether a reply (or close) is queued."""
         return not self._jobs.empty()
 
-    def _compute_ahead(self, start: list[int], typed: list[int]) -> None:
+    def _compute_ahead(self, start: list[int], typed: list[int], private: bool = False) -> None:
         """Have the model hold `start` (saved), then `typed` if given, giving way as soon as a reply is asked for."""
         self._state.bring_in(typed or start)
+        self._state.private = private
         if not self._evaluate_ahead(start):
             return
         self._state.save()
@@ -260,7 +264,7 @@ class LocalEngine:
             self._state.unsaved = self._state.unsaved or worth_saving
         return not self._waiting()
 
-    def _run(self, generation, prompt, dropped, params, seed, started) -> None:
+    def _run(self, generation, prompt, dropped, params, seed, started, private=False) -> None:
         """Compute one reply on this thread, feeding `generation`; never raises."""
         try:
             with self._lock:
@@ -268,15 +272,16 @@ class LocalEngine:
                     self._refuse_if_closed()  # queued before close(): the model is freed by now
                     self._current = generation
                 try:
-                    stats = self._generate(generation, prompt, params, seed, started)
+                    stats = self._generate(generation, prompt, params, seed, started, private)
                 finally:
                     self._current = None
             generation.finish(Stats(dropped_messages=dropped, **stats))
         except BaseException as error:  # handed to the reader, who reports it
             generation.fail(error)
 
-    def _generate(self, generation, prompt, params, seed, started) -> dict:
+    def _generate(self, generation, prompt, params, seed, started, private=False) -> dict:
         self._state.bring_in(prompt)
+        self._state.private = private
         computed = self._compute_prompt(prompt)
         first = None
         finish = "length"

@@ -100,11 +100,13 @@ class StateCache:
             self._writer = threading.Thread(target=self._write, name="chatdesk-state-writer", daemon=True)
             self._writer.start()
 
-    def put(self, tokens: Sequence[int], state: Any, nbytes: int) -> None:
-        """Keep `state` in RAM; persist() then writes it to disk if it would take a while to compute again."""
+    def put(self, tokens: Sequence[int], state: Any, nbytes: int, *, to_disk: bool = True) -> None:
+        """Keep `state` in RAM; persist() then writes it to disk if it would take a while to compute again
+        (never when not `to_disk`: a temporary chat's)."""
         self.ram.put(tokens, state, nbytes)
         if self.disk is not None:
-            self._unwritten = (tuple(tokens), state) if len(tokens) >= DISK_MIN_TOKENS else None
+            worth = to_disk and len(tokens) >= DISK_MIN_TOKENS
+            self._unwritten = (tuple(tokens), state) if worth else None
 
     def persist(self) -> None:
         """Write the latest state to disk in the background: the model is about to leave it."""

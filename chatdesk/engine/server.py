@@ -45,7 +45,7 @@ class ServerEngine:
         self._writing = 0
 
     def chat(self, messages: Sequence[dict], params: SamplingParams = SamplingParams(), *,
-             continue_reply: bool = False) -> Generation:
+             continue_reply: bool = False, private: bool = False) -> Generation:
         """Start a reply to `messages` (or continue their last, assistant, message)."""
         self._refuse_if_closed()
         kept, count, dropped = self._fit(messages, params.max_tokens, continue_reply)
@@ -71,7 +71,8 @@ class ServerEngine:
         """How many context tokens `messages` take."""
         return self._tokens.count(messages) if messages else 0
 
-    def prepare(self, messages: Sequence[dict], reply_budget: int, draft: str = "") -> threading.Event:
+    def prepare(self, messages: Sequence[dict], reply_budget: int, draft: str = "", *,
+                private: bool = False) -> threading.Event:
         """Nothing to compute ahead: the server keeps its own prompt cache."""
         done = threading.Event()
         done.set()

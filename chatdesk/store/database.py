@@ -18,6 +18,7 @@ from chatdesk.store.migrations import MIGRATIONS
 from chatdesk.store.salvage import damaged, move_aside, salvage
 
 DB_NAME = "chatdesk.db"
+IN_MEMORY = ":memory:"
 TITLE_CHARS = 60
 BUSY_SECONDS = 10  # how long a write waits for another connection to let go of the file
 
@@ -69,7 +70,8 @@ class Store:
 
     def __init__(self, path: Path | None = None):
         self.path = path or paths.data_dir() / DB_NAME
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if str(self.path) != IN_MEMORY:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self.moved_aside: Path | None = None
         self.recovered: tuple[int, int] | None = None  # (chats, messages) brought over from a damaged file
         self._lock = threading.RLock()
@@ -84,6 +86,11 @@ class Store:
             self._db = self._connect()
             self.recovered = salvage(self.moved_aside, self._db)
         self._tidy()
+
+    @classmethod
+    def in_memory(cls) -> "Store":
+        """A history kept in RAM only: nothing reaches the disk, and it is gone when closed."""
+        return cls(Path(IN_MEMORY))
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=BUSY_SECONDS)
@@ -275,6 +282,12 @@ class Store:
             if row is None:
                 return message_id
             message_id = row[0]
+
+    def children(self, message_id: str) -> list[MessageRow]:
+        """The messages right below one message (the versions of its next message), oldest first."""
+        rows = self._all(f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE parent_id = ? ORDER BY created, rowid",
+                         (message_id,))
+        return [_message(row) for row in rows]
 
     def delete_message(self, message_id: str) -> None:
         """Delete a message and everything below it."""

@@ -11,6 +11,7 @@ from chatdesk.ui.chatview import message_marks, usage_text
 from chatdesk.ui.environment import app_made_at_launch
 from chatdesk.ui.handlers import FEEDBACK_OPTIONS, GENERATION, NO_DETAILS, Handlers
 from chatdesk.ui.look import LIVE_TEXT, SHOW_MARKS, SHOWN_CONVERSATION, launch_options
+from chatdesk.ui.message_actions import ActionHandlers, build_actions, temporary_button, wire_actions
 from chatdesk.ui.settings_panel import PanelHandlers, build_header, build_panel, wire_panel
 from chatdesk.ui.sidebar import SidebarHandlers, build_sidebar, wire_sidebar
 
@@ -31,8 +32,10 @@ def build_ui(session: ChatSession) -> gr.Blocks:
             gr.Markdown(f"⚠️ {notice}", elem_classes=["notice"])
         with gr.Row(equal_height=False, elem_id="main-row"):
             with gr.Column(scale=1, min_width=220, elem_id="sidebar"):
+                temporary = temporary_button()
                 bar = build_sidebar(session)
             with gr.Column(scale=4, elem_id="chat-column"):
+                actions = build_actions(temporary)
                 chatbot = gr.Chatbot(
                     elem_id="chat", show_label=False, editable="all", height="100%",  # the layout CSS sizes it
                     feedback_options=FEEDBACK_OPTIONS, buttons=["copy", "copy_all"],
@@ -62,6 +65,8 @@ def build_ui(session: ChatSession) -> gr.Blocks:
         _wire_details(handlers, conversation_id, chatbot, details, selected, versions, previous, following,
                       usage, marks)
         wire_sidebar(bar, SidebarHandlers(session, handlers.show), conversation_id, shown)
+        wire_actions(demo, actions, ActionHandlers(session, handlers.show), conversation_id,
+                     [*shown, bar.title, bar.system_prompt], refresh)
         wire_panel(panel, PanelHandlers(session.host), header, demo)
         demo.load(None, None, None, js=SHOW_BUSY)  # the status line is a live region before it first speaks
         demo.load(handlers.open_last, [conversation_id], [*shown, bar.title, bar.system_prompt],

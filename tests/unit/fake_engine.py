@@ -20,6 +20,7 @@ class ScriptedEngine:
         self.gate: threading.Semaphore | None = None  # when set, each token waits for a release
         self.prepared: list[list[dict]] = []  # the conversations prepare() was asked to compute ahead
         self.drafts: list[str] = []  # and the drafts of their next message
+        self.private: list[bool] = []  # and whether each was a temporary chat's (never on disk)
         self.refuse_with: Exception | None = None  # when set, the next reply fails with it (a model unloaded)
         self.failure: Exception | None = None  # when set, the next reply fails with it after its tokens
 
@@ -36,8 +37,9 @@ class ScriptedEngine:
         self.closed = True
         self.closed_waiting = wait_for_reply
 
-    def prepare(self, messages, reply_budget, draft="") -> threading.Event:
+    def prepare(self, messages, reply_budget, draft="", *, private=False) -> threading.Event:
         self.prepared.append(list(messages))
+        self.private.append(private)
         self.drafts.append(draft)
         done = threading.Event()
         done.set()
@@ -59,9 +61,10 @@ class ScriptedEngine:
                 return [0] * needed, dropped
         raise ContextOverflow(f"needs {self.count_tokens(messages)} tokens")
 
-    def chat(self, messages, params: SamplingParams, *, continue_reply=False) -> Generation:
+    def chat(self, messages, params: SamplingParams, *, continue_reply=False, private=False) -> Generation:
         prompt, dropped = self.fit(messages, params.max_tokens, continue_reply=continue_reply)
-        self.calls.append({"messages": [dict(m) for m in messages], "continue_reply": continue_reply})
+        self.calls.append({"messages": [dict(m) for m in messages], "continue_reply": continue_reply,
+                           "private": private})
         tokens = self.replies.pop(0)
         generation = Generation()
         generation.prompt_tokens = len(prompt)

@@ -119,3 +119,12 @@ def test_a_state_that_cannot_be_written_to_disk_is_logged_and_kept_in_ram(tmp_pa
     cache.close()
     assert "could not keep a model state on disk" in caplog.text
     assert cache.best(LONG).state == b"state"
+
+
+def test_a_temporary_chat_s_state_is_kept_in_ram_and_never_written_to_disk(tmp_path):
+    states = StateCache(PromptCache(1 << 20), DiskPromptCache(tmp_path, 1 << 20))
+    states.put(LONG, bytearray(b"temporary chat"), 14, to_disk=False)
+    states.persist()  # the model turns to another chat
+    states.close()
+    assert not list(tmp_path.iterdir())
+    assert states.best(LONG + [500]).state == b"temporary chat"  # still reused while the app runs
