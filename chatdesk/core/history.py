@@ -141,10 +141,11 @@ class History:
 
     # messages
 
-    def append(self, conversation: Conversation, role: str, text: str, status: str = "complete") -> Message:
+    def append(self, conversation: Conversation, role: str, text: str, status: str = "complete",
+               meta: dict | None = None) -> Message:
         """Add a message below the last one on screen (saving first what could not be saved before)."""
         self.flush()
-        row = self.store.add_message(conversation.id, conversation.leaf_id, role, text, status=status)
+        row = self.store.add_message(conversation.id, conversation.leaf_id, role, text, status=status, meta=meta)
         message = message_from_row(row)
         message.version = message.versions = len(self.store.siblings(row))
         conversation.messages.append(message)
