@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+from chatdesk.ui.attach import CSS as ATTACH_CSS
+
 SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "sans-serif")
 MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace")
 PAGE_JS = """() => {
@@ -76,4 +78,4 @@ footer { display: none !important; }
 def launch_options() -> dict:
     """The look and behaviour passed to launch(): system fonts only, Esc stops a reply."""
     theme = gr.themes.Soft(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
-    return {"theme": theme, "css": CSS, "js": PAGE_JS}
+    return {"theme": theme, "css": CSS + ATTACH_CSS, "js": PAGE_JS}
