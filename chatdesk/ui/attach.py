@@ -12,7 +12,7 @@ from chatdesk.core.attachments import ACCEPT, Attachment, read_attachment
 from chatdesk.core.file_room import check_room, file_tokens, tokens_with
 from chatdesk.core.session import ChatSession
 from chatdesk.errors import UserError
-from chatdesk.ui.attachview import chip
+from chatdesk.ui.attachview import SHOW_FILES, chip, file_marks
 from chatdesk.ui.chatview import to_chatbot, usage_text
 from chatdesk.ui.kit import refuse
 
@@ -124,6 +124,10 @@ class AttachHandlers:
         count = f"{len(files)} file{'s' if len(files) != 1 else ''}"
         return f"Context: {used:,} / {total:,} tokens with this message and {count}"
 
+    def marks(self, conversation_id: str | None) -> str:
+        """The names of the files of each user message on screen, for the page to show as chips."""
+        return file_marks(self.session.find(conversation_id))
+
     def send(self, text: str, conversation_id: str | None, files: list[dict]):
         """Add the message with its files; the box and the files are emptied (on refusal both stay)."""
         conversation = self.session.conversation(conversation_id)
@@ -148,5 +152,8 @@ def wire_attach(demo: gr.Blocks, controls: AttachControls, session: ChatSession,
     controls.pending.change(handlers.readout, [controls.pending, box, conversation_id], [usage], queue=False,
                             **private)
     demo.load(None, None, None, js=DROP_JS, **private)
+    marks = gr.Textbox("[]", visible="hidden", elem_id="attachment-marks")
+    chatbot.change(handlers.marks, [conversation_id], [marks], queue=False, trigger_mode="always_last", **private)
+    marks.change(None, [marks], None, js=SHOW_FILES, queue=False, **private)
     return {"fn": handlers.send, "inputs": [box, conversation_id, controls.pending],
             "outputs": [chatbot, box, conversation_id, controls.pending], **private}

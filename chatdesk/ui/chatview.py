@@ -7,7 +7,6 @@ import json
 from chatdesk.core.conversation import CONTINUE, NEXT_VERSION, PREVIOUS_VERSION, REDO, Conversation
 from chatdesk.core.reasoning import split_reasoning
 from chatdesk.core.session import ChatSession
-from chatdesk.ui.attachview import with_chips
 from chatdesk.ui.display import speed_line, to_display
 from chatdesk.ui.external import hide_external
 
@@ -23,8 +22,7 @@ def to_chatbot(conversation: Conversation, *, live: bool = False) -> list[dict]:
     idle = not conversation.busy
     shown = []
     for index, message in enumerate(conversation.messages):
-        text = hide_external(to_display(message.content) if message.role == "assistant" else
-                             with_chips(message, message.content))
+        text = hide_external(to_display(message.content) if message.role == "assistant" else message.content)
         if live and not idle and index == len(conversation.messages) - 1 and message.role == "assistant":
             text = STREAMING_PLACEHOLDER
         item = {"role": message.role, "content": text}

@@ -12,7 +12,6 @@ from chatdesk.core.conversation import CONTINUE, NEXT_VERSION, PREVIOUS_VERSION,
 from chatdesk.core.session import ChatSession
 from chatdesk.errors import UserError
 from chatdesk.ui.chatview import format_details, live_text, message_marks, to_chatbot, usage_text
-from chatdesk.ui.attachview import without_chips
 from chatdesk.ui.display import from_display
 from chatdesk.ui.external import restore_hidden
 from chatdesk.ui.kit import refuse
@@ -86,7 +85,7 @@ class Handlers:
         conversation = self.session.conversation(conversation_id)
         index = _index(edit.index)
         stored = conversation.messages[index].content if index < len(conversation.messages) else ""
-        text = restore_hidden(from_display(without_chips(_text_of(edit.value))), stored)
+        text = restore_hidden(from_display(_text_of(edit.value)), stored)
         yield from self._stream(self.session.edit(conversation, index, text))
 
     def like(self, conversation_id: str | None, like: gr.LikeData):
@@ -101,7 +100,7 @@ class Handlers:
         conversation = self.session.find(conversation_id)
         if conversation is None:
             return
-        index = _copied_index(conversation, from_display(without_chips(_text_of(copy.value))))  # Gradio sends the text only
+        index = _copied_index(conversation, from_display(_text_of(copy.value)))  # Gradio sends the text only
         if index is not None:
             self.session.record_copy(conversation, index)
 

@@ -95,3 +95,22 @@ def test_a_file_dropped_on_the_message_box_is_attached(chromium, app):
             target.dispatchEvent(new DragEvent(kind, {dataTransfer: files, bubbles: true, cancelable: true}));
     }""")
     expect(chips(page)).to_have_text([re.compile(r"^dropped\.py")])
+
+
+def test_editing_a_message_with_files_shows_its_text_only_and_keeps_the_files(chromium, app, tmp_path):
+    (tmp_path / "list.csv").write_text("fruit,colour\napple,red\n")
+    page = open_page(chromium, app.page_url, new_chat=True)
+    attach_input(page).set_input_files(str(tmp_path / "list.csv"))
+    expect(chips(page)).to_have_count(1)
+    box(page).fill("Name a fruit from the list.")
+    page.get_by_role("button", name="Send").click()
+    wait_idle(page, count=1)
+    users(page).first.hover()
+    page.locator('#chat button[aria-label="Edit"]').first.click()
+    editor = page.locator("#chat textarea").first
+    expect(editor).to_have_value("Name a fruit from the list.")
+    editor.fill("Name a colour from the list.")
+    page.locator('#chat button[aria-label="Submit"]').first.click()
+    wait_idle(page, count=1)
+    expect(users(page).first).to_contain_text("Name a colour from the list.")
+    expect(users(page).first.locator(".attachment-chip")).to_have_text(["list.csv"])
