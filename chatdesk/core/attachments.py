@@ -20,6 +20,7 @@ TEXT_NAMES = frozenset({"makefile", "dockerfile", "readme", "license", "changelo
 PDF_SUFFIX = ".pdf"
 ACCEPT = sorted(TEXT_SUFFIXES) + [PDF_SUFFIX]  # for the page's file input
 MAX_FILE_BYTES = 50_000_000  # a larger file is refused before it is read
+MAX_TEXT_CHARS = 2_000_000  # about 500,000 tokens: more than any model's context, and slow to count
 META_KEY = "attachments"
 SUPPORTED = "text files (.txt, .md, source code, .csv, .json and the like) and PDFs"
 
@@ -52,6 +53,9 @@ def read_attachment(path: str | Path, name: str | None = None) -> Attachment:
         text = _pdf_text(path, name) if suffix == PDF_SUFFIX else _plain_text(path.read_bytes(), name)
     except OSError as error:
         raise UserError(f"{name} could not be read: {error.strerror or error}.") from error
+    if len(text) > MAX_TEXT_CHARS:
+        raise UserError(f"{name} was not attached: it has {len(text):,} characters (about {len(text) // 4:,} "
+                        f"tokens); files of up to {MAX_TEXT_CHARS:,} characters can be attached.")
     if not text.strip():
         raise UserError(f"{name} was not attached: it has no text." + (
             " (A scanned PDF holds pictures of pages, not text.)" if suffix == PDF_SUFFIX else ""))

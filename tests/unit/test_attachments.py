@@ -77,3 +77,10 @@ def test_attachments_are_kept_in_and_read_back_from_metadata():
     files = [Attachment("a.txt", "one"), Attachment("b.txt", "two")]
     assert attachments_of({"attachments": [f.to_meta() for f in files]}) == files
     assert attachments_of({}) == [] and attachments_of({"attachments": [{"name": 1}]}) == []
+
+
+def test_a_text_too_long_to_count_is_refused_with_its_size(tmp_path, monkeypatch):
+    monkeypatch.setattr("chatdesk.core.attachments.MAX_TEXT_CHARS", 100)
+    (tmp_path / "long.txt").write_text("x" * 400)
+    with pytest.raises(UserError, match=r"^long\.txt was not attached: it has 400 characters \(about 100 tokens\)"):
+        read_attachment(tmp_path / "long.txt")
