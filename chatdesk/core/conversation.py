@@ -6,6 +6,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 
+from chatdesk.core.attachments import attachments_of, with_files
 from chatdesk.core.reasoning import answer_only
 from chatdesk.engine.generation import Generation, Stats
 
@@ -88,8 +89,8 @@ class Conversation:
         replies without their reasoning (the last one whole when it is being continued)."""
         system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
         shown = self.messages[:upto]
-        turns = [{"role": m.role, "content": answer_only(m.content) if m.role == "assistant" else m.content}
-                 for m in shown]
+        turns = [{"role": m.role, "content": answer_only(m.content) if m.role == "assistant" else
+                  with_files(m.content, attachments_of(m.meta))} for m in shown]
         if whole_last and shown:
             turns[-1]["content"] = shown[-1].content
         return system + turns

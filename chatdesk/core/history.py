@@ -179,11 +179,12 @@ class History:
 
     # messages
 
-    def append(self, conversation: Conversation, role: str, text: str, status: str = "complete") -> Message:
+    def append(self, conversation: Conversation, role: str, text: str, status: str = "complete",
+               meta: dict | None = None) -> Message:
         """Add a message below the last one on screen (saving first what could not be saved before)."""
         self.flush()
         store = self._store(conversation.id)
-        row = store.add_message(conversation.id, conversation.leaf_id, role, text, status=status)
+        row = store.add_message(conversation.id, conversation.leaf_id, role, text, status=status, meta=meta)
         message = message_from_row(row)
         message.version = message.versions = len(store.siblings(row))
         conversation.messages.append(message)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 
 from chatdesk.core import branching
+from chatdesk.core.attachments import META_KEY, Attachment, attachments_of, with_files
 from chatdesk.core.conversation import Conversation, Message
+from chatdesk.core.file_room import check_room, file_tokens
 from chatdesk.core.history import History
 from chatdesk.core.host import ModelHost
 from chatdesk.core.replies import Replies, stop
@@ -111,17 +113,23 @@ class ChatSession:
 
     # sending and generating
 
-    def add_user_message(self, conversation: Conversation, text: str) -> Conversation:
-        """Check `text` and append it as the user's next message."""
+    def add_user_message(self, conversation: Conversation, text: str,
+                         attachments: Sequence[Attachment] = ()) -> Conversation:
+        """Check `text` (and its attached files) and append it as the user's next message."""
         text = (text or "").strip()
-        if not text:
+        if not text and not attachments:
             raise UserError("Type a message first.")
         if len(text) > MAX_MESSAGE_CHARS:
             raise UserError(f"This message has {len(text):,} characters; the limit is {MAX_MESSAGE_CHARS:,}.")
         self._ensure_idle(conversation)
         if self.host.loading is None:  # while a model loads, the reply waits for it and is fitted then
-            self.host.check_fits(conversation.prompt() + [{"role": "user", "content": text}])
-        self.history.append(conversation, "user", text)
+            if attachments:  # too big: say how much fits
+                check_room(self.host, conversation, text, [(a, file_tokens(self.host, a)) for a in attachments])
+            self.host.check_fits(conversation.prompt() + [{"role": "user", "content": with_files(text, attachments)}])
+        meta = {META_KEY: [a.to_meta() for a in attachments]} if attachments else None
+        self.history.append(conversation, "user", text, meta=meta)
+        if not conversation.title and attachments:  # a message of files only: titled after them
+            self.history.rename(conversation.id, ", ".join(a.name for a in attachments))
         conversation.draft = ""
         self.history.remember(conversation)
         return conversation
@@ -202,9 +210,10 @@ class ChatSession:
             self.host.measure(conversation)
             yield conversation
             return
-        self.host.check_fits(conversation.prompt(upto=index) + [{"role": "user", "content": text}])
+        files = attachments_of(message.meta)  # an edited message keeps its files
+        self.host.check_fits(conversation.prompt(upto=index) + [{"role": "user", "content": with_files(text, files)}])
         del conversation.messages[index:]
-        self.history.append(conversation, "user", text)
+        self.history.append(conversation, "user", text, meta={META_KEY: message.meta[META_KEY]} if files else None)
         yield conversation
         yield from self.reply(conversation, still)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 import uuid
 from dataclasses import asdict
@@ -72,7 +73,21 @@ def _markdown_message(message: MessageRow) -> str:
         about.insert(0, message.meta["model"])
     if message.status == "interrupted":
         about.append("interrupted")
-    return f"**{SPEAKERS.get(message.role, message.role)}** ({', '.join(about)}):\n\n{message.content}\n"
+    files = "".join(_markdown_file(a) for a in _attachments(message.meta))
+    return f"**{SPEAKERS.get(message.role, message.role)}** ({', '.join(about)}):\n\n{files}{message.content}\n"
+
+
+def _attachments(meta: dict) -> list[dict]:
+    """The files attached to a message (core.attachments keeps them; the store may not import it)."""
+    found = meta.get("attachments")
+    return [a for a in found if isinstance(a, dict)] if isinstance(found, list) else []
+
+
+def _markdown_file(attachment: dict) -> str:
+    """An attached file as its name and its text, in a fence longer than any backtick run in it."""
+    text = str(attachment.get("text", "")).strip()
+    fence = "`" * max(3, max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    return f"📎 *{attachment.get('name', 'file')}*\n\n{fence}\n{text}\n{fence}\n\n"
 
 
 def export_feedback_jsonl(store: Store) -> str:
@@ -181,6 +196,8 @@ def _meta_problem(meta) -> str | None:
             return f"{key} is not text"
     if meta.get("params") is not None and not isinstance(meta["params"], dict):
         return "params is not an object"
+    if meta.get("attachments") is not None and not _valid_attachments(meta["attachments"]):
+        return "attachments are not a list of files with a name and text"
     stats = meta.get("stats")
     if stats is None:
         return None
@@ -193,6 +210,11 @@ def _meta_problem(meta) -> str | None:
         elif not _is_kind(stats[name], kinds):
             return f"stats have a bad {name}"
     return None
+
+
+def _valid_attachments(attachments) -> bool:
+    return isinstance(attachments, list) and all(
+        isinstance(a, dict) and isinstance(a.get("name"), str) and isinstance(a.get("text"), str) for a in attachments)
 
 
 def _is_kind(value, kinds: tuple) -> bool:

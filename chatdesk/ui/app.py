@@ -6,6 +6,7 @@ import gradio as gr
 
 from chatdesk import paths
 from chatdesk.core.session import ChatSession
+from chatdesk.ui.attach import build_attach_button, build_chips, wire_attach
 from chatdesk.ui.busy import DROP_LIVE_TEXT, SHOW_BUSY, build_send_stop
 from chatdesk.ui.chatview import message_marks, usage_text
 from chatdesk.ui.environment import app_made_at_launch
@@ -42,7 +43,10 @@ def build_ui(session: ChatSession) -> gr.Blocks:
                     examples=[{"text": text} for text in STARTERS],
                     placeholder="**Ask anything.** Everything stays on this computer.",
                 )
+                attach = build_attach_button(render=False)
+                build_chips(attach.pending)
                 with gr.Row(equal_height=True, elem_id="composer"):
+                    attach.button.render()
                     box = gr.Textbox(
                         show_label=False, scale=8, lines=1, max_lines=8, autofocus=True, elem_id="message",
                         placeholder="Message chatdesk (Enter sends, Shift+Enter adds a line, Esc stops)",
@@ -61,7 +65,8 @@ def build_ui(session: ChatSession) -> gr.Blocks:
                 panel = build_panel(session.host)
         shown = [conversation_id, chatbot, usage, details]
         streamed = [chatbot, live, send, stop, status, writing]
-        refresh = _wire(handlers, conversation_id, streamed, box, details, usage, marks, bar)
+        sending = wire_attach(demo, attach, session, chatbot, box, conversation_id, usage)
+        refresh = _wire(handlers, conversation_id, streamed, box, details, usage, marks, bar, sending)
         _wire_details(handlers, conversation_id, chatbot, details, selected, versions, previous, following,
                       usage, marks)
         wire_sidebar(bar, SidebarHandlers(session, handlers.show), conversation_id, shown)
@@ -86,7 +91,7 @@ def _notices(session: ChatSession) -> list[str]:
     return notices
 
 
-def _wire(handlers, conversation_id, streamed, box, details, usage, marks, bar) -> dict:
+def _wire(handlers, conversation_id, streamed, box, details, usage, marks, bar, sending) -> dict:
     """Connect the chat; returns the listener that refreshes the sidebar's lists."""
     chatbot, live, send, stop, status, writing = streamed
     refresh = {"fn": SidebarHandlers(handlers.session, handlers.show).lists, "inputs": [conversation_id],
@@ -97,8 +102,7 @@ def _wire(handlers, conversation_id, streamed, box, details, usage, marks, bar) 
     # A finished reply can look the same as its last streamed state, so no change event: refresh after it.
     readouts = {"fn": handlers.usage, "inputs": [conversation_id], "outputs": [usage, marks], "queue": False,
                 "show_progress": "hidden", "api_visibility": "private"}
-    added = {"fn": handlers.add_message, "inputs": [box, conversation_id],
-             "outputs": [chatbot, box, conversation_id], "show_progress": "hidden", "api_visibility": "private"}
+    added = sending  # the message with its attached files (ui/attach.py)
     reply = {"fn": handlers.reply, "inputs": [conversation_id], "outputs": streamed,
              "api_visibility": "private", **stream}
     for trigger in (box.submit, send.click):

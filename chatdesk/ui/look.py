@@ -5,6 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from chatdesk.ui.access import ACCESS_CSS, ACCESS_JS, readable
+from chatdesk.ui.attach import CSS as ATTACH_CSS
 from chatdesk.ui.chatlist import CHATLIST_CSS
 from chatdesk.ui.keys import KEYS_CSS, keys_js
 from chatdesk.ui.panel_look import CSS as PANEL_CSS
@@ -118,4 +119,4 @@ gradio-app { height: 100vh; height: 100dvh; display: block; }
 def launch_options() -> dict:
     """The look and behaviour passed to launch(): system fonts only, readable colours, the keyboard."""
     theme = readable(gr.themes.Soft(font=SYSTEM_FONTS, font_mono=MONO_FONTS))
-    return {"theme": theme, "css": CSS + LAYOUT_CSS + CHATLIST_CSS + PANEL_CSS, "js": PAGE_JS}
+    return {"theme": theme, "css": CSS + LAYOUT_CSS + CHATLIST_CSS + PANEL_CSS + ATTACH_CSS, "js": PAGE_JS}
