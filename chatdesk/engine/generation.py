@@ -40,11 +40,21 @@ class Stats:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """How far the prompt has been read before the reply starts."""
+
+    done: int  # prompt tokens the model holds (cached ones included); 0 with total 0 when not known
+    total: int  # the prompt's tokens
+    seconds_left: float | None = None  # estimated from the pace so far; None until there is one
+
+
+@dataclass(frozen=True)
 class _Failure:
     error: BaseException
 
 
 _DONE = object()
+_READ = object()  # the reading progress changed
 # Deltas come at most this often. Each is a screen update, and the CPU it costs the server and the browser
 # is taken from the model: on 2 cores a page showing 20 updates a second wrote 11 tokens/s, 10 a second 27.
 DELTA_EVERY = 0.1
@@ -61,6 +71,8 @@ class Generation:
         self.stats: Stats | None = None
         self.prompt_tokens = 0
         self.tokens_so_far = 0
+        self.reading: Reading | None = None  # set while a long prompt is read, until its reply starts
+        self._reading_since: tuple[float, int] | None = None
 
     def cancel(self) -> None:
         """Stop the computation after the token being computed now."""
@@ -86,7 +98,8 @@ class Generation:
         return self._cancelled.is_set()
 
     def __iter__(self) -> Iterator[str]:
-        """Yield deltas, at most one per DELTA_EVERY seconds: the tokens that arrived meanwhile come as one."""
+        """Yield deltas, at most one per DELTA_EVERY seconds: the tokens that arrived meanwhile come as one;
+        an empty one when only the reading progress (`reading`) changed."""
         try:
             last = 0.0
             while True:
@@ -97,7 +110,7 @@ class Generation:
                 while not self._queue.empty():
                     items.append(self._queue.get())
                 text = "".join(i for i in items if isinstance(i, str))
-                if text:
+                if text or _READ in items:
                     yield text
                 for item in items:
                     if isinstance(item, _Failure):
@@ -111,6 +124,16 @@ class Generation:
         """Producer side: hand over one token's text."""
         self.tokens_so_far += 1
         self._queue.put(text)
+
+    def report_reading(self, done: int, total: int) -> None:
+        """Producer side: `done` of the prompt's `total` tokens are read (0, 0: reading, how far is unknown)."""
+        now = time.monotonic()
+        if self.reading is None or self.reading.total != total:  # the pace counts from the first figures
+            self._reading_since = (now, done)
+        since, start = self._reading_since
+        left = (total - done) * (now - since) / (done - start) if done > start else None
+        self.reading = Reading(done, total, left)
+        self._queue.put(_READ)
 
     def finish(self, stats: Stats) -> None:
         """Producer side: the reply is complete."""

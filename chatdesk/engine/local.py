@@ -282,10 +282,13 @@ class LocalEngine:
     def _generate(self, generation, prompt, params, seed, started, private=False) -> dict:
         self._state.bring_in(prompt)
         self._state.private = private
-        computed = self._compute_prompt(prompt)
+        computed = self._compute_prompt(prompt, generation)
         first = None
         finish = "length"
         text = []
+        if generation.cancelled:  # stopped while the prompt was read
+            self._state.unsaved = True
+            return self._stats(prompt, "", seed, "cancelled", started, None) | {"prompt_evaluated": computed}
         stream = self._llm.create_completion(
             prompt,
             max_tokens=params.max_tokens,
@@ -314,8 +317,9 @@ class LocalEngine:
             self._state.unsaved = True
         return self._stats(prompt, "".join(text), seed, finish, started, first) | {"prompt_evaluated": computed}
 
-    def _compute_prompt(self, prompt: list[int]) -> int:
-        """Have the model hold exactly `prompt`, ready to sample its reply; how many tokens that computed.
+    def _compute_prompt(self, prompt: list[int], generation: Generation) -> int:
+        """Have the model hold exactly `prompt`, ready to sample its reply; how many tokens that computed
+        (fewer when `generation` was stopped meanwhile).
 
         Nothing is computed for a prompt computed ahead as it was typed, nor for a retry: the first token's
         probabilities, kept from the reply before, are put back in place of the reply that followed.
@@ -328,10 +332,25 @@ class LocalEngine:
             llm._requires_eval, computed = False, 0  # the old reply is dropped
         else:
             kept = state.trim(min(kept, len(prompt) - 1))  # at least the last token is computed, for its logits
-            llm.eval(prompt[kept:])
-            computed = len(prompt) - kept
-        state.keep_first_logits(prompt)
+            self._read(prompt, kept, generation)
+            computed = llm.n_tokens - kept
+        if llm.n_tokens == len(prompt):
+            state.keep_first_logits(prompt)
         return computed
+
+    def _read(self, prompt: list[int], start: int, generation: Generation) -> None:
+        """Compute `prompt` from its token `start` on: in one go when it fits in a batch; else a batch at a time,
+        reporting to `generation` after each, and giving up as soon as it is stopped."""
+        llm, total = self._llm, len(prompt)
+        if total - start <= llm.n_batch:  # llm.eval computes it as one batch, as it always did
+            llm.eval(prompt[start:])
+            return
+        generation.report_reading(start, total)
+        for at in range(start, total, llm.n_batch):
+            if generation.cancelled:
+                return
+            llm.eval(prompt[at:at + llm.n_batch])
+            generation.report_reading(llm.n_tokens, total)
 
     def _stats(self, prompt, text, seed, finish, started, first) -> dict:
         ended = time.perf_counter()

@@ -100,6 +100,8 @@ class ServerEngine:
                 "max_tokens": params.max_tokens, "temperature": params.temperature, "top_p": params.top_p,
                 "top_k": params.top_k, "min_p": params.min_p, "repeat_penalty": params.repeat_penalty,
                 "seed": seed}
+        if self.flavour == "llamacpp":  # it then reports how far it has read the prompt
+            body["return_progress"] = True
         if not (continue_reply and messages and messages[-1]["role"] == "assistant"):
             return "/v1/chat/completions", body | {"messages": messages}
         if self._tokens.has_template:  # raw completion: the server's own template, then the partial reply
@@ -131,6 +133,7 @@ class ServerEngine:
                 generation.on_cancel(lambda: _hang_up(response))
                 if response.status_code != 200:
                     raise self._refusal(response, generation.prompt_tokens, payload["max_tokens"])
+                generation.report_reading(0, 0)  # how far, only llama-server tells
                 for event in server_api.sse_events(response):
                     reply.take(event, self._refusal_in_stream)
                     if generation.cancelled:
@@ -200,6 +203,10 @@ class _Reply:
             if event.get(name):
                 self.server[name] = event[name]
         self.usage = event.get("usage") or self.usage
+        progress = event.get("prompt_progress")
+        if isinstance(progress, dict) and progress.get("total"):
+            total = int(progress["total"])
+            self.generation.report_reading(min(int(progress.get("processed") or 0), total), total)
         for choice in event.get("choices") or []:
             delta = choice.get("delta") or {}
             reasoning = delta.get("reasoning_content") or delta.get("reasoning")

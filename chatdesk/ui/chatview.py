@@ -7,7 +7,7 @@ import json
 from chatdesk.core.conversation import CONTINUE, NEXT_VERSION, PREVIOUS_VERSION, REDO, Conversation
 from chatdesk.core.reasoning import split_reasoning
 from chatdesk.core.session import ChatSession
-from chatdesk.ui.display import speed_line, to_display
+from chatdesk.ui.display import reading_line, speed_line, to_display
 from chatdesk.ui.external import hide_external
 
 # While a reply streams the Chatbot holds this in its place, and the page writes the reply's text beside it as
@@ -34,10 +34,15 @@ def to_chatbot(conversation: Conversation, *, live: bool = False) -> list[dict]:
 
 
 def live_text(conversation: Conversation) -> str:
-    """The reply being written, as plain text for the page ("" when none is being written)."""
-    if conversation.generation is None or not conversation.messages:
+    """The reply being written, as plain text for the page ("" when none is being written); before its first
+    words, how far its long prompt has been read."""
+    generation = conversation.generation
+    if generation is None or not conversation.messages:
         return ""
-    reasoning, answer = split_reasoning(conversation.messages[-1].content)
+    content = conversation.messages[-1].content
+    if not content and generation.reading is not None:
+        return reading_line(generation.reading)
+    reasoning, answer = split_reasoning(content)
     if reasoning is not None and not answer:
         return f"Reasoning…\n\n{reasoning}"
     return answer

@@ -1,11 +1,12 @@
-"""How message text is shown: reasoning blocks folded away, a speed line per reply. No gradio."""
+"""How message text is shown: reasoning blocks folded away, a speed line per reply, the prompt being read.
+No gradio."""
 
 from __future__ import annotations
 
 import re
 
 from chatdesk.core.reasoning import THINK_CLOSE, THINK_OPEN, split_reasoning
-from chatdesk.engine.generation import Stats
+from chatdesk.engine.generation import Reading, Stats
 
 FOLD_OPEN = '<details class="reasoning"><summary>Reasoning</summary>\n\n'
 FOLD_OPEN_LIVE = '<details class="reasoning"><summary>Reasoning…</summary>\n\n'
@@ -42,3 +43,16 @@ def speed_line(stats: Stats | None) -> str:
     if stats.finish_reason in ("length", "cancelled"):
         parts.append("stopped" if stats.finish_reason == "cancelled" else "hit the length limit")
     return " · ".join(parts)
+
+
+def reading_line(reading: Reading) -> str:
+    """What a reply shows while its prompt is read: how far, and about how long it will still take."""
+    if not reading.total:
+        return "Reading your message…"
+    line = f"Reading your message: {reading.done:,} / {reading.total:,} tokens"
+    left = reading.seconds_left
+    if left is None or reading.done >= reading.total:
+        return line
+    if left < 60:
+        return f"{line} · about {max(1, round(left))} s left"
+    return f"{line} · about {round(left / 60)} min left"

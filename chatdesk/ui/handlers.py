@@ -204,11 +204,12 @@ class Handlers:
         generation = conversation.generation if conversation is not None else None
         if generation is not None:
             # Not redrawn for every streamed update (on 2 cores that cost the page half its token rate):
-            # once, to take the old speed line off a reply being rewritten, then at the reply's end.
+            # once, to count the message sent and take the old speed line off a reply being rewritten, then at
+            # the reply's end.
             if generation in self._marked:
                 return gr.skip(), gr.skip()
             self._marked.add(generation)
-            return gr.skip(), message_marks(conversation)
+            return usage_text(self.session, conversation), message_marks(conversation)
         return usage_text(self.session, conversation), message_marks(conversation)
 
     def api_chat(self, message: str, conversation_id: str = "") -> Iterator[str]:

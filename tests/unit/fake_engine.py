@@ -23,6 +23,7 @@ class ScriptedEngine:
         self.private: list[bool] = []  # and whether each was a temporary chat's (never on disk)
         self.refuse_with: Exception | None = None  # when set, the next reply fails with it (a model unloaded)
         self.failure: Exception | None = None  # when set, the next reply fails with it after its tokens
+        self.readings: list[tuple[int, int]] = []  # reading reports (done, total) before the next reply's tokens
 
     def enqueue(self, *replies: list[str]) -> None:
         """Queue the token lists of the next replies."""
@@ -78,6 +79,11 @@ class ScriptedEngine:
             return
         finish = "stop"
         sent = 0
+        readings, self.readings = self.readings, []
+        for done, total in readings:
+            if self.gate is not None:
+                self.gate.acquire(timeout=5)
+            generation.report_reading(done, total)
         for token in tokens:
             if sent >= params.max_tokens:
                 break
