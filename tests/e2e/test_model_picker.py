@@ -57,6 +57,9 @@ def test_the_header_names_the_model_and_clicking_it_picks_another(chromium, two_
     expect(model_button(page)).to_have_accessible_name(re.compile(f"^Model: {SECOND} "), timeout=60_000)
     expect(page.locator("#model-status")).to_contain_text(f"Loaded: {SECOND}")
     send(page, "Hello!")
+    model_button(page).click()  # the panel is open already: it stays open
+    expect(picker).to_be_focused()
+    expect(picker).to_have_value(re.compile(f"^{SECOND} · "))
 
 
 def test_the_picker_shows_the_whole_model_name_at_1280_pixels(chromium, two_models):
