@@ -114,3 +114,6 @@ def test_editing_a_message_with_files_shows_its_text_only_and_keeps_the_files(ch
     wait_idle(page, count=1)
     expect(users(page).first).to_contain_text("Name a colour from the list.")
     expect(users(page).first.locator(".attachment-chip")).to_have_text(["list.csv"])
+    page.reload()  # the chat reopens from the history with its files
+    page.wait_for_selector("#message textarea")
+    expect(users(page).first.locator(".attachment-chip")).to_have_text(["list.csv"])
