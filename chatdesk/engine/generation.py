@@ -71,7 +71,7 @@ class Generation:
         self.stats: Stats | None = None
         self.prompt_tokens = 0
         self.tokens_so_far = 0
-        self.reading: Reading | None = None  # set while a long prompt is read, until its reply starts
+        self.reading: Reading | None = None  # the last report on reading the prompt; None: none came
         self._reading_since: tuple[float, int] | None = None
 
     def cancel(self) -> None:

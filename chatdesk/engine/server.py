@@ -20,6 +20,7 @@ from chatdesk.engine.server_tokens import TokenCounter
 from chatdesk.errors import ContextOverflow, overflow_message
 
 _OVERFLOW = re.compile(r"context|too long|maximum.*length|exceeds", re.IGNORECASE)
+LONG_PROMPT = 512  # tokens to read from which llama-server's figures are shown: a shorter prompt is soon read
 
 
 class ServerEngine:
@@ -204,7 +205,7 @@ class _Reply:
                 self.server[name] = event[name]
         self.usage = event.get("usage") or self.usage
         progress = event.get("prompt_progress")
-        if isinstance(progress, dict) and progress.get("total"):
+        if isinstance(progress, dict) and int(progress.get("total") or 0) > LONG_PROMPT:
             total = int(progress["total"])
             self.generation.report_reading(min(int(progress.get("processed") or 0), total), total)
         for choice in event.get("choices") or []:

@@ -96,3 +96,16 @@ def test_the_context_readout_counts_the_message_while_it_is_read(session, engine
     assert readout == usage_text(session, conversation) == "Context: 17 / 4,000 tokens"  # the new message and the system prompt
     gate.release()
     list(updates)
+
+
+def test_llama_server_figures_are_shown_for_a_long_prompt_only():
+    from chatdesk.engine.server import _Reply
+
+    generation = Generation()
+    reply = _Reply(generation)
+    chunk = {"choices": [{"index": 0, "delta": {"role": "assistant", "content": None}}]}
+    reply.take(chunk | {"prompt_progress": {"total": 40, "cache": 0, "processed": 40, "time_ms": 9}}, None)
+    assert generation.reading is None  # read at once: no figures
+    reply.take(chunk | {"prompt_progress": {"total": 3006, "cache": 0, "processed": 2048, "time_ms": 900}}, None)
+    assert (generation.reading.done, generation.reading.total) == (2048, 3006)
+    assert reply.pieces == 0
