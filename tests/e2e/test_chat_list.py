@@ -80,6 +80,10 @@ def test_the_row_menu_renames_pins_exports_and_trashes_and_pins_survive_a_restar
         expect(page.locator("#chat-list h2").first).to_have_text("Pinned")
         assert titles(page)[0].startswith("Chat number 3 about")
 
+        options(page, "Chat number 5 about")
+        page.locator("#chat").click()  # a click elsewhere closes the menu
+        expect(page.get_by_role("button", name="Options for Chat number 5 about")).to_have_attribute(
+            "aria-expanded", "false")
         options(page, "Chat number 4 about")
         page.get_by_role("button", name="Rename").click()
         field = page.get_by_role("textbox", name=re.compile("^New title for Chat number 4"))
