@@ -63,6 +63,7 @@ element.addEventListener('click', (event) => {
                              row.querySelector('[data-action="ask-purge"]').focus(); return; }
   send(action, row);
 });
+document.addEventListener('click', (event) => element.contains(event.target) || closeMenus(null));
 element.addEventListener('keydown', (event) => {
   if (event.key !== 'Escape') return;
   const menu = event.target.closest?.('.row-menu, .row-confirm');

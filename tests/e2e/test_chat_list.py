@@ -63,6 +63,15 @@ def test_the_list_groups_chats_by_date_marks_the_open_one_and_names_the_window(c
         page.keyboard.press("Enter")
         expect(users(page).first).to_contain_text("Chat number 2 about")
         expect(current).to_have_text(re.compile("^Chat number 2 about"))
+        page.keyboard.press("Tab")  # to the row's ⋯ button; Enter opens its menu, Esc closes it
+        more = page.get_by_role("button", name="Options for Chat number 2 about")
+        expect(more).to_be_focused()
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("button", name="Rename")).to_be_focused()
+        page.keyboard.press("Escape")
+        expect(more).to_be_focused()
+        expect(more).to_have_attribute("aria-expanded", "false")
+        expect(page.get_by_role("button", name="Rename")).to_have_count(0)
         page.screenshot(path=str(artifact("chat-list.png")))
         page.close()
     finally:
@@ -80,6 +89,10 @@ def test_the_row_menu_renames_pins_exports_and_trashes_and_pins_survive_a_restar
         expect(page.locator("#chat-list h2").first).to_have_text("Pinned")
         assert titles(page)[0].startswith("Chat number 3 about")
 
+        options(page, "Chat number 5 about")
+        page.locator("#chat").click()  # a click elsewhere closes the menu
+        expect(page.get_by_role("button", name="Options for Chat number 5 about")).to_have_attribute(
+            "aria-expanded", "false")
         options(page, "Chat number 4 about")
         page.get_by_role("button", name="Rename").click()
         field = page.get_by_role("textbox", name=re.compile("^New title for Chat number 4"))
