@@ -41,6 +41,7 @@ DROP_JS = """() => {
   });
 }""" % {"label": ATTACH_LABEL, "accept": ",".join(ACCEPT)}
 CSS = """
+#pending-files, #pending-files > .column { flex: 0 0 auto !important; gap: 0 !important; }
 #attachments { gap: 6px !important; flex-wrap: wrap !important; min-height: 0 !important; }
 #attachments > * { flex: 0 0 auto !important; min-width: 0 !important; width: auto !important; }
 #attachments .block, #attachments .html-container { padding: 0 !important; border: none !important; background: none !important; }
@@ -74,7 +75,11 @@ def build_attach_button(render: bool = True) -> AttachControls:
 
 def build_chips(pending: gr.State) -> None:
     """The chips of the files waiting to be sent, above the message box, each with its remove button."""
+    with gr.Column(elem_id="pending-files", min_width=0):  # as tall as its chips: the chat takes the rest
+        _render_chips(pending)
 
+
+def _render_chips(pending: gr.State) -> None:
     @gr.render(inputs=[pending], show_progress="hidden")
     def chips(files):
         if not files:
