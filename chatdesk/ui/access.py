@@ -17,8 +17,11 @@ READABLE = {
     "block_title_text_color": "*primary_700",
     "button_primary_background_fill": "*primary_600",
     "button_primary_background_fill_hover": "*primary_700",
+    "button_primary_background_fill_dark": "*primary_600",
+    "button_primary_background_fill_hover_dark": "*primary_700",
     "checkbox_label_background_fill_selected": "*primary_600",
     "body_text_color_subdued": "*neutral_600",  # the sliders' min and max: neutral-400 on white is 2.5:1
+    "body_text_color_subdued_dark": "*neutral_300",  # an empty dropdown: neutral-400 on neutral-700 is 4.0:1
 }
 
 ACCESS_JS = r"""
@@ -64,7 +67,8 @@ ACCESS_JS = r"""
       const heading = document.createElement("h1");
       heading.className = "sr-only chatdesk-heading";
       heading.textContent = "chatdesk";
-      document.querySelector(".gradio-container, main, body").prepend(heading);
+      (document.querySelector("main") || document.querySelector(".gradio-container") || document.body)
+        .prepend(heading);
     }
   };
 """

@@ -125,9 +125,9 @@ _SCRIPT = r"""
   };
 
   document.addEventListener("keydown", (event) => {
+    if (document.querySelector("#chatdesk-shortcuts[open]")) return;  // the dialog has the keys (Esc closes it)
     if (event.defaultPrevented || editKeys(event) || versionKeys(event)) return;
     if (event.key === "Escape") {
-      if (document.querySelector("#chatdesk-shortcuts[open]")) return;  // the dialog closes itself
       press("stop");
       return;
     }

@@ -37,6 +37,13 @@ def test_axe_finds_no_serious_fault_empty_on_a_chat_and_with_every_panel_open(ch
     assert faults(page) == [], "with every panel open"
 
 
+def test_axe_finds_no_serious_fault_in_the_dark_theme(chromium, app):
+    page = open_page(chromium, app.page_url + "&__theme=dark", new_chat=True)
+    send(page, "Say hello.")
+    open_every_panel(page)
+    assert faults(page) == [], "in the dark theme, with every panel open"
+
+
 def test_fields_are_named_the_page_has_a_heading_and_disclosures_say_open_or_closed(chromium, app):
     page = open_page(chromium, app.page_url)
     expect(page.get_by_role("textbox", name="Message", exact=True)).to_be_visible()
