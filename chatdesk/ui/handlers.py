@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 
 import gradio as gr
 
 from chatdesk.core.conversation import CONTINUE, NEXT_VERSION, PREVIOUS_VERSION, REDO, Conversation
+from chatdesk.core.replies import WATCH_EVERY
 from chatdesk.core.session import ChatSession
 from chatdesk.errors import UserError
 from chatdesk.ui.busy import FINISHED, STOPPED, WRITING, busy_look, idle_look, waiting_text
@@ -73,6 +75,17 @@ class Handlers:
     def _writing(self) -> str:
         """The chats being written, for the chat list's marks (a change refreshes the list)."""
         return " ".join(sorted(self.session.writing_ids()))
+
+    def watch_writing(self):
+        """While chats not on screen are being written, say when one ends (their marks in the chat list go),
+        until this window shows another chat or follows a reply of its own."""
+        still, known = self.screens.unchanged(), self.session.writing_ids()
+        while known and still():
+            time.sleep(WATCH_EVERY)
+            now = self.session.writing_ids()
+            if now != known and still():
+                known = now
+                yield " ".join(sorted(now))
 
     def follow(self, conversation_id: str | None):
         """Follow the reply of the chat just put on screen, if it is still being written."""
