@@ -44,7 +44,7 @@ class Handlers:
         """(chat, live text, Send, Stop, status, writing) as a reply is written, while this window shows its chat;
         `start(still)` starts the reply and yields the conversation as it changes."""
         still = self.screens.show(conversation.id)
-        shown, marked, failed = False, False, None
+        shown, marked, failed, said = False, False, None, WRITING
         try:
             yield (gr.skip(), gr.skip(), *busy_look(), gr.skip())
             for update in start(still):
@@ -52,7 +52,10 @@ class Handlers:
                 chat = gr.skip() if streaming and shown else to_chatbot(update, live=True)
                 writing = self._writing() if update.busy and not marked else gr.skip()  # marks the chat list
                 marked = marked or update.busy
-                yield (chat, live_text(update), *busy_look(self._status(update)), writing)
+                status = self._status(update)
+                look = busy_look(status) if status != said else (gr.skip(),) * 3  # sent when it changes only
+                said = status
+                yield (chat, live_text(update), *look, writing)
                 shown = streaming
         except UserError as error:
             failed = error
