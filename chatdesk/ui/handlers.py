@@ -24,6 +24,7 @@ from chatdesk.ui.sidebar import UNTITLED
 NO_DETAILS = "Click a message to see its details."
 FEEDBACK_OPTIONS = ("Like", "Dislike", "Inaccurate", "Unhelpful", "Off-topic")
 GENERATION = {"concurrency_id": "generation", "concurrency_limit": 1}
+UNCHANGED = (gr.skip(),) * 6  # (chat, live text, Send, Stop, status, writing) as they are
 
 
 def _user_error(error: UserError) -> gr.Error:
@@ -83,6 +84,7 @@ class Handlers:
         """While chats not on screen are being written, say when one ends (their marks in the chat list go),
         until this window shows another chat or follows a reply of its own."""
         still, known = self.screens.unchanged(), self.session.writing_ids()
+        yield gr.skip()  # at least one update: none at all would blank the output
         while known and still():
             time.sleep(WATCH_EVERY)
             now = self.session.writing_ids()
@@ -94,6 +96,7 @@ class Handlers:
         """Follow the reply of the chat just put on screen, if it is still being written."""
         conversation = self.session.find(conversation_id)
         if conversation is None or self.screens.shown() not in (None, conversation.id):
+            yield UNCHANGED
             return
         if not conversation.busy:
             yield (gr.skip(), "", *idle_look(), self._writing())
@@ -112,6 +115,8 @@ class Handlers:
         conversation = self.session.conversation(conversation_id)
         if conversation.messages and conversation.messages[-1].role == "user":  # else the message was refused
             yield from self._stream(conversation, lambda still: self.session.reply(conversation, still))
+        else:
+            yield UNCHANGED  # a generator that yields nothing would blank every output (the Send label too)
 
     def stop(self, conversation_id: str | None):
         conversation = self.session.find(conversation_id)

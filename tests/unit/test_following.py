@@ -115,6 +115,7 @@ def test_a_window_showing_another_chat_hears_when_a_reply_in_the_background_ends
         next(stream)
     handlers.show(session.new_conversation())
     watching = handlers.watch_writing()
+    next(watching)  # nothing yet
     gate.release(10)
     assert next(watching) == ""  # nothing is being written any more: the list loses its mark
     assert chat_choices(session)[0][0] == "Tell me a story"
@@ -136,5 +137,13 @@ def test_watching_the_background_ends_when_the_window_follows_a_reply_of_its_own
     time.sleep(0.3)
     handlers.screens.show(other.id)  # e.g. a message sent there: its reply's event takes over
     watcher.join(2)
-    assert not watcher.is_alive() and heard == []
+    assert not watcher.is_alive() and heard == [{"__type__": "update"}]  # nothing heard
     gate.release(10)
+
+
+def test_no_reply_to_follow_leaves_every_output_as_it_is(session):
+    handlers = Handlers(session)
+    empty = session.new_conversation()  # e.g. a message refused as too long: nothing to reply to
+    for updates in (handlers.reply(empty.id), handlers.follow("no-such-chat")):
+        [update] = list(updates)  # one update, all skips: none at all would blank the Send button's label
+        assert all(part == {"__type__": "update"} for part in update)
