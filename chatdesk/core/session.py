@@ -282,6 +282,7 @@ class ChatSession:
     # internals
 
     def _stream(self, conversation: Conversation, *, continue_reply: bool, still: Watching) -> Iterator[Conversation]:
+        self._ensure_idle(conversation)  # one reply at a time per conversation, whichever window asks
         self.replies.start(conversation, continue_reply=continue_reply)
         yield from self.replies.follow(conversation, still or _always)
 

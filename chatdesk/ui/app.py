@@ -118,7 +118,8 @@ def _wire(handlers, conversation_id, streamed, box, details, usage, marks, bar, 
     chatbot.undo(handlers.undo, [conversation_id], [chatbot, box], show_progress="hidden", **private)
     chatbot.edit(handlers.edit, [conversation_id], streamed, **stream, **private).then(**readouts)
     chatbot.option_select(handlers.option, [conversation_id], streamed, **stream, **private).then(**readouts)
-    conversation_id.change(handlers.follow, [conversation_id], streamed, **stream, **private).then(**readouts)
+    conversation_id.change(handlers.follow, [conversation_id], streamed, **stream, **private).then(
+        **readouts).then(handlers.watch_writing, None, [writing], show_progress="hidden", **private)
     writing.change(**refresh)
     status.change(None, [status], None, js=SHOW_BUSY, queue=False, show_progress="hidden", **private)
     chatbot.change(None, None, None, js=DROP_LIVE_TEXT, queue=False, show_progress="hidden", **private)

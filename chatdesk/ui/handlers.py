@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 
 import gradio as gr
 
 from chatdesk.core.conversation import CONTINUE, NEXT_VERSION, PREVIOUS_VERSION, REDO, Conversation
+from chatdesk.core.replies import WATCH_EVERY
 from chatdesk.core.session import ChatSession
 from chatdesk.errors import UserError
 from chatdesk.ui.busy import FINISHED, STOPPED, WRITING, busy_look, idle_look, waiting_text
@@ -22,6 +24,7 @@ from chatdesk.ui.sidebar import UNTITLED
 NO_DETAILS = "Click a message to see its details."
 FEEDBACK_OPTIONS = ("Like", "Dislike", "Inaccurate", "Unhelpful", "Off-topic")
 GENERATION = {"concurrency_id": "generation", "concurrency_limit": 1}
+UNCHANGED = (gr.skip(),) * 6  # (chat, live text, Send, Stop, status, writing) as they are
 
 
 def _user_error(error: UserError) -> gr.Error:
@@ -42,7 +45,7 @@ class Handlers:
         """(chat, live text, Send, Stop, status, writing) as a reply is written, while this window shows its chat;
         `start(still)` starts the reply and yields the conversation as it changes."""
         still = self.screens.show(conversation.id)
-        shown, marked, failed = False, False, None
+        shown, marked, failed, said = False, False, None, WRITING
         try:
             yield (gr.skip(), gr.skip(), *busy_look(), gr.skip())
             for update in start(still):
@@ -50,7 +53,10 @@ class Handlers:
                 chat = gr.skip() if streaming and shown else to_chatbot(update, live=True)
                 writing = self._writing() if update.busy and not marked else gr.skip()  # marks the chat list
                 marked = marked or update.busy
-                yield (chat, live_text(update), *busy_look(self._status(update)), writing)
+                status = self._status(update)
+                look = busy_look(status) if status != said else (gr.skip(),) * 3  # sent when it changes only
+                said = status
+                yield (chat, live_text(update), *look, writing)
                 shown = streaming
         except UserError as error:
             failed = error
@@ -74,10 +80,23 @@ class Handlers:
         """The chats being written, for the chat list's marks (a change refreshes the list)."""
         return " ".join(sorted(self.session.writing_ids()))
 
+    def watch_writing(self):
+        """While chats not on screen are being written, say when one ends (their marks in the chat list go),
+        until this window shows another chat or follows a reply of its own."""
+        still, known = self.screens.unchanged(), self.session.writing_ids()
+        yield gr.skip()  # at least one update: none at all would blank the output
+        while known and still():
+            time.sleep(WATCH_EVERY)
+            now = self.session.writing_ids()
+            if now != known and still():
+                known = now
+                yield " ".join(sorted(now))
+
     def follow(self, conversation_id: str | None):
         """Follow the reply of the chat just put on screen, if it is still being written."""
         conversation = self.session.find(conversation_id)
         if conversation is None or self.screens.shown() not in (None, conversation.id):
+            yield UNCHANGED
             return
         if not conversation.busy:
             yield (gr.skip(), "", *idle_look(), self._writing())
@@ -96,6 +115,8 @@ class Handlers:
         conversation = self.session.conversation(conversation_id)
         if conversation.messages and conversation.messages[-1].role == "user":  # else the message was refused
             yield from self._stream(conversation, lambda still: self.session.reply(conversation, still))
+        else:
+            yield UNCHANGED  # a generator that yields nothing would blank every output (the Send label too)
 
     def stop(self, conversation_id: str | None):
         conversation = self.session.find(conversation_id)

@@ -23,6 +23,12 @@ class Screens:
             self._shown[window] = (conversation_id, token)
         return lambda: self._shown.get(window, (None, None))[1] is token
 
+    def unchanged(self) -> Callable[[], bool]:
+        """The check that nothing was put on screen, nor started following, in this window since now."""
+        window = _window()
+        token = self._shown.get(window, (None, None))[1]
+        return lambda: self._shown.get(window, (None, None))[1] is token
+
     def shown(self) -> str | None:
         """The conversation this window shows (None when unknown)."""
         return self._shown.get(_window(), (None, None))[0]

@@ -8,6 +8,7 @@ import pytest
 from chatdesk.config import Settings
 from chatdesk.core.host import ModelHost
 from chatdesk.core.session import ChatSession
+from chatdesk.errors import UserError
 from chatdesk.store.database import Store
 from tests.unit.fake_engine import ScriptedEngine
 
@@ -130,3 +131,14 @@ def test_quitting_stops_the_replies_and_keeps_what_they_wrote(engine, tmp_path):
     assert saved.content.startswith("Once ") and saved.status == "complete"
     assert saved.meta["stats"]["finish_reason"] == "cancelled"
     reopened.close()
+
+
+def test_a_second_reply_cannot_start_in_a_chat_still_writing(session, engine):
+    gate = engine.hold()
+    conversation = session.new_conversation()
+    start_reply(session, engine, conversation, "Count", ["one ", "two"])
+    with pytest.raises(UserError, match="Stop"):
+        next(session.reply(conversation))
+    gate.release(10)
+    wait_until(lambda: not conversation.busy)
+    assert len(engine.calls) == 1 and [m.role for m in conversation.messages] == ["user", "assistant"]

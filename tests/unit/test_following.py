@@ -1,5 +1,8 @@
 """The page's events follow a reply only while its chat is on screen (handlers, without a browser)."""
 
+import threading
+import time
+
 import pytest
 
 from chatdesk.config import Settings
@@ -104,3 +107,47 @@ def test_a_reply_waiting_for_another_says_so_and_stop_cancels_it(session, engine
     gate.release(10)
     wait_until(lambda: not story.busy)
     assert [m.content for m in greeting.messages] == ["Hello"] and len(engine.calls) == 1
+
+
+def test_a_window_showing_another_chat_hears_when_a_reply_in_the_background_ends(session, engine):
+    handlers = Handlers(session)
+    gate = engine.hold()
+    engine.enqueue(["Once ", "upon"])
+    story = sent(session, handlers, "Tell me a story")
+    stream = handlers.reply(story.id)
+    while story.generation is None:
+        next(stream)
+    handlers.show(session.new_conversation())
+    watching = handlers.watch_writing()
+    next(watching)  # nothing yet
+    gate.release(10)
+    assert next(watching) == ""  # nothing is being written any more: the list loses its mark
+    assert chat_choices(session)[0][0] == "Tell me a story"
+
+
+def test_watching_the_background_ends_when_the_window_follows_a_reply_of_its_own(session, engine):
+    handlers = Handlers(session)
+    gate = engine.hold()
+    engine.enqueue(["Once ", "upon"])
+    story = sent(session, handlers, "Tell me a story")
+    stream = handlers.reply(story.id)
+    while story.generation is None:
+        next(stream)
+    other = session.new_conversation()
+    handlers.show(other)
+    heard = []
+    watcher = threading.Thread(target=lambda: heard.extend(handlers.watch_writing()), daemon=True)
+    watcher.start()
+    time.sleep(0.3)
+    handlers.screens.show(other.id)  # e.g. a message sent there: its reply's event takes over
+    watcher.join(2)
+    assert not watcher.is_alive() and heard == [{"__type__": "update"}]  # nothing heard
+    gate.release(10)
+
+
+def test_no_reply_to_follow_leaves_every_output_as_it_is(session):
+    handlers = Handlers(session)
+    empty = session.new_conversation()  # e.g. a message refused as too long: nothing to reply to
+    for updates in (handlers.reply(empty.id), handlers.follow("no-such-chat")):
+        [update] = list(updates)  # one update, all skips: none at all would blank the Send button's label
+        assert all(part == {"__type__": "update"} for part in update)
