@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 
 
 def chat_list(page):
-    return page.locator("#chat-list label")
+    return page.locator("#chat-list .row-open")
 
 
 def test_branch_from_a_reply_opens_a_new_chat_and_delete_asks_first(chromium, tmp_path):
@@ -29,8 +29,8 @@ def test_branch_from_a_reply_opens_a_new_chat_and_delete_asks_first(chromium, tm
         expect(bots(page)).to_have_count(1)
         expect(users(page).first).to_contain_text("Tell me about owls.")
         expect(chat_list(page)).to_have_count(2)
-        expect(page.locator("#chat-list label", has_text="Tell me about owls. (branch)")).to_be_visible()
-        expect(page.locator("#chat-list input:checked")).to_have_count(1)
+        expect(chat_list(page).filter(has_text="Tell me about owls. (branch)")).to_be_visible()
+        expect(page.locator('#chat-list [aria-current="page"]')).to_have_text("Tell me about owls. (branch)")
         page.screenshot(path=str(artifact("branch-opened.png")))
 
         chat_list(page).filter(has_not_text="(branch)").click()
@@ -101,7 +101,8 @@ def test_a_temporary_chat_is_marked_exports_and_is_gone_after_a_restart(chromium
         expect(page.locator("#temporary-banner")).to_be_hidden()
         page.locator("#search textarea, #search input").fill("flamingo")
         page.locator("#search textarea, #search input").press("Enter")
-        expect(page.locator("#search-hits label")).to_have_count(0)
+        expect(page.locator("#search-hits")).to_contain_text("Nothing found")
+        expect(page.locator("#search-hits .hit-row")).to_have_count(0)
         page.close()
     finally:
         assert app.stop() == 0

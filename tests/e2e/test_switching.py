@@ -33,6 +33,7 @@ def test_a_reply_goes_on_in_another_chat_and_is_shown_again_when_that_chat_is_op
     send.click()
     wait_growing(page, 40)
     expect(stop).to_be_visible()  # one button: Stop while the reply is written, in the stop look
+    expect(stop).to_have_attribute("aria-keyshortcuts", "Escape")
     expect(send).to_be_hidden()
     expect(page.locator("#chat")).to_have_attribute("aria-busy", "true")
     expect(page.locator("#reply-status")).to_contain_text("Writing a reply")
