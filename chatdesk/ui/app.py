@@ -33,8 +33,8 @@ def build_ui(session: ChatSession) -> gr.Blocks:
             gr.Markdown(f"⚠️ {notice}", elem_classes=["notice"])
         with gr.Row(equal_height=False, elem_id="main-row"):
             with gr.Column(scale=1, min_width=220, elem_id="sidebar"):
-                temporary = temporary_button()
-                bar = build_sidebar(session)
+                bar = build_sidebar(session, beside_new=temporary_button)
+                temporary = bar.beside_new
             with gr.Column(scale=4, elem_id="chat-column"):
                 actions = build_actions(temporary)
                 chatbot = gr.Chatbot(
@@ -49,7 +49,7 @@ def build_ui(session: ChatSession) -> gr.Blocks:
                     attach.button.render()
                     box = gr.Textbox(
                         show_label=False, scale=8, lines=1, max_lines=8, autofocus=True, elem_id="message",
-                        placeholder="Message chatdesk (Enter sends, Shift+Enter adds a line, Esc stops)",
+                        placeholder="Message chatdesk (Shift+Enter: new line)",
                     )
                     send, stop = build_send_stop()
                 status = gr.HTML("", elem_id="reply-status")
@@ -131,8 +131,6 @@ def _wire(handlers, conversation_id, streamed, box, details, usage, marks, bar, 
     chatbot.like(handlers.like, [conversation_id], None, queue=False, **private)
     chatbot.copy(handlers.copy, [conversation_id], None, queue=False, **private)
 
-    chatbot.clear(handlers.clear, [conversation_id], [conversation_id, chatbot, usage, details],
-                  queue=False, **private).then(**refresh).then(**readouts)
     gr.api(handlers.api_chat, api_name="chat", **GENERATION)
     gr.api(handlers.api_retry, api_name="retry", **GENERATION)
     gr.api(handlers.api_new_conversation, api_name="new_conversation", queue=False)

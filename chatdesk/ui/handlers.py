@@ -172,10 +172,6 @@ class Handlers:
         self.session.host.get_ready(conversation)
         return (*self.show(conversation), conversation.title, conversation.system_prompt)
 
-    def clear(self, conversation_id: str | None):
-        self.session.leave(self.session.find(conversation_id))
-        return self.show(self.session.new_conversation())
-
     def select(self, conversation_id: str | None, selected: gr.SelectData):
         conversation = self.session.find(conversation_id)
         if conversation is None:

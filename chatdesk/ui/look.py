@@ -86,6 +86,10 @@ footer { display: none !important; }
 # A full-height window that never scrolls as a whole: the header on top, then the sidebar, the chat (its
 # message box at the bottom) and the side panel, each scrolling on its own.
 LAYOUT_CSS = """
+#chat .top-panel button[aria-label="Clear"] { display: none !important; }  /* + New chat does that; it deleted nothing */
+#chat .bubble-wrap { padding-top: 36px; }
+#new-chats { flex-wrap: wrap !important; gap: 6px !important; }
+#new-chats > button { flex: 1 1 auto !important; white-space: nowrap; min-width: max-content !important; }  /* the first message clear of Copy conversation */
 html, body { height: 100%; margin: 0; }
 gradio-app { height: 100vh; height: 100dvh; display: block; }
 .gradio-container { height: 100vh; height: 100dvh; min-height: 0 !important; display: flex; flex-direction: column; }

@@ -116,7 +116,7 @@ class MessageActions:
 
 def temporary_button() -> gr.Button:
     """The Temporary chat control (placed next to + New chat)."""
-    return gr.Button("Temporary chat", variant="secondary", size="sm", elem_id="temporary-chat")
+    return gr.Button("Temporary chat", variant="secondary", elem_id="temporary-chat", scale=1, min_width=0)
 
 
 def build_actions(temporary: gr.Button) -> MessageActions:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import gradio as gr
@@ -31,11 +32,15 @@ class Sidebar:
     export_all: gr.Button
     export_feedback: gr.Button
     download: gr.File
+    beside_new: gr.Button | None = None
 
 
-def build_sidebar(session: ChatSession) -> Sidebar:
-    """Lay out the sidebar (inside the caller's column): the list scrolls, the rest stays below it."""
-    new = gr.Button("+ New chat", variant="secondary", elem_id="new-chat")
+def build_sidebar(session: ChatSession, beside_new: Callable[[], gr.Button] | None = None) -> Sidebar:
+    """Lay out the sidebar (inside the caller's column): the list scrolls, the rest stays below it;
+    `beside_new` makes a button to put next to + New chat."""
+    with gr.Row(elem_id="new-chats"):
+        new = gr.Button("+ New chat", variant="secondary", elem_id="new-chat", scale=2, min_width=0)
+        extra = beside_new() if beside_new else None
     search = gr.Textbox(show_label=False, placeholder="Search all chats", elem_id="search", max_lines=1)
     hits = gr.HTML("", elem_id="search-hits", js_on_load=ACTIONS_JS, padding=False)
     chats = gr.HTML(chat_list_html(session.history.conversations(), None), elem_id="chat-list",
@@ -56,7 +61,7 @@ def build_sidebar(session: ChatSession) -> Sidebar:
         export_feedback = gr.Button("Feedback (JSONL)", size="sm", elem_id="export-feedback")
     download = gr.File(label="Download", visible=False, elem_id="download")
     return Sidebar(new, search, hits, chats, title, system_prompt, set_system_prompt, export_markdown, export_json,
-                   trash, import_file, export_all, export_feedback, download)
+                   trash, import_file, export_all, export_feedback, download, extra)
 
 
 class SidebarHandlers:

@@ -153,13 +153,14 @@ def test_copy_is_recorded_as_a_signal(chromium, app):
     expect(page.locator("#details")).to_contain_text("copy")
 
 
-def test_clear_starts_a_new_conversation(chromium, app):
+def test_new_chat_starts_a_new_conversation_and_the_chat_has_no_clear_button(chromium, app):
     page = open_page(chromium, app.page_url, new_chat=True)
     send(page, "My name is Ada. Remember it.")
     old_context = context_tokens(page)
     chats = page.locator("#chat-list .row-open")
     before = chats.count()
-    page.locator('#chat button[aria-label="Clear"]').click()
+    expect(page.locator("#chat").get_by_role("button", name="Clear")).to_be_hidden()  # it deleted nothing
+    page.get_by_role("button", name="New chat").click()
     expect(users(page)).to_have_count(0)
     expect(page.locator("#chat button.example")).to_have_count(3)
     expect(page.locator("#context-usage")).to_contain_text("Context: 0 /")

@@ -11,7 +11,7 @@ from chatdesk.ui.app import build_ui
 from tests.unit.fake_engine import ScriptedEngine
 
 CHATBOT_EVENTS = {"change", "select", "like", "retry", "undo", "example_select",
-                  "option_select", "clear", "copy", "edit"}
+                  "option_select", "copy", "edit"}
 
 
 @pytest.fixture
