@@ -159,7 +159,7 @@ _SCRIPT = r"""
         if (target === "reply") { if (control.tabIndex !== 0) control.tabIndex = 0; }
         else {
           const base = control.dataset.chatdeskTitle ??= (control.getAttribute("title")
-              || control.getAttribute("aria-label") || control.textContent.trim() || action);
+              || control.getAttribute("aria-label") || control.textContent.replace("▼", "").trim() || action);
           const title = `${base} (${shownKeys(keys)})`;
           if (control.getAttribute("title") !== title) control.setAttribute("title", title);
         }

@@ -88,6 +88,10 @@ footer { display: none !important; }
 LAYOUT_CSS = """
 #chat .top-panel button[aria-label="Clear"] { display: none !important; }  /* + New chat does that; it deleted nothing */
 #chat .bubble-wrap { padding-top: 36px; }
+.label-wrap .icon { transform: none !important; font-size: 0 !important; }  /* a chevron, not Gradio's ◀ */
+.label-wrap .icon::before { content: "›"; display: inline-block; font-size: 20px; line-height: 1;
+                            transition: transform 0.15s; }
+.label-wrap.open .icon::before { transform: rotate(90deg); }
 #new-chats { flex-wrap: wrap !important; gap: 6px !important; }
 #new-chats > button { flex: 1 1 auto !important; white-space: nowrap; min-width: max-content !important; }  /* the first message clear of Copy conversation */
 html, body { height: 100%; margin: 0; }
