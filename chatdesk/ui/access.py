@@ -74,9 +74,9 @@ ACCESS_JS = r"""
 """
 
 ACCESS_CSS = """
-:is(button, input, textarea, select, summary, a, [tabindex]):focus-visible {
+:is(button, input, textarea, select, summary, a, [tabindex], div, nav, ul):focus-visible {
   outline: 2px solid #1d4ed8 !important; outline-offset: 2px !important; }
-.dark :is(button, input, textarea, select, summary, a, [tabindex]):focus-visible { outline-color: #93c5fd !important; }
+.dark :is(button, input, textarea, select, summary, a, [tabindex], div, nav, ul):focus-visible { outline-color: #93c5fd !important; }
 .chatdesk-heading.sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden;
   clip: rect(0, 0, 0, 0); white-space: nowrap; border: 0; }
 """

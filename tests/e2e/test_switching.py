@@ -1,6 +1,5 @@
 """The chat you open is the chat you see: a reply goes on in the background while another chat is open."""
 
-import re
 import time
 
 from playwright.sync_api import expect
@@ -16,8 +15,9 @@ def buttons(page):
     return page.get_by_role("button", name="Send", exact=True), page.get_by_role("button", name="Stop", exact=True)
 
 
-def chat_in_list(page, text: str):
-    return page.get_by_role("radio", name=re.compile(text))
+def writing_in_list(page, text: str = ""):
+    """Chats in the list marked as still writing a reply."""
+    return page.locator("#chat-list .row-open:has(.row-writing)", has_text=text)
 
 
 def wait_growing(page, longer_than: int) -> None:
@@ -46,7 +46,7 @@ def test_a_reply_goes_on_in_another_chat_and_is_shown_again_when_that_chat_is_op
     time.sleep(1.5)
     expect(bots(page)).to_have_count(0)  # nothing of the story is written into the new chat
     assert "lighthouse" not in page.locator("#chat").inner_text()
-    expect(chat_in_list(page, "● Write a long story")).to_be_visible()  # marked as still writing
+    expect(writing_in_list(page, "Write a long story")).to_be_visible()  # marked as still writing
     expect(page.locator("#chat")).to_have_attribute("aria-busy", "false")
 
     box(page).fill(GREETING)  # one model: this reply waits for the story, and the window says so
@@ -56,7 +56,7 @@ def test_a_reply_goes_on_in_another_chat_and_is_shown_again_when_that_chat_is_op
     expect(stop).to_be_visible()
     page.screenshot(path=str(artifact("switch-waiting.png")))
 
-    chat_in_list(page, "lighthouse").click()  # back to the story: still being written, and followed again
+    page.locator("#chat-list .row-open", has_text="lighthouse").click()  # back to the story: still being written, and followed again
     expect(users(page).first).to_contain_text("lighthouse keeper")
     before = len(last_reply(page))
     wait_growing(page, before + 20)
@@ -74,12 +74,12 @@ def test_a_reply_goes_on_in_another_chat_and_is_shown_again_when_that_chat_is_op
 
     # now the greeting is written, out of sight (too quickly, on a fast machine, to see its mark for sure);
     # the list hears when it has ended
-    expect(chat_in_list(page, "●")).to_have_count(0, timeout=REPLY_TIMEOUT)
-    chat_in_list(page, "Say hello").click()  # the greeting, answered once the story stopped
+    expect(writing_in_list(page)).to_have_count(0, timeout=REPLY_TIMEOUT)
+    page.locator("#chat-list .row-open", has_text="Say hello").click()  # the greeting, answered once the story stopped
     expect(users(page).first).to_contain_text(GREETING)
     wait_replied(page, GREETING)
     assert "lighthouse" not in page.locator("#chat").inner_text()
-    expect(chat_in_list(page, "●")).to_have_count(0)
+    expect(writing_in_list(page)).to_have_count(0)
     page.screenshot(path=str(artifact("switch-answered.png")))
 
 
