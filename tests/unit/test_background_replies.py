@@ -142,3 +142,16 @@ def test_a_second_reply_cannot_start_in_a_chat_still_writing(session, engine):
     gate.release(10)
     wait_until(lambda: not conversation.busy)
     assert len(engine.calls) == 1 and [m.role for m in conversation.messages] == ["user", "assistant"]
+
+
+def test_leaving_a_temporary_chat_stops_its_reply_and_nothing_of_it_reaches_the_disk(session, engine, store):
+    gate = engine.hold()
+    temporary = session.new_temporary()
+    start_reply(session, engine, temporary, "A secret question", ["Never ", "saved ", "anywhere."])
+    session.leave(temporary)  # another chat opened: the temporary chat is gone, and its reply with it
+    gate.release(10)
+    wait_until(lambda: not session.writing_ids())
+    assert session.find(temporary.id) is None
+    assert temporary.messages[-1].finish_reason in ("cancelled", "interrupted")
+    assert not [row for row in store.conversations() if row.id == temporary.id]
+    assert store.search("secret") == [] and store.search("Never") == []
