@@ -61,7 +61,9 @@ def salvage(kept: Path, into: sqlite3.Connection) -> tuple[int, int]:
 def _copy(source: sqlite3.Connection, into: sqlite3.Connection, table: str) -> None:
     """Every readable row of `table`, in rowid order; where a batch cannot be read, row by row."""
     try:
-        columns = [row[1] for row in into.execute(f"PRAGMA table_info({table})")]
+        theirs = {row[1] for row in source.execute(f"PRAGMA table_info({table})")}
+        # Those both have: a file from before a migration lacks its new columns, which take their defaults.
+        columns = [row[1] for row in into.execute(f"PRAGMA table_info({table})") if row[1] in theirs]
         source.execute(f"SELECT {', '.join(columns)} FROM {table} LIMIT 0")
     except sqlite3.Error:
         return

@@ -41,3 +41,20 @@ def test_a_damaged_page_does_not_stop_the_start_and_the_rest_is_recovered(tmp_pa
     assert set(shown) <= set(texts) and len(shown) == messages  # every recovered message is shown
     assert store.integrity() == "ok" and store.search("keeper")
     store.close()
+
+
+def test_a_damaged_file_from_before_pins_is_recovered_with_its_chats_unpinned(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "chatdesk.db"
+    texts = history_of(path)
+    old = sqlite3.connect(path)  # as an earlier chatdesk wrote it: no pinned column, migration 4 not applied
+    old.executescript("ALTER TABLE conversations DROP COLUMN pinned; DELETE FROM schema_migrations WHERE version = 4;"
+                      "VACUUM;")
+    old.close()
+    damage_a_page(path, 0.5)
+    store = Store(path)
+    chats, messages = store.recovered
+    assert chats == 30 and len(texts) * 0.9 <= messages <= len(texts)  # before: 0 chats, a new empty history
+    assert not any(row.pinned for row in store.conversations())
+    store.close()
