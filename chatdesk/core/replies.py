@@ -187,9 +187,9 @@ class Replies:
         finally:
             conversation.generation = None
             self._finish(conversation, reply, generation, earlier, made_by, whole)
+        if not reply.content and (failure is not None or generation.cancelled):
+            self.history.drop(conversation, reply)  # nothing written: the message stays, unanswered
         if failure is not None:
-            if not reply.content:
-                self.history.drop(conversation, reply)
             raise UserError(str(failure)) from failure
 
     def _checkpoint(self, reply: Message, generation: Generation) -> None:

@@ -152,6 +152,17 @@ def test_leaving_a_temporary_chat_stops_its_reply_and_nothing_of_it_reaches_the_
     gate.release(10)
     wait_until(lambda: not session.writing_ids())
     assert session.find(temporary.id) is None
-    assert temporary.messages[-1].finish_reason in ("cancelled", "interrupted")
+    assert not any("anywhere" in m.content for m in temporary.messages)  # stopped, not written to its end
     assert not [row for row in store.conversations() if row.id == temporary.id]
     assert store.search("secret") == [] and store.search("Never") == []
+
+
+def test_a_reply_stopped_before_its_first_word_leaves_no_empty_reply(session, engine, store):
+    gate = engine.hold()  # as while a long prompt is read: nothing written yet
+    conversation = session.new_conversation()
+    start_reply(session, engine, conversation, "A long question", ["An ", "answer."])
+    session.stop(conversation)
+    gate.release(10)
+    wait_until(lambda: not session.writing_ids())
+    assert [m.role for m in conversation.messages] == ["user"]  # the message stays, unanswered
+    assert [m.role for m in store.branch(store.conversation(conversation.id).leaf_id)] == ["user"]
