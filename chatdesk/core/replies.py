@@ -131,6 +131,10 @@ class Replies:
             return None
         if not self._take_turn(job, stop_pressed):
             return None
+        if not self.host.wait_for_model(stop=stop_pressed) and stop_pressed.is_set():  # one loading since
+            self._writing = None
+            self._turn.release()
+            return None
         try:
             engine, params = self.host.require_engine(), self.host.params
             prompt = conversation.prompt(whole_last=True) if job.continue_reply else conversation.prompt()

@@ -86,7 +86,8 @@ class ChatSession:
     def open_at(self, conversation_id: str, message_id: str) -> Conversation:
         """Open a conversation on the branch that shows `message_id` (it keeps its place in the list)."""
         conversation = self.conversation(conversation_id)
-        self.history.show_newest_below(conversation, message_id, touch=False)
+        if not conversation.busy:  # else its reply, still being written, would lose the messages it writes into
+            self.history.show_newest_below(conversation, message_id, touch=False)
         return conversation
 
     def pin(self, conversation_id: str, pinned: bool = True) -> None:
@@ -190,6 +191,7 @@ class ChatSession:
 
     def redo(self, conversation: Conversation) -> Conversation:
         """Bring back the exchange undone last."""
+        self._ensure_idle(conversation)
         if not conversation.can_redo():
             raise UserError("There is nothing to redo here.")
         message_id, _parent = conversation.undone.pop()

@@ -166,3 +166,15 @@ def test_a_reply_stopped_before_its_first_word_leaves_no_empty_reply(session, en
     wait_until(lambda: not session.writing_ids())
     assert [m.role for m in conversation.messages] == ["user"]  # the message stays, unanswered
     assert [m.role for m in store.branch(store.conversation(conversation.id).leaf_id)] == ["user"]
+
+
+def test_a_search_hit_in_a_chat_still_writing_opens_it_with_its_reply_going_on(session, engine, store):
+    gate = engine.hold()
+    story = session.new_conversation()
+    start_reply(session, engine, story, "Tell me a story", ["Once ", "upon ", "a ", "time."])
+    session.leave(story)
+    opened = session.open_at(story.id, story.messages[0].id)  # found by a search while it writes
+    gate.release(10)
+    wait_until(lambda: not session.writing_ids())
+    assert opened.messages[-1].content == "Once upon a time."  # before: stuck at its last checkpoint
+    assert opened.messages[-1].finish_reason == "stop"

@@ -743,3 +743,19 @@ def test_the_details_show_what_the_server_reported(session, engine, store):
                                                "system_fingerprint": "b6000-abc"})
     facts = session.details(conversation, 1)
     assert facts["server_tokens_per_second"] == 41.5 and facts["system_fingerprint"] == "b6000-abc"
+
+
+def test_a_reply_waiting_its_turn_waits_too_for_a_model_loading_meanwhile(engine, store):
+    session, first, loader = with_a_loader(engine, store, ["From the new model"])
+    gate = engine.hold()
+    engine.enqueue(["Old ", "model."])
+    story = session.submit(first, "One")
+    next(story), next(story)  # the first chat's reply has started
+    second = session.new_conversation()
+    waiting = answer_while_loading(session, second, session.submit(second, "Two"))  # its turn comes after
+    hold_a_model_switch(session, loader)
+    gate.release(10)  # the first reply ends while the new model still loads: the second takes its turn
+    list(story)
+    loader.release.set()
+    waiting.join(5)
+    assert texts(second) == [("user", "Two"), ("assistant", "From the new model")]  # before: "Still loading"
