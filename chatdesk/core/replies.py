@@ -223,7 +223,8 @@ class Replies:
         except StorageError as error:
             raise _not_saved(error) from error
         self.host.measure(conversation)
-        self.host.get_ready(conversation)
+        if not conversation.temporary or self.history.is_temporary(conversation.id):  # not a chat discarded
+            self.host.get_ready(conversation)
 
 
 def stop(conversation: Conversation) -> None:

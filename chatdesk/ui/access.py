@@ -1,9 +1,8 @@
 """Accessibility kept generic: contrast at WCAG AA, a visible focus ring, and the ARIA the page script sets.
 
-ACCESS_JS runs inside look.PAGE_JS: after every redraw it names disclosures' state (aria-expanded), marks the
-chat log busy while a reply is written (and announces its end), gives the page its h1, and fixes lists whose
-items are buttons. CSS rules and theme values, not per-control edits,
-so that they hold for controls added later.
+ACCESS_JS runs inside look.PAGE_JS: after every redraw it names disclosures' state (aria-expanded), gives the
+page its h1, and fixes lists whose items are buttons (the busy chat log and its status line are ui/busy.py's).
+CSS rules and theme values, not per-control edits, so that they hold for controls added later.
 """
 
 from __future__ import annotations
@@ -25,20 +24,6 @@ READABLE = {
 }
 
 ACCESS_JS = r"""
-  const announce = (text) => {
-    let status = document.querySelector("#chatdesk-status");
-    if (!status) {
-      status = document.createElement("div");
-      status.id = "chatdesk-status";
-      status.className = "sr-only chatdesk-heading";
-      status.setAttribute("role", "status");
-      document.body.appendChild(status);
-    }
-    status.textContent = text;
-  };
-  const tracker = (record) => record.target.matches?.('#chat [data-testid="status-tracker"]');
-  new MutationObserver((records) => records.some(tracker) && window.chatdeskDecorateAccess())
-    .observe(document.body, {attributes: true, attributeFilter: ["class"], subtree: true});
   window.chatdeskDecorateAccess = () => {
     // Disclosures say whether they are open.
     document.querySelectorAll("button.label-wrap").forEach((button) => {
@@ -52,16 +37,6 @@ ACCESS_JS = r"""
         if (list.matches("#chat .examples")) list.setAttribute("aria-label", "Suggestions");
       }
     });
-    // The chat log is busy while a reply is written, and a status line says when it has finished.
-    const log = document.querySelector('#chat [role="log"]');
-    if (log) {
-      const busy = String(!!log.querySelector(".chatdesk-live")
-          || [...document.querySelectorAll('#chat [data-testid="status-tracker"]')]
-              .some((tracker) => !tracker.classList.contains("hide")));
-      const was = log.getAttribute("aria-busy");
-      if (was !== busy) log.setAttribute("aria-busy", busy);
-      if (was === "true" && busy === "false") announce("The reply has finished.");
-    }
     // The page's heading: the app's name, for those who navigate by headings.
     if (!document.querySelector('h1, [role="heading"][aria-level="1"]')) {
       const heading = document.createElement("h1");

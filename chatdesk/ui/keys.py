@@ -128,7 +128,8 @@ _SCRIPT = r"""
     if (document.querySelector("#chatdesk-shortcuts[open]")) return;  // the dialog has the keys (Esc closes it)
     if (event.defaultPrevented || editKeys(event) || versionKeys(event)) return;
     if (event.key === "Escape") {
-      press("stop");
+      // Esc closes what is open where the person is (a menu, a rename, a dialog, a list); elsewhere it stops.
+      if (!event.target.closest?.("#sidebar, dialog, [role=dialog], [role=listbox], [role=combobox]")) press("stop");
       return;
     }
     const shortcut = SHORTCUTS.find(([keys, action]) => actions[action] && matches(event, keys));
@@ -140,10 +141,9 @@ _SCRIPT = r"""
 
   // Focus goes back to the message box after a new chat, a retry, or opening a chat.
   document.addEventListener("click", (event) => {
-    if (event.target.closest?.(`${TARGETS.newChat}, ${TARGETS.retry}`)) focusMessage();
-  });
-  document.addEventListener("change", (event) => {
-    if (event.target.closest?.("#chat-list, #search-hits")) focusMessage();
+    if (event.target.closest?.(`${TARGETS.newChat}, ${TARGETS.retry}, #chat-list .row-open, #search-hits .row-open`)) {
+      focusMessage();
+    }
   });
 
   // Names, tooltips and aria-keyshortcuts, set again whenever the page redraws a control.

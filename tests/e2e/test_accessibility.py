@@ -74,4 +74,4 @@ def test_the_chat_log_is_busy_while_a_reply_is_written_and_its_end_is_announced(
     send(page, "Write a short poem about rain.", wait=False)
     expect(log).to_have_attribute("aria-busy", "true", timeout=30_000)
     expect(log).to_have_attribute("aria-busy", "false", timeout=120_000)
-    expect(page.get_by_role("status").filter(has_text="The reply has finished.")).to_have_count(1)
+    expect(page.get_by_role("status").filter(has_text="Reply finished.")).to_have_count(1)  # said once

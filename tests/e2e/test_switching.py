@@ -39,6 +39,11 @@ def test_a_reply_goes_on_in_another_chat_and_is_shown_again_when_that_chat_is_op
     expect(page.locator("#reply-status")).to_contain_text("Writing a reply")
     expect(page.locator("#reply-status")).to_have_attribute("aria-live", "polite")
     expect(page.get_by_role("status").filter(has_text="Writing a reply")).to_be_visible()
+    menu = page.get_by_role("button", name="Options for Write a long story", exact=False)
+    menu.click()
+    page.keyboard.press("Escape")  # closes the menu, and only that
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    expect(stop).to_be_visible()
 
     page.get_by_role("button", name="+ New chat").click()  # the story goes on being written, out of sight
     expect(users(page)).to_have_count(0)

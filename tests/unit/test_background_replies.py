@@ -149,8 +149,10 @@ def test_leaving_a_temporary_chat_stops_its_reply_and_nothing_of_it_reaches_the_
     temporary = session.new_temporary()
     start_reply(session, engine, temporary, "A secret question", ["Never ", "saved ", "anywhere."])
     session.leave(temporary)  # another chat opened: the temporary chat is gone, and its reply with it
+    engine.prepared.clear()
     gate.release(10)
     wait_until(lambda: not session.writing_ids())
+    assert not any("A secret question" in str(messages) for messages in engine.prepared)  # not computed again
     assert session.find(temporary.id) is None
     assert not any("anywhere" in m.content for m in temporary.messages)  # stopped, not written to its end
     assert not [row for row in store.conversations() if row.id == temporary.id]
