@@ -47,7 +47,10 @@ class Handlers:
         still = self.screens.show(conversation.id)
         shown, marked, failed, said = False, False, None, WRITING
         try:
-            yield (gr.skip(), gr.skip(), *busy_look(), gr.skip())
+            with self.screens.sending(still) as showing:
+                if not showing:
+                    return
+                yield (gr.skip(), gr.skip(), *busy_look(), gr.skip())
             for update in start(still):
                 streaming = update.generation is not None
                 chat = gr.skip() if streaming and shown else to_chatbot(update, live=True)
@@ -56,7 +59,10 @@ class Handlers:
                 status = self._status(update)
                 look = busy_look(status) if status != said else (gr.skip(),) * 3  # sent when it changes only
                 said = status
-                yield (chat, live_text(update), *look, writing)
+                with self.screens.sending(still) as showing:
+                    if not showing:  # another chat was put on screen while this update was made
+                        return
+                    yield (chat, live_text(update), *look, writing)
                 shown = streaming
         except UserError as error:
             failed = error
@@ -68,8 +74,9 @@ class Handlers:
             if shown:
                 yield (to_chatbot(conversation), "", *idle_look(), self._writing())
             raise
-        if still():
-            yield (to_chatbot(conversation), "", *idle_look(_ended(conversation, failed)), self._writing())
+        with self.screens.sending(still) as showing:
+            if showing:
+                yield (to_chatbot(conversation), "", *idle_look(_ended(conversation, failed)), self._writing())
 
     def _status(self, conversation: Conversation) -> str:
         """What the status line says while the conversation's reply is on its way."""

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from gradio.context import LocalContext
+
+
+HOLD_AT_MOST = 2.0  # seconds a window waits for a follower's update on its way to the page
 
 
 class Screens:
@@ -13,15 +17,38 @@ class Screens:
 
     def __init__(self) -> None:
         self._shown: dict[str | None, tuple[str | None, object]] = {}
+        self._sending: dict[str | None, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def show(self, conversation_id: str | None) -> Callable[[], bool]:
         """This window now shows `conversation_id`: any event following a reply here stops; returns the
         check a new follower asks before each update (whether the window still shows it, followed by it)."""
         window, token = _window(), object()
-        with self._lock:
-            self._shown[window] = (conversation_id, token)
+        sending = self._sending_in(window)
+        waited = sending.acquire(timeout=HOLD_AT_MOST)  # an update of the old chat reaches the page first
+        try:
+            with self._lock:
+                self._shown[window] = (conversation_id, token)
+        finally:
+            if waited:
+                sending.release()
         return lambda: self._shown.get(window, (None, None))[1] is token
+
+    @contextmanager
+    def sending(self, still: Callable[[], bool]) -> Iterator[bool]:
+        """Held while a follower yields an update and Gradio sends it (until the generator resumes), so that
+        another chat put on screen meanwhile arrives after it; gives whether the window still shows the chat."""
+        lock = self._sending_in(_window())
+        held = lock.acquire(timeout=HOLD_AT_MOST)
+        try:
+            yield still()
+        finally:
+            if held:
+                lock.release()
+
+    def _sending_in(self, window: str | None) -> threading.Lock:
+        with self._lock:
+            return self._sending.setdefault(window, threading.Lock())
 
     def unchanged(self) -> Callable[[], bool]:
         """The check that nothing was put on screen, nor started following, in this window since now."""
