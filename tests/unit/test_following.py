@@ -151,3 +151,24 @@ def test_no_reply_to_follow_leaves_every_output_as_it_is(session):
     for updates in (handlers.reply(empty.id), handlers.follow("no-such-chat")):
         [update] = list(updates)  # one update, all skips: none at all would blank the Send button's label
         assert all(part == {"__type__": "update"} for part in update)
+
+
+def test_a_chat_put_on_screen_arrives_after_the_old_chats_update_already_on_its_way():
+    import threading
+
+    from chatdesk.ui.screens import Screens
+
+    screens = Screens()
+    still = screens.show("story")
+
+    def follower():
+        with screens.sending(still) as showing:
+            yield showing
+
+    updates = follower()
+    assert next(updates) is True  # an update of the story, being sent: its generator has not resumed yet
+    shown = threading.Event()
+    threading.Thread(target=lambda: (screens.show("new chat"), shown.set()), daemon=True).start()
+    assert not shown.wait(0.3)  # + New chat waits for it: else the story could land in the new chat's pane
+    list(updates)  # sent: Gradio resumes the generator
+    assert shown.wait(1) and not still()
