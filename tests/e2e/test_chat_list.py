@@ -63,9 +63,9 @@ def test_the_list_groups_chats_by_date_marks_the_open_one_and_names_the_window(c
         page.keyboard.press("Enter")
         expect(users(page).first).to_contain_text("Chat number 2 about")
         expect(current).to_have_text(re.compile("^Chat number 2 about"))
-        page.keyboard.press("Tab")  # to the row's ⋯ button; Enter opens its menu, Esc closes it
+        expect(page.get_by_role("textbox", name="Message")).to_be_focused()  # ready to type in the chat opened
         more = page.get_by_role("button", name="Options for Chat number 2 about")
-        expect(more).to_be_focused()
+        more.focus()  # the row's ⋯ button: Enter opens its menu, Esc closes it
         page.keyboard.press("Enter")
         expect(page.get_by_role("button", name="Rename")).to_be_focused()
         page.keyboard.press("Escape")
