@@ -4,12 +4,9 @@ import json
 
 import pytest
 
-from chatdesk.config import Settings
 from chatdesk.core.attachments import Attachment
 from chatdesk.core.file_room import check_room, file_tokens, tokens_with
 from chatdesk.core.history import History
-from chatdesk.core.host import ModelHost
-from chatdesk.core.session import ChatSession
 from chatdesk.errors import UserError
 from chatdesk.store import exchange
 from chatdesk.store.database import Store
@@ -21,18 +18,6 @@ NOTES = Attachment("notes.txt", "alpha beta gamma")
 @pytest.fixture
 def engine():
     return ScriptedEngine(context_length=200)
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = Store(tmp_path / "chatdesk.db")
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def session(engine, store):
-    return ChatSession.over(ModelHost(engine, Settings(max_tokens=20, system_prompt="Be brief.")), store)
 
 
 def send(session, engine, conversation, text, files, reply=("Ok",)):

@@ -10,19 +10,6 @@ from chatdesk.core.host import ModelHost
 from chatdesk.core.session import ChatSession
 from chatdesk.errors import UserError
 from chatdesk.store.database import Store
-from tests.unit.fake_engine import ScriptedEngine
-
-
-@pytest.fixture
-def engine():
-    return ScriptedEngine()
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = Store(tmp_path / "chatdesk.db")
-    yield store
-    store.close()
 
 
 @pytest.fixture

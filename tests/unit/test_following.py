@@ -12,13 +12,7 @@ from chatdesk.store.database import Store
 from chatdesk.ui.busy import FINISHED, STOPPED, WRITING
 from chatdesk.ui.handlers import Handlers
 from chatdesk.ui.sidebar import SidebarHandlers
-from tests.unit.fake_engine import ScriptedEngine
 from tests.unit.test_background_replies import wait_until
-
-
-@pytest.fixture
-def engine():
-    return ScriptedEngine()
 
 
 @pytest.fixture

@@ -28,13 +28,6 @@ def engine():
 
 
 @pytest.fixture
-def store(tmp_path):
-    store = Store(tmp_path / "chatdesk.db")
-    yield store
-    store.close()
-
-
-@pytest.fixture
 def session(engine, store, monkeypatch):
     monkeypatch.setattr("chatdesk.core.replies.SAVE_EVERY", 0)
     return ChatSession.over(ModelHost(engine, Settings(max_tokens=1000, system_prompt="Be brief.")), store)

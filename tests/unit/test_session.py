@@ -17,34 +17,8 @@ from chatdesk.core.history import History
 from chatdesk.core.host import ModelHost
 from chatdesk.core.session import MAX_MESSAGE_CHARS, ChatSession
 from chatdesk.errors import UserError
-from chatdesk.store.database import Store
+from tests.unit.chatting import chat, texts
 from tests.unit.fake_engine import ScriptedEngine
-
-
-@pytest.fixture
-def engine():
-    return ScriptedEngine()
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = Store(tmp_path / "chatdesk.db")
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def session(engine, store):
-    return ChatSession.over(ModelHost(engine, Settings(max_tokens=20, system_prompt="Be brief.")), store)
-
-
-def chat(session, engine, conversation, text, reply):
-    engine.enqueue(reply)
-    return list(session.submit(conversation, text))
-
-
-def texts(conversation):
-    return [(m.role, m.content) for m in conversation.messages]
 
 
 def test_submit_shows_the_user_message_first_then_streams_the_reply(session, engine):

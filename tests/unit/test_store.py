@@ -9,13 +9,6 @@ from chatdesk.store.database import HistoryUnavailable, Store
 from chatdesk.store.migrations import MIGRATIONS
 
 
-@pytest.fixture
-def store(tmp_path):
-    store = Store(tmp_path / "chatdesk.db")
-    yield store
-    store.close()
-
-
 def exchange(store, conversation_id, question, answer, parent=None):
     user = store.add_message(conversation_id, parent, "user", question)
     return user, store.add_message(conversation_id, user.id, "assistant", answer)
