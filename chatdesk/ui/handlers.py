@@ -49,6 +49,7 @@ class Handlers:
         try:
             with self.screens.sending(still) as showing:
                 if not showing:
+                    yield UNCHANGED  # the event's last output: nothing of this chat lands on the one shown
                     return
                 yield (gr.skip(), gr.skip(), *busy_look(), gr.skip())
             for update in start(still):
@@ -61,6 +62,7 @@ class Handlers:
                 said = status
                 with self.screens.sending(still) as showing:
                     if not showing:  # another chat was put on screen while this update was made
+                        yield UNCHANGED
                         return
                     yield (chat, live_text(update), *look, writing)
                 shown = streaming
@@ -75,8 +77,8 @@ class Handlers:
                 yield (to_chatbot(conversation), "", *idle_look(), self._writing())
             raise
         with self.screens.sending(still) as showing:
-            if showing:
-                yield (to_chatbot(conversation), "", *idle_look(_ended(conversation, failed)), self._writing())
+            yield (to_chatbot(conversation), "", *idle_look(_ended(conversation, failed)), self._writing()) \
+                if showing else UNCHANGED
 
     def _status(self, conversation: Conversation) -> str:
         """What the status line says while the conversation's reply is on its way."""

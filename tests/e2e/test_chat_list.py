@@ -28,6 +28,13 @@ def options(page, title: str):
     page.get_by_role("button", name=f"Options for {title}").click()
 
 
+def choose(page, name: str, exact: bool = False):
+    """Click an item of the open row menu (without waiting for the sidebar to stop moving)."""
+    item = page.get_by_role("button", name=name, exact=exact)
+    expect(item).to_be_visible()
+    item.click(force=True)
+
+
 @pytest.fixture
 def seeded(tmp_path, monkeypatch):
     monkeypatch.setenv("CHATDESK_HOME", str(tmp_path))
@@ -85,7 +92,7 @@ def test_the_row_menu_renames_pins_exports_and_trashes_and_pins_survive_a_restar
         options(page, "Chat number 3 about")
         expect(page.get_by_role("button", name="Options for Chat number 3 about")).to_have_attribute(
             "aria-expanded", "true")
-        page.get_by_role("button", name="Pin", exact=True).click()
+        choose(page, "Pin", exact=True)
         expect(page.locator("#chat-list h2").first).to_have_text("Pinned")
         assert titles(page)[0].startswith("Chat number 3 about")
 
@@ -94,7 +101,7 @@ def test_the_row_menu_renames_pins_exports_and_trashes_and_pins_survive_a_restar
         expect(page.get_by_role("button", name="Options for Chat number 5 about")).to_have_attribute(
             "aria-expanded", "false")
         options(page, "Chat number 4 about")
-        page.get_by_role("button", name="Rename").click()
+        choose(page, "Rename")
         field = page.get_by_role("textbox", name=re.compile("^New title for Chat number 4"))
         field.fill("Budget <b>plans</b> {{x}}")
         field.press("Enter")
@@ -103,11 +110,11 @@ def test_the_row_menu_renames_pins_exports_and_trashes_and_pins_survive_a_restar
         options(page, "Chat number 6 about")
         trash = page.get_by_role("button", name="Move to trash")
         expect(trash).to_have_css("color", "rgb(185, 28, 28)")  # destructive looks destructive
-        trash.click()
+        choose(page, "Move to trash")
         expect(row(page, "Chat number 6 about")).to_have_count(0)
 
         options(page, FIRST)
-        page.get_by_role("button", name="Export Markdown").click()
+        choose(page, "Export Markdown")
         link = page.locator("#download a[download]")
         expect(link).to_be_visible(timeout=15_000)
         with page.expect_download() as arrival:
@@ -123,7 +130,7 @@ def test_the_row_menu_renames_pins_exports_and_trashes_and_pins_survive_a_restar
         expect(page.locator("#chat-list h2").first).to_have_text("Pinned")
         assert titles(page)[0].startswith("Chat number 3 about")
         options(page, "Chat number 3 about")
-        page.get_by_role("button", name="Unpin").click()
+        choose(page, "Unpin")
         expect(page.locator("#chat-list h2").first).not_to_have_text("Pinned")
         page.close()
     finally:
@@ -135,7 +142,7 @@ def test_delete_forever_asks_first_and_cancel_keeps_the_chat(chromium, seeded):
     try:
         page = open_page(chromium, app.page_url, viewport={"width": 1280, "height": 800})
         options(page, "Chat number 7 about")
-        page.get_by_role("button", name="Move to trash").click()
+        choose(page, "Move to trash")
         expect(row(page, "Chat number 7 about")).to_have_count(0)
         page.get_by_role("button", name="Trash").click()
         trashed = page.locator("#trash-list li")

@@ -2,8 +2,10 @@
 
 import time
 
+import pytest
 from playwright.sync_api import expect
 
+from tests.apprunner import RunningApp
 from tests.e2e.chatpage import REPLY_TIMEOUT, bots, box, last_reply, open_page, option, users, wait_replied
 from tests.e2e.conftest import artifact
 
@@ -26,8 +28,16 @@ def wait_growing(page, longer_than: int) -> None:
                            arg=longer_than, timeout=60_000)
 
 
-def test_a_reply_goes_on_in_another_chat_and_is_shown_again_when_that_chat_is_opened(chromium, long_app):
-    page = open_page(chromium, long_app.page_url, new_chat=True)
+@pytest.fixture(scope="module")
+def story_app(tmp_path_factory):
+    """Replies long enough to be still writing after the switches below, on an idle machine too (~40 s)."""
+    running = RunningApp(tmp_path_factory.mktemp("home"), "--max-tokens", "2000")
+    yield running
+    running.stop()
+
+
+def test_a_reply_goes_on_in_another_chat_and_is_shown_again_when_that_chat_is_opened(chromium, story_app):
+    page = open_page(chromium, story_app.page_url, new_chat=True)
     send, stop = buttons(page)
     box(page).fill(STORY)
     send.click()
@@ -48,7 +58,7 @@ def test_a_reply_goes_on_in_another_chat_and_is_shown_again_when_that_chat_is_op
     page.get_by_role("button", name="+ New chat").click()  # the story goes on being written, out of sight
     expect(users(page)).to_have_count(0)
     expect(send).to_be_visible()
-    time.sleep(1.5)
+    time.sleep(0.5)  # short: the story must still be writing when the window goes back to it (~10 s in all)
     expect(bots(page)).to_have_count(0)  # nothing of the story is written into the new chat
     assert "lighthouse" not in page.locator("#chat").inner_text()
     expect(writing_in_list(page, "Write a long story")).to_be_visible()  # marked as still writing
@@ -63,10 +73,10 @@ def test_a_reply_goes_on_in_another_chat_and_is_shown_again_when_that_chat_is_op
 
     page.locator("#chat-list .row-open", has_text="lighthouse").click()  # back to the story: still being written, and followed again
     expect(users(page).first).to_contain_text("lighthouse keeper")
+    expect(stop).to_be_visible()
     before = len(last_reply(page))
     wait_growing(page, before + 20)
     assert GREETING not in page.locator("#chat").inner_text()
-    expect(stop).to_be_visible()
     page.screenshot(path=str(artifact("switch-back-streaming.png")))
     stop.click()  # Stop in the story's pane stops the story
     expect(send).to_be_visible()
