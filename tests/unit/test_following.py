@@ -103,7 +103,8 @@ def test_a_reply_waiting_for_another_says_so_and_stop_cancels_it(session, engine
     assert [m.content for m in greeting.messages] == ["Hello"] and len(engine.calls) == 1
 
 
-def test_a_window_showing_another_chat_hears_when_a_reply_in_the_background_ends(session, engine):
+def writing_out_of_sight(session, engine):
+    """A story whose reply has started and is held; the handlers of the window that asked for it."""
     handlers = Handlers(session)
     gate = engine.hold()
     engine.enqueue(["Once ", "upon"])
@@ -111,6 +112,11 @@ def test_a_window_showing_another_chat_hears_when_a_reply_in_the_background_ends
     stream = handlers.reply(story.id)
     while story.generation is None:
         next(stream)
+    return handlers, gate
+
+
+def test_a_window_showing_another_chat_hears_when_a_reply_in_the_background_ends(session, engine):
+    handlers, gate = writing_out_of_sight(session, engine)
     handlers.show(session.new_conversation())
     watching = handlers.watch_writing()
     next(watching)  # nothing yet
@@ -120,13 +126,7 @@ def test_a_window_showing_another_chat_hears_when_a_reply_in_the_background_ends
 
 
 def test_watching_the_background_ends_when_the_window_follows_a_reply_of_its_own(session, engine):
-    handlers = Handlers(session)
-    gate = engine.hold()
-    engine.enqueue(["Once ", "upon"])
-    story = sent(session, handlers, "Tell me a story")
-    stream = handlers.reply(story.id)
-    while story.generation is None:
-        next(stream)
+    handlers, gate = writing_out_of_sight(session, engine)
     other = session.new_conversation()
     handlers.show(other)
     heard = []
