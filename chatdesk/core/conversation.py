@@ -75,13 +75,13 @@ class Conversation:
     tokens_used: int = 0
     undone: list[tuple[str, str | None]] = field(default_factory=list)  # (message, its parent), until left
     generation: Generation | None = field(default=None, repr=False, compare=False)
-    waiting: threading.Event | None = field(default=None, repr=False, compare=False)  # set: Stop, while a model loads
+    waiting: threading.Event | None = field(default=None, repr=False, compare=False)  # a reply's Stop, from its start until it is saved
     draft: str = ""  # the next message as the user is typing it
     temporary: bool = False  # kept in RAM only, never written to disk
 
     @property
     def busy(self) -> bool:
-        """Whether a reply is being written, or waits for a model to load: nothing may change the branch."""
+        """Whether a reply is on its way, being written or being saved: nothing may change the branch."""
         return self.generation is not None or self.waiting is not None
 
     def prompt(self, upto: int | None = None, *, whole_last: bool = False) -> list[dict]:

@@ -25,6 +25,7 @@ class Job:
 
     conversation: Conversation
     continue_reply: bool
+    stop_pressed: threading.Event = field(default_factory=threading.Event)
     changed: threading.Condition = field(default_factory=threading.Condition)
     revision: int = 0
     done: bool = False
@@ -50,9 +51,9 @@ class Replies:
         self._writing: str | None = None  # the conversation holding the turn
 
     def start(self, conversation: Conversation, *, continue_reply: bool) -> Job:
-        """Start writing a reply in the background; the conversation is busy from now until it ends."""
-        conversation.waiting = threading.Event()  # set by Stop; busy until the reply is written
+        """Start writing a reply in the background; the conversation is busy from now until it is saved."""
         job = Job(conversation, continue_reply)
+        conversation.waiting = job.stop_pressed  # set by Stop; busy until the reply is written and saved
         self._jobs[conversation.id] = job
         job.thread = threading.Thread(target=self._write, args=(job,), name="chatdesk-reply", daemon=True)
         job.thread.start()
@@ -115,7 +116,8 @@ class Replies:
         except BaseException as error:  # noqa: BLE001 -- handed to the watchers, who raise it
             job.error = error
         finally:
-            conversation.waiting = None
+            if conversation.waiting is job.stop_pressed:  # else a later reply's already
+                conversation.waiting = None
             if holds_turn:
                 self._writing = None
                 self._turn.release()
@@ -126,7 +128,7 @@ class Replies:
         """Wait for a model being loaded and for the reply before this one, then start: (generation, reply,
         (engine, params)), or None when Stop was pressed meanwhile. Until the reply is written the
         conversation is busy, so nothing can be added, undone or switched under it."""
-        conversation, stop_pressed = job.conversation, job.conversation.waiting
+        conversation, stop_pressed = job.conversation, job.stop_pressed
         if not self.host.wait_for_model(stop=stop_pressed) and stop_pressed.is_set():
             return None
         if not self._take_turn(job, stop_pressed):
@@ -154,7 +156,6 @@ class Replies:
             self._turn.release()
             raise
         conversation.generation = generation
-        conversation.waiting = None
         if stop_pressed.is_set():  # Stop came as the reply started
             generation.cancel()
         return generation, reply, (engine, params)

@@ -288,12 +288,13 @@ class ChatSession:
         self.replies.start(conversation, continue_reply=continue_reply)
         yield from self.replies.follow(conversation, still or _always)
 
-    @staticmethod
-    def _ensure_idle(conversation: Conversation) -> None:
-        if conversation.waiting is not None:
-            raise UserError("A reply is waiting for the model to load; press Stop first.")
+    def _ensure_idle(self, conversation: Conversation) -> None:
         if conversation.generation is not None:
             raise UserError("A reply is still being written; press Stop first.")
+        if conversation.waiting is not None and self.host.loading is not None:
+            raise UserError("A reply is waiting for the model to load; press Stop first.")
+        if conversation.waiting is not None:  # waiting for its turn, or its last words are being saved
+            raise UserError("A reply is on its way; press Stop first.")
 
     @staticmethod
     def _message(conversation: Conversation, index: int) -> Message:

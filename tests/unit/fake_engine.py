@@ -24,6 +24,8 @@ class ScriptedEngine:
         self.refuse_with: Exception | None = None  # when set, the next reply fails with it (a model unloaded)
         self.failure: Exception | None = None  # when set, the next reply fails with it after its tokens
         self.readings: list[tuple[int, int]] = []  # reading reports (done, total) before the next reply's tokens
+        self.prepare_gate: threading.Event | None = None  # when set, prepare() waits for it (a slow prompt)
+        self.preparing = threading.Event()  # set while a held prepare() waits
 
     def enqueue(self, *replies: list[str]) -> None:
         """Queue the token lists of the next replies."""
@@ -42,6 +44,9 @@ class ScriptedEngine:
         self.prepared.append(list(messages))
         self.private.append(private)
         self.drafts.append(draft)
+        if self.prepare_gate is not None:
+            self.preparing.set()
+            self.prepare_gate.wait(timeout=5)
         done = threading.Event()
         done.set()
         return done

@@ -131,6 +131,20 @@ def test_a_second_reply_cannot_start_in_a_chat_still_writing(session, engine):
     assert len(engine.calls) == 1 and [m.role for m in conversation.messages] == ["user", "assistant"]
 
 
+def test_retry_while_the_last_words_are_saved_is_refused_and_leaves_one_reply(session, engine):
+    engine.prepare_gate = threading.Event()  # the reply has all its words; the model reads the chat for the next
+    conversation = session.new_conversation()
+    start_reply(session, engine, conversation, "Name a cat", ["A ", "cat."])
+    assert engine.preparing.wait(5) and conversation.messages[-1].content == "A cat."
+    engine.enqueue(["Tom."])
+    with pytest.raises(UserError, match="Stop"):
+        next(session.retry(conversation, 1))
+    engine.prepare_gate.set()
+    wait_until(lambda: not conversation.busy)
+    list(session.retry(conversation, 1))
+    assert [(m.role, m.content) for m in conversation.messages] == [("user", "Name a cat"), ("assistant", "Tom.")]
+
+
 def test_leaving_a_temporary_chat_stops_its_reply_and_nothing_of_it_reaches_the_disk(session, engine, store):
     gate = engine.hold()
     temporary = session.new_temporary()
