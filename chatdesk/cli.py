@@ -43,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ[paths.HOME_ENV] = str(args.data_dir.expanduser().resolve())
     paths.keep_private()
     logs.setup_logging()
+    logs.dump_threads_on_sigusr1()
     if args.command == "fetch-model":
         return fetch_model()
     return serve(args)

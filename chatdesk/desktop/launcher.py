@@ -99,6 +99,7 @@ class Server:
 
     def stop(self) -> None:
         """Stop serving, free the port and release the model."""
+        began = time.perf_counter()
         self._stopping.set()
         if self._thread.is_alive():
             self._thread.join(timeout=120)
@@ -106,7 +107,7 @@ class Server:
             self._built.stop()
             self._built.close()
             self._built = None
-        log.info("stopped serving %s", self.url)
+        log.info("stopped serving %s in %.2f s", self.url, time.perf_counter() - began)
 
 
 def run(build: Callable[[], Built], *, port: int = 0, show_window: bool = True) -> int:
@@ -137,6 +138,7 @@ def serve(instance: Instance, build: Callable[[], Built], port: int, show_window
     server.start()
     try:
         wait_for_the_end(window, server, stop)
+        log.info("the last window closed" if not stop.is_set() else "asked to stop")
     finally:
         if window is not None:
             window.close()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import faulthandler
 import io
 import logging
 import os
+import signal
 import sys
 import threading
 from logging.handlers import RotatingFileHandler
@@ -41,6 +43,16 @@ def setup_logging(level: int = logging.INFO) -> Path:
         logging.getLogger(chatty).setLevel(logging.WARNING)
     logging.captureWarnings(True)
     return path
+
+
+def dump_threads_on_sigusr1() -> None:
+    """Make `kill -USR1 <pid>` print every thread's stack to stderr: how a hang is looked into."""
+    if not hasattr(signal, "SIGUSR1"):
+        return
+    try:
+        faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
+    except (AttributeError, ValueError, io.UnsupportedOperation):  # no console (a windowed build)
+        pass
 
 
 class LogStream(io.TextIOBase):

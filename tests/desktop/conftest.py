@@ -84,7 +84,10 @@ class Chatdesk:
         try:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise AssertionError(f"chatdesk still runs after {timeout} s:\n{self.output}") from None
+            self.signal(signal.SIGUSR1)  # its threads' stacks, into the output
+            time.sleep(1.0)
+            raise AssertionError(f"chatdesk still runs after {timeout} s:\n{self.output}\n"
+                                 f"--- its log ---\n{self.log_text()[-6000:]}") from None
 
     def signal(self, number: int = signal.SIGTERM) -> None:
         if self.process.poll() is None:
