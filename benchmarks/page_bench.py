@@ -36,11 +36,12 @@ import httpx  # noqa: E402
 import psutil  # noqa: E402
 
 from chatdesk.catalog import models  # noqa: E402
-from tests.apprunner import RunningApp, free_port, wait_for  # noqa: E402
+from tests.apprunner import RunningApp  # noqa: E402
 from tests.conftest import CHROMIUM_ARGS  # noqa: E402
 
 PROMPT = "Write a long story about a lighthouse keeper who finds a message in a bottle."
 SYSTEM = "You are a helpful assistant."
+EXCHANGES = 20  # in the long chat
 SAMPLING = {"temperature": 0.7, "top_p": 0.95, "top_k": 40, "min_p": 0.05, "repeat_penalty": 1.1}
 WATCH = """() => {
   window.__seen = [];
@@ -78,28 +79,21 @@ def raw_rate(model: Path, threads: int, max_tokens: int) -> float:
         llm.close()
 
 
-def server_rate(model: Path, threads: int, max_tokens: int, rounds: int) -> float | None:
-    """llama.cpp's own server (xllamacpp) streaming to a plain HTTP client; None when it is not installed."""
+def server_rate(model: Path, max_tokens: int, rounds: int) -> float | None:
+    """llama.cpp's own server (xllamacpp, 2 threads, its own process) streaming to a plain HTTP client;
+    None when it is not installed."""
     try:
-        import xllamacpp
+        import xllamacpp  # noqa: F401
     except ImportError:
         return None
-    params = xllamacpp.CommonParams()
-    params.model.path, params.port, params.n_ctx = str(model), free_port(), 4096
-    params.cpuparams.n_threads = threads
-    server = xllamacpp.Server(params)
-    url = f"http://127.0.0.1:{params.port}/v1/chat/completions"
-    wait_for(lambda: _answers(url.replace("/v1/chat/completions", "/health")), timeout=60)
-    rates = [_stream_server(url, max_tokens) for _ in range(rounds)]
-    del server
-    return statistics.median(rates)
+    from tests.servers import InferenceServer
 
-
-def _answers(url: str) -> bool:
+    log = Path(tempfile.mkdtemp(prefix="chatdesk-page-bench-server-")) / "llama-server.log"
+    server = InferenceServer("llama-server", model, n_ctx=4096, log=log)
     try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+        return statistics.median(_stream_server(server.url + "/chat/completions", max_tokens) for _ in range(rounds))
+    finally:
+        server.stop()
 
 
 def _stream_server(url: str, max_tokens: int) -> float:
@@ -113,7 +107,7 @@ def _stream_server(url: str, max_tokens: int) -> float:
     return rate(len(times), times[0], times[-1])
 
 
-def long_chat_export(exchanges: int = 20) -> str:
+def long_chat_export(exchanges: int = EXCHANGES) -> str:
     """A chatdesk JSON export of one long chat whose replies hold code blocks and lists."""
     messages, parent = [], None
     for n in range(exchanges):
@@ -170,6 +164,8 @@ def chatdesk_rates(chromium, max_tokens: int, rounds: int, long: bool) -> dict:
         page = chromium.new_context(viewport={"width": 1280, "height": 800}).new_page()
         page.goto(app.page_url)
         page.wait_for_selector("#message textarea")
+        if long:  # the long chat on screen before the first count of its replies
+            page.wait_for_function(f"() => document.querySelectorAll('#chat [data-testid=\"bot\"]').length >= {EXCHANGES}")
         results = []
         for n in range(rounds):
             if not long:
@@ -226,7 +222,7 @@ def main() -> int:
     model = models.find_default_model()
     raw = {threads: statistics.median(raw_rate(model, threads, args.max_tokens) for _ in range(args.rounds))
            for threads in (1, 2)}
-    server = server_rate(model, 2, args.max_tokens, args.rounds)
+    server = server_rate(model, args.max_tokens, args.rounds)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
         new = chatdesk_rates(chromium, args.max_tokens, args.rounds, long=False)
