@@ -63,13 +63,14 @@ def rate(tokens: int, first: float, last: float) -> float:
     return (tokens - 1) / (last - first) if tokens > 1 and last > first else float("nan")
 
 
-def raw_rate(model: Path, threads: int, max_tokens: int) -> float:
-    """Plain llama-cpp-python streaming a chat reply, alone in this process."""
+def raw_rate(model: Path, threads: int, max_tokens: int, *, long: bool = False) -> float:
+    """Plain llama-cpp-python streaming a chat reply, alone in this process (after the long chat's turns)."""
     from llama_cpp import Llama
 
     llm = Llama(str(model), n_ctx=4096, n_threads=threads, n_threads_batch=threads, verbose=False)
     try:
-        messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": PROMPT}]
+        earlier = long_chat_turns() if long else []
+        messages = [{"role": "system", "content": SYSTEM}, *earlier, {"role": "user", "content": PROMPT}]
         times = []
         for chunk in llm.create_chat_completion(messages, max_tokens=max_tokens, stream=True, **SAMPLING):
             if chunk["choices"][0]["delta"].get("content"):
@@ -107,16 +108,24 @@ def _stream_server(url: str, max_tokens: int) -> float:
     return rate(len(times), times[0], times[-1])
 
 
-def long_chat_export(exchanges: int = EXCHANGES) -> str:
-    """A chatdesk JSON export of one long chat whose replies hold code blocks and lists."""
-    messages, parent = [], None
+def long_chat_turns(exchanges: int = EXCHANGES) -> list[dict]:
+    """The turns of a long chat whose replies hold code blocks and lists."""
+    turns = []
     for n in range(exchanges):
         reply = (f"Here is step {n}:\n\n1. Read the notes\n2. Check the **budget**\n- one\n- two\n\n"
                  f"```python\ndef step_{n}(x):\n    return [i * {n} for i in range(x)]\n```\n\nDone with step {n}.")
-        for role, text in (("user", f"Show me step {n} with some code."), ("assistant", reply)):
-            messages.append({"id": f"m{len(messages)}", "parent_id": parent, "role": role, "content": text,
-                             "created": time.time(), "status": "complete", "meta": {}, "feedback": []})
-            parent = messages[-1]["id"]
+        turns += [{"role": "user", "content": f"Show me step {n} with some code."},
+                  {"role": "assistant", "content": reply}]
+    return turns
+
+
+def long_chat_export() -> str:
+    """A chatdesk JSON export of the long chat."""
+    messages, parent = [], None
+    for turn in long_chat_turns():
+        messages.append({"id": f"m{len(messages)}", "parent_id": parent, **turn, "created": time.time(),
+                         "status": "complete", "meta": {}, "feedback": []})
+        parent = messages[-1]["id"]
     conversation = {"id": "long", "title": "Long chat with code", "system_prompt": SYSTEM, "created": time.time(),
                     "updated": time.time(), "leaf_id": parent, "deleted_at": None, "messages": messages}
     return json.dumps({"format": "chatdesk-export", "version": 1, "conversations": [conversation]})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from chatdesk import paths
 from chatdesk.core.session import ChatSession
@@ -13,6 +14,7 @@ from chatdesk.ui.environment import app_made_at_launch
 from chatdesk.ui.handlers import FEEDBACK_OPTIONS, GENERATION, NO_DETAILS, Handlers
 from chatdesk.ui.look import LIVE_TEXT, SHOW_MARKS, SHOWN_CONVERSATION, launch_options
 from chatdesk.ui.message_actions import ActionHandlers, build_actions, temporary_button, wire_actions
+from chatdesk.ui.page_fixes import PageFixes
 from chatdesk.ui.settings_panel import PanelHandlers, build_header, build_panel, wire_panel
 from chatdesk.ui.sidebar import SidebarHandlers, build_sidebar, wire_sidebar
 
@@ -160,7 +162,8 @@ def serve_page(demo: gr.Blocks, host: str, port: int, middleware: list) -> None:
     demo.launch(
         server_name=host, server_port=port, prevent_thread_lock=True, quiet=True, show_error=True,
         inbrowser=False, share=False, ssr_mode=False, mcp_server=False, pwa=False, enable_monitoring=False,
-        favicon_path=str(paths.icon_file()), app_kwargs={"middleware": middleware}, **launch_options(),
+        favicon_path=str(paths.icon_file()), app_kwargs={"middleware": [*middleware, Middleware(PageFixes)]},
+        **launch_options(),
         allowed_paths=[str(paths.exports_dir())],  # else Gradio refuses downloads outside the system temp dir
     )
 

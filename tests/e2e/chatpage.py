@@ -10,8 +10,12 @@ from tests.e2e.conftest import artifact
 REPLY_TIMEOUT = 120_000
 
 
-def open_page(chromium, url: str, *, new_chat: bool = False, **context) -> Page:
-    page = chromium.new_context(**{"viewport": {"width": 1400, "height": 1000}, **context}).new_page()
+def open_page(chromium, url: str, *, new_chat: bool = False, script: str | None = None, **context) -> Page:
+    """The chat page in a new browser context (`script` runs in it before the page's own)."""
+    browser_context = chromium.new_context(**{"viewport": {"width": 1400, "height": 1000}, **context})
+    if script:
+        browser_context.add_init_script(script)
+    page = browser_context.new_page()
     page.goto(url)
     page.wait_for_selector("#message textarea")
     expect(page.locator("#context-usage")).to_contain_text("Context")

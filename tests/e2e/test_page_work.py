@@ -54,3 +54,27 @@ def test_streaming_a_reply_leaves_the_earlier_messages_of_a_long_chat_alone(chro
         assert all(followed), f"the chat did not follow the reply: {followed}"
     finally:
         assert app.stop() == 0
+
+
+
+# Counts the animation frames Gradio's status trackers ask for, from before the page's own scripts run.
+COUNT_TRACKER_FRAMES = """
+window.__trackerFrames = 0;
+const requestFrame = window.requestAnimationFrame.bind(window);
+window.requestAnimationFrame = (callback) => {
+  if ((new Error().stack || '').includes('statustracker')) window.__trackerFrames += 1;
+  return requestFrame(callback);
+};
+"""
+
+
+def test_an_idle_page_runs_no_timer(chromium, app):
+    page = open_page(chromium, app.page_url, script=COUNT_TRACKER_FRAMES)
+    page.wait_for_timeout(1000)  # the page settles
+    before = page.evaluate("() => window.__trackerFrames")
+    page.wait_for_timeout(2000)
+    frames = page.evaluate("() => window.__trackerFrames") - before
+    # Gradio's timer of the page's loading asked for 120 frames in these 2 s: a twentieth of a core, taken from
+    # the model (ui/page_fixes.py)
+    assert frames == 0, f"an idle page's status trackers asked for {frames} animation frames in 2 s"
+    page.context.close()
