@@ -55,9 +55,10 @@ class _Failure:
 
 _DONE = object()
 _READ = object()  # the reading progress changed
-# Deltas come at most this often. Each is a screen update, and the CPU it costs the server and the browser
-# is taken from the model: on 2 cores a page showing 20 updates a second wrote 11 tokens/s, 10 a second 27.
-DELTA_EVERY = 0.1
+# Deltas come at most this often (the first at once). Each is a screen update, and the CPU it costs the server and
+# the browser is taken from the model: on 2 cores a page showing 20 updates a second wrote 11 tokens/s, 10 a second
+# 27; later, with less work per update, 10 a second 50 and 5 a second 57 (raw llama-cpp-python: 78).
+DELTA_EVERY = 0.2
 
 
 class Generation:
