@@ -56,6 +56,13 @@ WATCH = """() => {
       seen.push([performance.now(), length, bots.length]);
   };
   new MutationObserver(record).observe(chat, {childList: true, subtree: true, characterData: true});
+  window.__sent = window.__firstWords = null;  // Enter pressed; the reply's first words on screen
+  document.addEventListener('keydown', (event) => { if (event.key === 'Enter') window.__sent = performance.now(); },
+                            {capture: true, once: true});
+  new MutationObserver(() => {
+    if (window.__firstWords === null && chat.querySelector('.chatdesk-live')?.textContent.trim())
+      window.__firstWords = performance.now();
+  }).observe(chat, {childList: true, subtree: true, characterData: true});
 }"""
 
 
@@ -160,8 +167,11 @@ def page_reply(page, message: str) -> dict:
     line = page.locator('#chat [data-testid="bot"]').nth(before).get_attribute("data-stats")
     tokens = int(re.search(r"(\d+) tokens?", line).group(1))
     own = float(re.search(r"([\d.]+) tok/s", line).group(1))
+    own_first = float(re.search(r"([\d.]+) s to first token", line).group(1))
+    sent, first_words = page.evaluate("() => [window.__sent, window.__firstWords]")
     return {"page": rate(tokens, seen[0][0] / 1000, seen[-1][0] / 1000), "own": own, "tokens": tokens,
-            "cpu_per_token_ms": 1000 * cpu / max(tokens, 1), "updates": len(seen)}
+            "cpu_per_token_ms": 1000 * cpu / max(tokens, 1), "updates": len(seen),
+            "first_ms": first_words - sent, "own_first_ms": 1000 * own_first}
 
 
 def chatdesk_rates(chromium, max_tokens: int, rounds: int, long: bool) -> dict:
@@ -265,6 +275,10 @@ def report(raw, server, new, long, gradio_import, ready, args) -> None:
     print(f"| renderer CPU per token (ms) | {new['cpu_per_token_ms']:.2f} | {long['cpu_per_token_ms']:.2f} |")
     print(f"| screen updates per reply | {new['updates']:.0f} | {long['updates']:.0f} |")
     print(f"| reply tokens | {new['tokens']:.0f} | {long['tokens']:.0f} |")
+    print("\n| first words (ms) | new chat | long chat |\n|---|---|---|")
+    print(f"| Enter to the first words in the page | {new['first_ms']:.0f} | {long['first_ms']:.0f} |")
+    print(f"| chatdesk's own time to first token | {new['own_first_ms']:.0f} | {long['own_first_ms']:.0f} |")
+    print("| target: 1.2 × own + 50 | " + " | ".join(f"{1.2 * f['own_first_ms'] + 50:.0f}" for f in (new, long)) + " |")
     print(f"\n- the long chat: {EXCHANGES} exchanges with code blocks and lists before the message; raw "
           "llama-cpp-python reads the same turns first")
     print(f"- start-up: `import gradio` {gradio_import:.2f} s; launch to the chat ready in Chromium {ready:.2f} s "
