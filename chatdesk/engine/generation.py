@@ -67,6 +67,7 @@ class Generation:
     def __init__(self) -> None:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._cancelled = threading.Event()
+        self._ending = threading.Event()  # set by Stop, the end or a failure: nothing is held back then
         self._on_cancel: list = []
         self._hooks = threading.Lock()
         self.stats: Stats | None = None
@@ -81,6 +82,7 @@ class Generation:
             if self._cancelled.is_set():
                 return
             self._cancelled.set()
+            self._ending.set()
             hooks, self._on_cancel = self._on_cancel, []
         for hook in hooks:
             hook()
@@ -106,7 +108,7 @@ class Generation:
             while True:
                 items = [self._queue.get()]
                 if isinstance(items[0], str):  # the end, and a stop, are never held back
-                    self._cancelled.wait(max(0.0, DELTA_EVERY - (time.monotonic() - last)))
+                    self._ending.wait(max(0.0, DELTA_EVERY - (time.monotonic() - last)))
                 last = time.monotonic()
                 while not self._queue.empty():
                     items.append(self._queue.get())
@@ -140,7 +142,9 @@ class Generation:
         """Producer side: the reply is complete."""
         self.stats = stats
         self._queue.put(_DONE)
+        self._ending.set()
 
     def fail(self, error: BaseException) -> None:
         """Producer side: the reply failed; the reader gets `error` raised."""
         self._queue.put(_Failure(error))
+        self._ending.set()
