@@ -33,7 +33,7 @@ def test_a_long_prompt_is_read_in_batches_reporting_after_each(engine):
 def test_a_short_prompt_reports_no_reading(engine):
     generation = engine.chat([{"role": "user", "content": "Hi there"}], SamplingParams(max_tokens=3))
     seen, _text = readings_of(generation)
-    assert seen == [] and generation.stats.finish_reason == "length"
+    assert seen == [] and generation.stats.completion_tokens > 0
 
 
 def test_stop_while_a_long_prompt_is_read_stops_the_reading_within_one_batch(engine):
@@ -48,8 +48,8 @@ def test_stop_while_a_long_prompt_is_read_stops_the_reading_within_one_batch(eng
     assert stats.finish_reason == "cancelled" and stats.completion_tokens == 0
     assert generation.reading.done <= at_stop + engine._llm.n_batch < generation.prompt_tokens
     follow_up = engine.chat([{"role": "user", "content": "Hi there"}], SamplingParams(max_tokens=3))
-    list(follow_up)  # the model is free again
-    assert follow_up.stats.finish_reason == "length"
+    assert "".join(follow_up).strip()  # the model is free again (its reply may end before 3 tokens)
+    assert follow_up.stats.finish_reason in ("stop", "length")
 
 
 def test_a_server_reports_reading_as_it_can(inference_server):
