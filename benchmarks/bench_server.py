@@ -45,7 +45,9 @@ def through_chatdesk(engine: ServerEngine, messages: list[dict], params: Samplin
     started = time.perf_counter()
     generation = engine.chat(messages, params)
     first = last = None
-    for _delta in generation:
+    for delta in generation:
+        if not delta:  # a report on reading the prompt, not text
+            continue
         last = time.perf_counter()
         first = first or last
     tokens = generation.stats.completion_tokens

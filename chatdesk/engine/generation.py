@@ -101,18 +101,19 @@ class Generation:
         return self._cancelled.is_set()
 
     def __iter__(self) -> Iterator[str]:
-        """Yield deltas, at most one per DELTA_EVERY seconds: the tokens that arrived meanwhile come as one;
-        an empty one when only the reading progress (`reading`) changed."""
+        """Yield deltas, at most one text per DELTA_EVERY seconds (the first at once): the tokens that arrived
+        meanwhile come as one; an empty one when only the reading progress (`reading`) changed."""
         try:
-            last = 0.0
+            last = 0.0  # when text was last handed over
             while True:
                 items = [self._queue.get()]
                 if isinstance(items[0], str):  # the end, and a stop, are never held back
                     self._ending.wait(max(0.0, DELTA_EVERY - (time.monotonic() - last)))
-                last = time.monotonic()
                 while not self._queue.empty():
                     items.append(self._queue.get())
                 text = "".join(i for i in items if isinstance(i, str))
+                if text:
+                    last = time.monotonic()
                 if text or _READ in items:
                     yield text
                 for item in items:

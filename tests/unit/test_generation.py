@@ -28,3 +28,16 @@ def test_words_written_meanwhile_come_together():
         generation.push(word)
     generation.finish(STATS)
     assert list(generation) == ["a b c"]
+
+
+def test_the_first_words_after_a_reading_report_are_not_held_back(monkeypatch):
+    monkeypatch.setattr(generation_module, "DELTA_EVERY", 5.0)
+    generation = Generation()
+    generation.report_reading(0, 0)  # a server says it is reading the prompt
+    deltas = iter(generation)
+    assert next(deltas) == ""
+    threading.Timer(0.1, lambda: generation.push("Hello")).start()
+    started = time.monotonic()
+    assert next(deltas) == "Hello"
+    assert time.monotonic() - started < 2.5, "the first words waited for the next screen update"
+    generation.cancel()
