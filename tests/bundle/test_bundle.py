@@ -199,3 +199,25 @@ def test_the_desktop_entry_installs_into_the_user_menu_and_comes_out_again(bundl
 
     subprocess.run([str(script), "--remove"], env=clean_env(home), check=True, capture_output=True)
     assert not installed_file.exists()
+
+
+def test_the_bundle_chats_through_an_inference_server(bundle, tmp_path):
+    from chatdesk.catalog import models
+    from tests.servers import InferenceServer
+
+    home = tmp_path / "home"
+    home.mkdir()
+    server = InferenceServer("llama-server", models.find_default_model(), n_ctx=2048, log=tmp_path / "server.log")
+    app = Launched(bundle / "chatdesk", home, "--no-window", "--server", server.url)
+    try:
+        client = Client(app.wait_ready(), headers={"Authorization": f"Bearer {app.secret}"}, verbose=False)
+        reply = client.predict(STORY, api_name="/chat")
+    finally:
+        app.kill()
+        server.stop()
+    output = "\n".join(app.lines)
+    assert reply.strip(), output
+    database = home / ".local" / "share" / "chatdesk" / "chatdesk.db"
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        [meta] = db.execute("SELECT meta FROM messages WHERE role = 'assistant'").fetchone()
+    assert f"127.0.0.1:{server.port}" in meta, meta  # written by the server engine, which records where
