@@ -185,7 +185,8 @@ def chatdesk_rates(chromium, max_tokens: int, rounds: int, long: bool) -> dict:
         page.goto(app.page_url)
         page.wait_for_selector("#message textarea")
         if long:  # the long chat on screen before the first count of its replies
-            page.wait_for_function(f"() => document.querySelectorAll('#chat [data-testid=\"bot\"]').length >= {EXCHANGES}")
+            page.wait_for_function("(n) => document.querySelectorAll('#chat [data-testid=\"bot\"]').length >= n",
+                                   arg=EXCHANGES)
         results = []
         for n in range(rounds):
             if not long:
@@ -278,9 +279,10 @@ def report(raw, server, new, long, gradio_import, ready, args) -> None:
     print("\n| first words (ms) | new chat | long chat |\n|---|---|---|")
     print(f"| Enter to the first words in the page | {new['first_ms']:.0f} | {long['first_ms']:.0f} |")
     print(f"| chatdesk's own time to first token | {new['own_first_ms']:.0f} | {long['own_first_ms']:.0f} |")
-    print("| target: 1.2 × own + 50 | " + " | ".join(f"{1.2 * f['own_first_ms'] + 50:.0f}" for f in (new, long)) + " |")
-    print(f"\n- the long chat: {EXCHANGES} exchanges with code blocks and lists before the message; raw "
-          "llama-cpp-python reads the same turns first")
+    targets = [f"{1.2 * figures['own_first_ms'] + 50:.0f}" for figures in (new, long)]
+    print(f"| target: 1.2 × own + 50 | {' | '.join(targets)} |")
+    print(f"\n- the long chat: {EXCHANGES} exchanges with code blocks and lists before the message; "
+          "raw llama-cpp-python reads the same turns first")
     print(f"- start-up: `import gradio` {gradio_import:.2f} s; launch to the chat ready in Chromium {ready:.2f} s "
           f"({ready / gradio_import:.2f}×, target ≤ 1.3)")
 

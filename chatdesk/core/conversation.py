@@ -75,7 +75,8 @@ class Conversation:
     tokens_used: int = 0
     undone: list[tuple[str, str | None]] = field(default_factory=list)  # (message, its parent), until left
     generation: Generation | None = field(default=None, repr=False, compare=False)
-    waiting: threading.Event | None = field(default=None, repr=False, compare=False)  # a reply's Stop, from its start until it is saved
+    # a reply's Stop, from the reply's start until it is saved
+    waiting: threading.Event | None = field(default=None, repr=False, compare=False)
     draft: str = ""  # the next message as the user is typing it
     temporary: bool = False  # kept in RAM only, never written to disk
 
