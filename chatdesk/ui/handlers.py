@@ -58,7 +58,9 @@ class Handlers:
                 writing = self._writing() if update.busy and not marked else gr.skip()  # marks the chat list
                 marked = marked or update.busy
                 status = self._status(update)
-                look = busy_look(status) if status != said else (gr.skip(),) * 3  # sent when it changes only
+                # sent when it changes, and again with the first words: a follow of the new chat's id, sent
+                # before this reply had begun, may have put Send back meanwhile
+                look = busy_look(status) if status != said or (streaming and not shown) else (gr.skip(),) * 3
                 said = status
                 with self.screens.sending(still) as showing:
                     if not showing:  # another chat was put on screen while this update was made
