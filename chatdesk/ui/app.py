@@ -8,6 +8,7 @@ from starlette.middleware import Middleware
 from chatdesk import paths
 from chatdesk.core.session import ChatSession
 from chatdesk.ui.attach import build_attach_button, build_chips, wire_attach
+from chatdesk.ui.blocks import Blocks
 from chatdesk.ui.busy import DROP_LIVE_TEXT, SHOW_BUSY, build_send_stop
 from chatdesk.ui.chatview import message_marks, usage_text
 from chatdesk.ui.environment import app_made_at_launch
@@ -26,7 +27,7 @@ STARTERS = (
 def build_ui(session: ChatSession) -> gr.Blocks:
     """The whole page, wired to `session`."""
     handlers = Handlers(session)
-    with app_made_at_launch(), gr.Blocks(title="chatdesk", fill_height=True) as demo:
+    with app_made_at_launch(), Blocks(title="chatdesk", fill_height=True) as demo:
         conversation_id = gr.State(None)
         with gr.Row(equal_height=True):
             header = build_header(session.host)
@@ -97,7 +98,8 @@ def _wire(handlers, conversation_id, streamed, box, details, usage, marks, bar, 
     """Connect the chat; returns the listener that refreshes the sidebar's lists."""
     chatbot, live, send, stop, status, writing = streamed
     refresh = {"fn": SidebarHandlers(handlers.session, handlers.show).lists, "inputs": [conversation_id],
-               "outputs": [bar.chats, bar.trash], "queue": False, "api_visibility": "private"}
+               "outputs": [bar.chats, bar.trash], "queue": False, "show_progress": "hidden",
+               "api_visibility": "private"}
     # A reply is written in the background (core/replies.py); these events only follow it on screen, so they
     # take no turn: a reply asked for while another is written waits for it in the core, and says so.
     stream = {"show_progress": "minimal"}  # its timer is hidden by look.CSS
@@ -143,14 +145,15 @@ def _wire(handlers, conversation_id, streamed, box, details, usage, marks, bar, 
 def _wire_details(handlers, conversation_id, chatbot, details, selected, versions, previous, following,
                   usage, marks) -> None:
     """Message details on click, stepping through its versions, and the readouts kept current."""
-    private = {"queue": False, "api_visibility": "private"}
+    # Gradio's spinner on these quick readouts would keep animating for seconds after it is gone
+    private = {"queue": False, "show_progress": "hidden", "api_visibility": "private"}
     shown = [details, selected, versions]
     chatbot.select(handlers.select, [conversation_id], shown, **private)
     for button, step in ((previous, -1), (following, 1)):
         button.click(handlers.step_version, [conversation_id, selected, gr.State(step)], [chatbot, *shown],
                      show_progress="hidden", api_visibility="private")
-    chatbot.change(handlers.usage, [conversation_id], [usage, marks], show_progress="hidden",
-                   trigger_mode="always_last", js=SHOWN_CONVERSATION, **private)
+    chatbot.change(handlers.usage, [conversation_id], [usage, marks], trigger_mode="always_last",
+                   js=SHOWN_CONVERSATION, **private)
     marks.change(None, [marks], None, js=SHOW_MARKS, **private)
 
 
