@@ -24,10 +24,11 @@ class RunningApp:
     """A chatdesk process serving on loopback; its output is kept for failure messages."""
 
     def __init__(self, home: Path, *args: str, timeout: float = 90, env: dict | None = None,
-                 cwd: Path | None = None):
+                 cwd: Path | None = None, port: int | None = 0):
         env = dict(os.environ, CHATDESK_HOME=str(home), PYTHONUNBUFFERED="1", **(env or {}))
         env.pop("DISPLAY", None)
-        command = [sys.executable, "-m", "chatdesk", "--no-window", "--port", str(free_port()), *args]
+        chosen = [] if port is None else ["--port", str(port or free_port())]  # None: the app's own choice
+        command = [sys.executable, "-m", "chatdesk", "--no-window", *chosen, *args]
         self.home = home
         self.output: list[str] = []
         self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -15,6 +15,7 @@ from filelock import FileLock, Timeout
 
 LOCK_NAME = "instance.lock"
 INFO_NAME = "instance.json"
+PORT_NAME = "port"  # the port of the last launch, tried first at the next one
 PRIVATE_FILE = 0o600
 
 
@@ -33,6 +34,7 @@ class Instance:
     def __init__(self, folder: Path):
         folder.mkdir(parents=True, exist_ok=True)
         self.info_file = folder / INFO_NAME
+        self.port_file = folder / PORT_NAME
         self._lock = FileLock(str(folder / LOCK_NAME), mode=PRIVATE_FILE)
         self.leftover: InstanceInfo | None = None  # what a crashed run left behind
 
@@ -55,6 +57,21 @@ class Instance:
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
             file.write(info)
         os.replace(temporary, self.info_file)
+
+    def last_port(self) -> int | None:
+        """The port kept by keep_port(), or None when none is kept or the file is damaged."""
+        try:
+            port = int(self.port_file.read_text(encoding="ascii").strip())
+        except (OSError, ValueError):
+            return None
+        return port if 1024 <= port <= 65535 else None
+
+    def keep_port(self, port: int) -> None:
+        """Remember `port` for the next launch (best effort: without it the next launch picks a free one)."""
+        try:
+            self.port_file.write_text(f"{port}\n", encoding="ascii")
+        except OSError:
+            pass
 
     def release(self) -> None:
         """Forget the instance file and free the lock."""

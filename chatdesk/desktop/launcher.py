@@ -41,6 +41,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def usual_port(instance: Instance) -> int:
+    """The port chatdesk served on last time if it is free, else a free one, kept for next time: the window's
+    browser keeps the page's files for the address it opened, and loads them again only for a new one."""
+    port = instance.last_port()
+    if port is None or not port_available(port):
+        port = free_port()
+        instance.keep_port(port)
+    return port
+
+
 def port_available(port: int) -> bool:
     """Whether chatdesk could listen on `port` of loopback now."""
     with socket.socket() as probe:
@@ -132,7 +142,7 @@ def serve(instance: Instance, build: Callable[[], Built], port: int, show_window
         return 1
     stop = threading.Event()
     stop_on_signals(stop)
-    server = Server(build, port or free_port(), on_failure=stop.set)
+    server = Server(build, port or usual_port(instance), on_failure=stop.set)
     instance.publish(server.url, server.secret)
     window = show(choose_window(server.page_url, server.ready)) if show_window else None
     server.start()

@@ -1,4 +1,5 @@
-"""Gradio's page scripts, mended as they are served: each fix says what it mends, and a test checks it applies."""
+"""Gradio's page files as chatdesk serves them: from memory, kept by the browser, and mended where they need it.
+Each fix says what it mends, and a test checks it applies."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
-STATUS_TRACKER = re.compile(r"/assets/(statustracker-[\w-]+\.js)")
+ASSET = re.compile(r"/assets/([\w-]+\.(js|css|svg|woff2?|ttf))")
+MEDIA_TYPES = {"js": "text/javascript", "css": "text/css", "svg": "image/svg+xml", "woff2": "font/woff2",
+               "woff": "font/woff", "ttf": "font/ttf"}
+# Vite names each file after its content, so a browser may keep it for good; a window that opens the same address
+# again (desktop/instance.py keeps the port) then loads the page without asking for any of them.
+KEPT = {"Cache-Control": "public, max-age=31536000, immutable"}
+STATUS_TRACKER = re.compile(r"statustracker-[\w-]+\.js")
 # Gradio 6.31's status tracker counts the seconds an event has waited at every animation frame, and the tracker of
 # the page's own loading never stops counting: an idle page draws 60 frames a second, a twentieth of a core that
 # a model on a 2-core laptop writes a tenth slower for. Now each tracker counts only while its event waits.
@@ -21,26 +28,45 @@ TIMER_LOOP_MENDED = "(W=W&&o.status===`pending`)&&ze()"
 
 
 class PageFixes:
-    """ASGI middleware that serves Gradio's status tracker script with its timer mended."""
+    """ASGI middleware that serves Gradio's page files from memory, with the status tracker's timer mended."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        found = STATUS_TRACKER.fullmatch(scope.get("path", "")) if scope["type"] == "http" else None
-        script = mended_status_tracker(found.group(1)) if found else None
-        if script is None:
+        found = ASSET.fullmatch(scope.get("path", "")) if scope["type"] == "http" else None
+        served = asset(found.group(1)) if found and scope.get("method") == "GET" else None
+        if served is None:
             await self.app(scope, receive, send)
             return
-        await Response(script, media_type="text/javascript", headers={"Cache-Control": "no-cache"})(
-            scope, receive, send)
+        body, headers = served
+        await Response(body, media_type=MEDIA_TYPES[found.group(2)], headers=headers)(scope, receive, send)
+
+
+@cache
+def asset(name: str) -> tuple[bytes, dict] | None:
+    """Gradio's page file `name` and the headers to serve it with; None when Gradio has no such file."""
+    try:
+        body = gradio_assets().joinpath(name).read_bytes()
+    except OSError:
+        return None
+    if STATUS_TRACKER.fullmatch(name):
+        mended = mended_status_tracker(name)
+        if mended is not None:  # chatdesk may mend it otherwise next time: the browser asks again
+            return mended.encode(), {"Cache-Control": "no-cache"}
+    return body, KEPT
+
+
+def gradio_assets():
+    """Where the installed Gradio keeps its page files."""
+    return importlib.resources.files("gradio").joinpath("templates/frontend/assets")
 
 
 @cache
 def mended_status_tracker(name: str) -> str | None:
     """The script `name` with its timer mended; None when there is no such script or it has changed."""
     try:
-        script = importlib.resources.files("gradio").joinpath("templates/frontend/assets", name).read_text("utf-8")
+        script = gradio_assets().joinpath(name).read_text("utf-8")
     except OSError:
         return None
     if script.count(TIMER_LOOP) != 1:

@@ -1,6 +1,7 @@
 """The desktop pieces without launching anything: the guard, the window choice, logs, page counting."""
 
 import io
+import socket
 import logging
 import sys
 import threading
@@ -12,6 +13,7 @@ import pytest
 
 from chatdesk.desktop import guard, launcher, loading, logs, window
 from chatdesk.desktop.guard import PageCount, refusal
+from chatdesk.desktop.instance import Instance
 
 
 @pytest.mark.parametrize("headers, method, refused", [
@@ -199,3 +201,17 @@ def test_a_browser_log_that_cannot_be_written_is_logged(private_home, caplog):
     with window._browser_log(truncate=True) as stream:
         stream.write(b"chatter")
     assert "browser's own log is not kept" in caplog.text
+
+
+def test_a_launch_serves_on_the_port_of_the_last_one_while_it_is_free(tmp_path):
+    """The window's browser keeps the page's files for the address it opened: the same port loads them from there."""
+    instance = Instance(tmp_path)
+    first = launcher.usual_port(instance)
+    assert launcher.usual_port(Instance(tmp_path)) == first
+    with socket.socket() as taken:
+        taken.bind((launcher.HOST, first))
+        taken.listen()
+        other = launcher.usual_port(Instance(tmp_path))
+    assert other != first and launcher.usual_port(Instance(tmp_path)) == other
+    (tmp_path / "port").write_text("not a port")
+    assert launcher.port_available(launcher.usual_port(Instance(tmp_path)))

@@ -78,3 +78,40 @@ def test_an_idle_page_runs_no_timer(chromium, app):
     # the model (ui/page_fixes.py)
     assert frames == 0, f"an idle page's status trackers asked for {frames} animation frames in 2 s"
     page.context.close()
+
+
+def test_the_next_launch_opens_the_same_address_and_its_window_fetches_no_page_files(chromium, tmp_path):
+    """The window's browser keeps the page's files for the address it opened: a later launch serves on the same
+    port (desktop/launcher.usual_port), so its window asks for none of Gradio's scripts and styles again."""
+    context = chromium.new_context()
+    first = RunningApp(tmp_path, port=None)
+    try:
+        open_in(context, first.page_url)
+    finally:
+        assert first.stop() == 0
+    second = RunningApp(tmp_path, port=None)
+    try:
+        assert second.url == first.url
+        asked, kept = open_in(context, second.page_url)
+    finally:
+        assert second.stop() == 0
+    fetched = asked - kept
+    assert len(asked) > 20 and len(fetched) <= 1, f"{len(fetched)} of {len(asked)} page files were fetched again"
+    context.close()
+
+
+def open_in(context, url: str) -> tuple[set, set]:
+    """Open the chat page in a new tab of `context`: the requests for page files, and those the cache answered."""
+    page = context.new_page()
+    network = context.new_cdp_session(page)
+    network.send("Network.enable")
+    asked, kept = set(), set()
+    network.on("Network.requestWillBeSent",
+               lambda event: "/assets/" in event["request"]["url"] and asked.add(event["requestId"]))
+    network.on("Network.requestServedFromCache", lambda event: kept.add(event["requestId"]))
+    network.on("Network.responseReceived",
+               lambda event: event["response"].get("fromDiskCache") and kept.add(event["requestId"]))
+    page.goto(url)
+    page.wait_for_selector("#message textarea")
+    page.close()
+    return asked, kept

@@ -1,4 +1,5 @@
-"""Gradio's page scripts as chatdesk serves them: the status tracker's timer stops once nothing waits."""
+"""Gradio's page files as chatdesk serves them: kept by the browser, and the status tracker's timer stops once
+nothing waits."""
 
 import importlib.resources
 
@@ -13,10 +14,14 @@ from chatdesk.ui.page_fixes import TIMER_LOOP, TIMER_LOOP_MENDED, PageFixes
 ASSETS = importlib.resources.files("gradio").joinpath("templates/frontend/assets")
 
 
+def installed(prefix: str, suffix: str) -> str:
+    """The name of the installed Gradio's first page file named `prefix`…`suffix`."""
+    return min(entry.name for entry in ASSETS.iterdir()
+               if entry.name.startswith(prefix) and entry.name.endswith(suffix))
+
+
 def installed_status_tracker() -> str:
-    [name] = [entry.name for entry in ASSETS.iterdir() if entry.name.startswith("statustracker-")
-              and entry.name.endswith(".js")]
-    return name
+    return installed("statustracker-", ".js")
 
 
 @pytest.fixture
@@ -38,6 +43,18 @@ def test_the_status_tracker_is_served_with_its_timer_mended(http):
     assert served.text.replace(TIMER_LOOP_MENDED, TIMER_LOOP) == original  # nothing else changed
 
 
-def test_other_scripts_and_unknown_names_reach_gradio(http):
-    assert http.get("/assets/index.js").text == "Gradio's /assets/index.js"
+def test_page_files_are_served_to_be_kept_and_the_mended_one_to_be_asked_again(http):
+    script = installed("index-", ".js")
+    served = http.get(f"/assets/{script}")
+    assert served.content == ASSETS.joinpath(script).read_bytes()
+    assert served.headers["content-type"].startswith("text/javascript")
+    assert "immutable" in served.headers["cache-control"]  # the next window with this address asks for none
+    assert http.get(f"/assets/{installed('index-', '.css')}").headers["content-type"].startswith("text/css")
+    assert http.get(f"/assets/{installed_status_tracker()}").headers["cache-control"] == "no-cache"
+
+
+def test_unknown_names_and_other_paths_reach_gradio(http):
+    assert http.get("/assets/index-nosuch.js").text == "Gradio's /assets/index-nosuch.js"
     assert http.get("/assets/statustracker-nosuch.js").text == "Gradio's /assets/statustracker-nosuch.js"
+    assert http.get("/assets/sub/index.js").text == "Gradio's /assets/sub/index.js"
+    assert http.get("/config").text == "Gradio's /config"
