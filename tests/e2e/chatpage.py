@@ -114,6 +114,18 @@ def message_button(page: Page, label: str):
     return page.locator(f'#chat button[aria-label="{label}"]').last
 
 
+def settled(control, *, checks: int = 3, every_ms: int = 100):
+    """`control` once it has stayed in one place for `checks` looks in a row, as a person clicks it: a reply's
+    final rendering and its options (Continue) can move the buttons under it just after it ends."""
+    places = []
+    for _ in range(50):
+        places.append(control.bounding_box())
+        if len(places) >= checks and places[-1] is not None and all(p == places[-1] for p in places[-checks:]):
+            return control
+        control.page.wait_for_timeout(every_ms)
+    raise AssertionError(f"the control kept moving: {places[-checks:]}")
+
+
 def option(page: Page, text: str | re.Pattern):
     return page.locator("#chat button.option", has_text=text)
 

@@ -6,7 +6,7 @@ import time
 from playwright.sync_api import expect
 
 from tests.e2e.chatpage import (box, bot_texts, bots, context_tokens, last_reply, message_button, open_page,
-                                option, send, toast_text, users, wait_idle)
+                                option, send, settled, toast_text, users, wait_idle)
 from tests.e2e.conftest import artifact
 
 
@@ -77,7 +77,7 @@ def test_retry_writes_a_different_reply(chromium, app):
     send(page, "Invent a name for a cat.")
     replies = {last_reply(page)}
     for _ in range(3):
-        message_button(page, "Retry").click()
+        settled(message_button(page, "Retry")).click()
         page.wait_for_timeout(300)
         wait_idle(page, count=1)
         replies.add(last_reply(page))
