@@ -46,4 +46,4 @@ def _skipped(block_fn, predictions) -> set[int]:
     if len(predictions) != len(outputs):  # Gradio says what is wrong
         return set()
     return {index for index, value in enumerate(predictions)
-            if value == SKIP and not outputs[index].stateful}
+            if isinstance(value, dict) and value == SKIP and not outputs[index].stateful}

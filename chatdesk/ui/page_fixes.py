@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.resources
 import logging
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -43,7 +43,7 @@ class PageFixes:
         await Response(body, media_type=MEDIA_TYPES[found.group(2)], headers=headers)(scope, receive, send)
 
 
-@cache
+@lru_cache(maxsize=1024)  # the page asks for about 80; Gradio has about 900
 def asset(name: str) -> tuple[bytes, dict] | None:
     """Gradio's page file `name` and the headers to serve it with; None when Gradio has no such file."""
     try:
