@@ -32,6 +32,7 @@ class Job:
     error: BaseException | None = None
     behind: str | None = None  # the id of the conversation whose reply this one waits for
     thread: threading.Thread | None = None
+    followed: bool = False  # whether a watcher has followed it yet
 
     def notify(self) -> None:
         """Wake the watchers: the reply changed."""
@@ -65,6 +66,7 @@ class Replies:
         job = self._jobs.get(conversation.id)
         if job is None:
             return
+        job.followed = True
         seen = 0  # the first news: the reply has started, or waits for another
         while True:
             with job.changed:
@@ -79,6 +81,11 @@ class Replies:
         if job.error is not None:
             raise job.error
         yield conversation
+
+    def unfollowed(self, conversation: Conversation) -> bool:
+        """Whether the conversation's last reply was started and no watcher has followed it yet."""
+        job = self._jobs.get(conversation.id)
+        return job is not None and not job.followed
 
     def writing_ids(self) -> set[str]:
         """The conversations whose reply is being written or waits for its turn."""

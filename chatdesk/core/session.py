@@ -135,6 +135,13 @@ class ChatSession:
         self.history.remember(conversation)
         return conversation
 
+    def send(self, conversation: Conversation, text: str, attachments: Sequence[Attachment] = ()) -> Conversation:
+        """Append the user's message and start its reply at once, in the background: the model reads the
+        message while the window asks to follow the reply (follow())."""
+        self.add_user_message(conversation, text, attachments)
+        self.replies.start(conversation, continue_reply=False)
+        return conversation
+
     def reply(self, conversation: Conversation, still: Watching = None) -> Iterator[Conversation]:
         """Start a new reply to the conversation's last message, written in the background, and follow it
         (until `still()`, when given, says the watcher looks elsewhere)."""
@@ -142,9 +149,9 @@ class ChatSession:
 
     def submit(self, conversation: Conversation, text: str, still: Watching = None) -> Iterator[Conversation]:
         """Send `text` and stream the reply."""
-        self.add_user_message(conversation, text)
+        self.send(conversation, text)
         yield conversation
-        yield from self.reply(conversation, still)
+        yield from self.follow(conversation, still)
 
     def stop(self, conversation: Conversation) -> None:
         """Stop the reply being generated, keeping what was written so far (or one waiting for its turn)."""
@@ -154,6 +161,10 @@ class ChatSession:
         """Watch the conversation's reply (being written, or the last one): yields as it changes, and at its
         end; returns early once `still()` is False."""
         yield from self.replies.follow(conversation, still or _always)
+
+    def reply_unfollowed(self, conversation: Conversation) -> bool:
+        """Whether the reply send() started has not been followed yet (it may have ended meanwhile)."""
+        return self.replies.unfollowed(conversation)
 
     def writing_ids(self) -> set[str]:
         """The conversations whose reply is being written in the background or waits for its turn."""

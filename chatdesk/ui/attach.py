@@ -134,13 +134,14 @@ class AttachHandlers:
         return file_marks(self.session.find(conversation_id))
 
     def send(self, text: str, conversation_id: str | None, files: list[dict]):
-        """Add the message with its files; the box and the files are emptied (on refusal both stay)."""
+        """Send the message with its files (its reply starts at once); the box and the files are emptied (on
+        refusal both stay)."""
         conversation = self.session.conversation(conversation_id)
         try:
-            self.session.add_user_message(conversation, text, [_attachment(f) for f in files or []])
+            self.session.send(conversation, text, [_attachment(f) for f in files or []])
         except UserError as error:
             return refuse(str(error), outputs=4)
-        return to_chatbot(conversation), "", conversation.id, []
+        return to_chatbot(conversation, live=True), "", conversation.id, []
 
 
 def _attachment(file: dict) -> Attachment:

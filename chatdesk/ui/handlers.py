@@ -115,17 +115,19 @@ class Handlers:
         yield from self._stream(conversation, lambda still: self.session.follow(conversation, still))
 
     def add_message(self, text: str, conversation_id: str | None):
+        """Send the message; its reply starts at once (reply() follows it)."""
         conversation = self.session.conversation(conversation_id)
         try:
-            self.session.add_user_message(conversation, text)
+            self.session.send(conversation, text)
         except UserError as error:
             return refuse(str(error), outputs=3)  # the text stays in the box
-        return to_chatbot(conversation), "", conversation.id
+        return to_chatbot(conversation, live=True), "", conversation.id
 
     def reply(self, conversation_id: str):
+        """Follow the reply the message just sent started."""
         conversation = self.session.conversation(conversation_id)
-        if conversation.messages and conversation.messages[-1].role == "user":  # else the message was refused
-            yield from self._stream(conversation, lambda still: self.session.reply(conversation, still))
+        if conversation.busy or self.session.reply_unfollowed(conversation):  # else the message was refused
+            yield from self._stream(conversation, lambda still: self.session.follow(conversation, still))
         else:
             yield UNCHANGED  # a generator that yields nothing would blank every output (the Send label too)
 

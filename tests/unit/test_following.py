@@ -139,6 +139,17 @@ def test_watching_the_background_ends_when_the_window_follows_a_reply_of_its_own
     gate.release(10)
 
 
+def test_the_reply_starts_as_the_message_is_sent_before_the_window_follows_it(session, engine):
+    handlers = Handlers(session)
+    engine.enqueue(["Hello ", "there."])
+    greeting = sent(session, handlers, "Hello")
+    wait_until(lambda: not greeting.busy)  # written whole with no one following yet: the page's round trip is saved
+    assert len(engine.calls) == 1
+    updates = list(handlers.reply(greeting.id))  # the window's event, late: it still shows the reply
+    assert chats_in(updates)[-1][-1]["content"] == "Hello there." and FINISHED in updates[-1][4]
+    assert list(handlers.reply(greeting.id)) == [UNCHANGED]  # a refused message later: no old reply shown again
+
+
 def test_no_reply_to_follow_leaves_every_output_as_it_is(session):
     handlers = Handlers(session)
     empty = session.new_conversation()  # e.g. a message refused as too long: nothing to reply to

@@ -96,9 +96,9 @@ def test_once_there_is_room_the_chat_goes_on_and_the_stopped_reply_is_saved_whol
 
 def test_the_page_shows_the_stopped_reply_with_continue(session, engine, store):
     conversation = session.new_conversation()
-    session.add_user_message(conversation, "Tell me about lighthouses.")
     gate = engine.hold()
     engine.enqueue(TOKENS)
+    session.send(conversation, "Tell me about lighthouses.")
     shown = Handlers(session).reply(conversation.id)
     gate.release(3)
     while len(next(shown)[1]) < 3 * len(TOKENS[0]):  # the live text, while the chat waits for the end
