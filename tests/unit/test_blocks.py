@@ -2,6 +2,7 @@
 server no rebuilding of them, and the page gets the same updates as from Gradio's own Blocks."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import gradio as gr
 import pytest
@@ -12,6 +13,12 @@ from chatdesk.ui.blocks import SKIP, Blocks
 from chatdesk.ui.busy import busy_look, idle_look
 
 CHAT = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello! How can I help?"}]
+
+
+def run(coroutine):
+    """Run `coroutine` to its end on a thread of its own: the browser tests' Playwright keeps a loop running here."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 def page(blocks_class):
@@ -34,7 +41,7 @@ def stream_updates() -> list[list]:
 
 def postprocessed(blocks_class) -> list:
     demo, event, state = page(blocks_class)
-    return [asyncio.run(demo.postprocess_data(event, update, state)) for update in stream_updates()]
+    return [run(demo.postprocess_data(event, update, state)) for update in stream_updates()]
 
 
 def test_the_page_gets_the_same_updates_as_from_gradios_blocks():
@@ -49,18 +56,18 @@ def test_the_page_gets_the_same_updates_as_from_gradios_blocks():
 
 def test_a_streamed_piece_rebuilds_neither_the_chat_nor_the_buttons(monkeypatch):
     demo, event, state = page(Blocks)
-    asyncio.run(demo.postprocess_data(event, stream_updates()[0], state))
+    run(demo.postprocess_data(event, stream_updates()[0], state))
     chat = state[event.outputs[0]._id]
     built = []
     original = BlocksConfig.config_for_block
     monkeypatch.setattr(BlocksConfig, "config_for_block",
                         lambda self, *args, **kwargs: built.append(args) or original(self, *args, **kwargs))
     for update in stream_updates()[1:3]:
-        asyncio.run(demo.postprocess_data(event, update, state))
+        run(demo.postprocess_data(event, update, state))
     assert built == [] and state[event.outputs[0]._id] is chat
 
 
 def test_a_wrong_number_of_values_still_gets_gradios_own_message():
     demo, event, state = page(Blocks)
     with pytest.raises(ValueError, match=r"didn't return enough output values \(needed: 6, returned: 2\)"):
-        asyncio.run(demo.postprocess_data(event, [gr.skip(), "text"], state))
+        run(demo.postprocess_data(event, [gr.skip(), "text"], state))
