@@ -47,10 +47,12 @@ SAMPLING = {"temperature": 0.7, "top_p": 0.95, "top_k": 40, "min_p": 0.05, "repe
 WATCH = """() => {
   window.__seen = [];
   const chat = document.querySelector('#chat');
+  const reading = (text) => text.trim().startsWith('Reading your message');
   const record = () => {
     const bots = chat.querySelectorAll('[data-testid="bot"]');
     const last = bots[bots.length - 1];
-    const length = last ? last.textContent.length : 0;
+    const text = last ? last.textContent : '';
+    const length = reading(text) ? 0 : text.length;  // how far the prompt was read is not yet the reply
     const seen = window.__seen;
     if (bots.length && (!seen.length || seen[seen.length - 1][1] !== length || seen[seen.length - 1][2] !== bots.length))
       seen.push([performance.now(), length, bots.length]);
@@ -60,7 +62,8 @@ WATCH = """() => {
   document.addEventListener('keydown', (event) => { if (event.key === 'Enter') window.__sent = performance.now(); },
                             {capture: true, once: true});
   new MutationObserver(() => {
-    if (window.__firstWords === null && chat.querySelector('.chatdesk-live')?.textContent.trim())
+    const live = chat.querySelector('.chatdesk-live')?.textContent || '';
+    if (window.__firstWords === null && live.trim() && !reading(live))
       window.__firstWords = performance.now();
   }).observe(chat, {childList: true, subtree: true, characterData: true});
 }"""
@@ -161,7 +164,7 @@ def page_reply(page, message: str) -> dict:
     page.locator("#message textarea").press("Enter")
     page.wait_for_function(f"""() => document.querySelectorAll('#chat [data-testid="bot"]').length > {before}
         && (document.querySelectorAll('#chat [data-testid="bot"]')[{before}].getAttribute('data-stats') || '')
-           .includes('tok/s')""", timeout=600_000)
+           .includes('tok/s')""", timeout=600_000, polling=250)  # not at every frame: that is work a person's page has not
     cpu = renderer_cpu() - cpu
     seen = [s for s in page.evaluate("() => window.__seen") if s[2] > before and s[1] > 0]
     line = page.locator('#chat [data-testid="bot"]').nth(before).get_attribute("data-stats")

@@ -60,13 +60,15 @@ class Replies:
         job.thread.start()
         return job
 
-    def follow(self, conversation: Conversation, still: Callable[[], bool] = lambda: True) -> Iterator[Conversation]:
+    def follow(self, conversation: Conversation, still: Callable[[], bool] = lambda: True, *,
+               claim: bool = True) -> Iterator[Conversation]:
         """Yield the conversation as its reply is written, and once at its end (raising what failed it);
-        return early, silently, as soon as `still()` is False: the watcher looks elsewhere."""
+        return early, silently, as soon as `still()` is False: the watcher looks elsewhere. `claim`: this
+        watcher is the window's reply event (see unfollowed())."""
         job = self._jobs.get(conversation.id)
         if job is None:
             return
-        job.followed = True
+        job.followed = job.followed or claim
         seen = 0  # the first news: the reply has started, or waits for another
         while True:
             with job.changed:

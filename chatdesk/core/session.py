@@ -162,6 +162,11 @@ class ChatSession:
         end; returns early once `still()` is False."""
         yield from self.replies.follow(conversation, still or _always)
 
+    def watch(self, conversation: Conversation, still: Watching = None) -> Iterator[Conversation]:
+        """Like follow(), for a second watcher of the same reply (the page's live text): the window's reply
+        event may still come to follow it."""
+        yield from self.replies.follow(conversation, still or _always, claim=False)
+
     def reply_unfollowed(self, conversation: Conversation) -> bool:
         """Whether the reply send() started has not been followed yet (it may have ended meanwhile)."""
         return self.replies.unfollowed(conversation)

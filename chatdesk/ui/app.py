@@ -13,6 +13,7 @@ from chatdesk.ui.busy import DROP_LIVE_TEXT, SHOW_BUSY, build_send_stop
 from chatdesk.ui.chatview import message_marks, usage_text
 from chatdesk.ui.environment import app_made_at_launch
 from chatdesk.ui.handlers import FEEDBACK_OPTIONS, GENERATION, NO_DETAILS, Handlers
+from chatdesk.ui.live import LiveTextRoute
 from chatdesk.ui.look import LIVE_TEXT, SHOW_MARKS, SHOWN_CONVERSATION, launch_options
 from chatdesk.ui.message_actions import ActionHandlers, build_actions, temporary_button, wire_actions
 from chatdesk.ui.page_fixes import PageFixes
@@ -24,7 +25,7 @@ STARTERS = (
     "Write a haiku about the sea.",
     "Give me three ideas for a rainy afternoon.",
 )
-def build_ui(session: ChatSession) -> gr.Blocks:
+def build_ui(session: ChatSession) -> Blocks:
     """The whole page, wired to `session`."""
     handlers = Handlers(session)
     with app_made_at_launch(), Blocks(title="chatdesk", fill_height=True) as demo:
@@ -77,6 +78,7 @@ def build_ui(session: ChatSession) -> gr.Blocks:
                      [*shown, bar.title, bar.system_prompt], refresh)
         wire_panel(panel, PanelHandlers(session.host), header, demo)
         demo.load(None, None, None, js=SHOW_BUSY)  # the status line is a live region before it first speaks
+        demo.served_with.append(Middleware(LiveTextRoute, replies=handlers.live))
         demo.load(handlers.open_last, [conversation_id], [*shown, bar.title, bar.system_prompt],
                   api_visibility="private").then(**refresh)
     return demo
@@ -157,7 +159,7 @@ def _wire_details(handlers, conversation_id, chatbot, details, selected, version
     marks.change(None, [marks], None, js=SHOW_MARKS, **private)
 
 
-def serve_page(demo: gr.Blocks, host: str, port: int, middleware: list) -> None:
+def serve_page(demo: Blocks, host: str, port: int, middleware: list) -> None:
     """Serve the page on `host`:`port` behind `middleware`, without blocking; system fonts, no sharing."""
     with app_made_at_launch():
         demo.queue(default_concurrency_limit=None)
@@ -165,7 +167,8 @@ def serve_page(demo: gr.Blocks, host: str, port: int, middleware: list) -> None:
     demo.launch(
         server_name=host, server_port=port, prevent_thread_lock=True, quiet=True, show_error=True,
         inbrowser=False, share=False, ssr_mode=False, mcp_server=False, pwa=False, enable_monitoring=False,
-        favicon_path=str(paths.icon_file()), app_kwargs={"middleware": [*middleware, Middleware(PageFixes)]},
+        favicon_path=str(paths.icon_file()),
+        app_kwargs={"middleware": [*middleware, *demo.served_with, Middleware(PageFixes)]},
         **launch_options(),
         allowed_paths=[str(paths.exports_dir())],  # else Gradio refuses downloads outside the system temp dir
     )

@@ -1,4 +1,5 @@
-"""The page's Blocks: Gradio's, with outputs left as they are (gr.skip()) costing nothing to send."""
+"""The page's Blocks: Gradio's, with outputs left as they are (gr.skip()) costing nothing to send, and routes of
+its own."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ class Blocks(gr.Blocks):
     and its config, JSON schema included. That is about 9 ms for the Chatbot, on the server's event loop, for
     every streamed piece of a reply; on a 2-core laptop the model writes slower for it.
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.served_with: list = []  # ASGI middleware of the page's own routes (ui/live.py)
 
     async def postprocess_data(self, block_fn, predictions, state):
         skipped = _skipped(block_fn, predictions)

@@ -14,10 +14,11 @@ from chatdesk.core.replies import WATCH_EVERY
 from chatdesk.core.session import ChatSession
 from chatdesk.errors import UserError
 from chatdesk.ui.busy import FINISHED, STOPPED, WRITING, busy_look, idle_look, waiting_text
-from chatdesk.ui.chatview import format_details, live_text, message_marks, to_chatbot, usage_text
+from chatdesk.ui.chatview import format_details, message_marks, to_chatbot, usage_text
 from chatdesk.ui.display import from_display
 from chatdesk.ui.external import restore_hidden
 from chatdesk.ui.kit import refuse
+from chatdesk.ui.live import LiveReplies
 from chatdesk.ui.screens import Screens
 from chatdesk.ui.sidebar import UNTITLED
 
@@ -25,6 +26,11 @@ NO_DETAILS = "Click a message to see its details."
 FEEDBACK_OPTIONS = ("Like", "Dislike", "Inaccurate", "Unhelpful", "Off-topic")
 GENERATION = {"concurrency_id": "generation", "concurrency_limit": 1}
 UNCHANGED = (gr.skip(),) * 6  # (chat, live text, Send, Stop, status, writing) as they are
+
+
+def _skipped(value) -> bool:
+    """Whether an output's value leaves it as it is."""
+    return isinstance(value, dict) and value == gr.skip()
 
 
 def _user_error(error: UserError) -> gr.Error:
@@ -40,12 +46,13 @@ class Handlers:
         self.screens = Screens()
         self._marked: weakref.WeakSet = weakref.WeakSet()  # replies being written whose marks were sent
         self._rating = threading.Lock()  # Gradio 6.31 sends a reason click twice at once
+        self.live = LiveReplies(session)  # the replies' text as the page reads it (ui/live.py)
 
     def _stream(self, conversation: Conversation, start) -> Iterator[tuple]:
         """(chat, live text, Send, Stop, status, writing) as a reply is written, while this window shows its chat;
         `start(still)` starts the reply and yields the conversation as it changes."""
         still = self.screens.show(conversation.id)
-        shown, marked, failed, said = False, False, None, WRITING
+        shown, marked, failed, said, key, on_page = False, False, None, WRITING, None, None
         try:
             with self.screens.sending(still) as showing:
                 if not showing:
@@ -54,7 +61,11 @@ class Handlers:
                 yield (gr.skip(), gr.skip(), *busy_look(), gr.skip())
             for update in start(still):
                 streaming = update.generation is not None
-                chat = gr.skip() if streaming and shown else to_chatbot(update, live=True)
+                chat = gr.skip()
+                if not (streaming and shown):
+                    fresh = to_chatbot(update, live=True)
+                    if fresh != on_page:  # else this event sent it already: in a long chat, a second of work
+                        chat = on_page = fresh
                 writing = self._writing() if update.busy and not marked else gr.skip()  # marks the chat list
                 marked = marked or update.busy
                 status = self._status(update)
@@ -62,11 +73,17 @@ class Handlers:
                 # before this reply had begun, may have put Send back meanwhile
                 look = busy_look(status) if status != said or (streaming and not shown) else (gr.skip(),) * 3
                 said = status
+                if key is None:  # the page reads the reply's text under this key (ui/live.py)
+                    key = live = self.live.offer(conversation, still)
+                else:
+                    live = gr.skip()
+                if all(_skipped(value) for value in (chat, *look, writing, live)):
+                    continue  # a streamed piece: the page reads it itself
                 with self.screens.sending(still) as showing:
                     if not showing:  # another chat was put on screen while this update was made
                         yield UNCHANGED
                         return
-                    yield (chat, live_text(update), *look, writing)
+                    yield (chat, live, *look, writing)
                 shown = streaming
         except UserError as error:
             failed = error
@@ -78,9 +95,10 @@ class Handlers:
             if shown:
                 yield (to_chatbot(conversation), "", *idle_look(), self._writing())
             raise
+        ended = to_chatbot(conversation)
         with self.screens.sending(still) as showing:
-            yield (to_chatbot(conversation), "", *idle_look(_ended(conversation, failed)), self._writing()) \
-                if showing else UNCHANGED
+            yield (gr.skip() if ended == on_page else ended, "", *idle_look(_ended(conversation, failed)),
+                   self._writing()) if showing else UNCHANGED
 
     def _status(self, conversation: Conversation) -> str:
         """What the status line says while the conversation's reply is on its way."""

@@ -44,26 +44,44 @@ SHOW_MARKS = """(marks) => {
   window.chatdeskMarks = JSON.parse(marks || '{"stats": [], "leftOut": 0}');
   window.chatdeskApplyMarks && window.chatdeskApplyMarks();
 }"""
-# The reply being written, as plain text after its placeholder in the last bot message, appended as it grows;
-# the Chatbot renders it as Markdown once it is finished and the text is emptied.
-LIVE_TEXT = """(text) => {
-  let live = document.querySelector('#chat .chatdesk-live');
-  if (!text) { live?.remove(); return; }
-  const bots = document.querySelectorAll('#chat [data-testid="bot"]');
-  const bot = bots[bots.length - 1];
-  if (!bot) return;
-  if (!live || live.parentElement !== bot) {
-    live?.remove();
-    live = document.createElement('div');
-    live.className = 'chatdesk-live';
-    bot.appendChild(live);
-  }
-  const scroller = bot.closest('.bubble-wrap');  // the chat's own scroll box: it follows a growing reply
-  const following = scroller && scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
-  const shown = live.textContent;
-  if (text.startsWith(shown)) live.append(text.slice(shown.length));
-  else live.textContent = text;
-  if (following) scroller.scrollTop = scroller.scrollHeight;
+# The live-text output holds the key of the reply being written ("" for none); the page reads the reply's text
+# under it (ui/live.py) and writes it as plain text under the last message, following it if scrolled down.
+LIVE_TEXT = """(key) => {
+  window.chatdeskLive?.abort();
+  if (!key) { document.querySelector('#chat .chatdesk-live')?.remove(); return; }
+  const reading = new AbortController();
+  window.chatdeskLive = reading;
+  let text = '', live = null;
+  const show = (piece) => {
+    text = 'add' in piece ? text + piece.add : piece.text;
+    const bots = document.querySelectorAll('#chat [data-testid="bot"]');
+    const bot = bots[bots.length - 1];
+    if (!bot) return;
+    const scroller = bot.closest('.bubble-wrap');  // the chat's own scroll box: it follows a growing reply
+    const following = scroller && scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
+    if (live && live.parentElement === bot && 'add' in piece) live.append(piece.add);
+    else {  // the first piece, or the Chatbot dropped the text (busy.DROP_LIVE_TEXT)
+      document.querySelector('#chat .chatdesk-live')?.remove();
+      live = document.createElement('div');
+      live.className = 'chatdesk-live';
+      live.textContent = text;
+      bot.appendChild(live);
+    }
+    if (following) scroller.scrollTop = scroller.scrollHeight;
+  };
+  const read = async () => {
+    const response = await fetch('/chatdesk/live/' + encodeURIComponent(key), {signal: reading.signal, cache: 'no-store'});
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let rest = '';
+    for (;;) {
+      const {value, done} = await reader.read();
+      if (done || reading.signal.aborted) return;
+      const lines = (rest + value).split('\\n');
+      rest = lines.pop();
+      for (const line of lines) if (line && !reading.signal.aborted) show(JSON.parse(line));
+    }
+  };
+  read().catch(() => {});  // stopped, or the app went: the reply event says how the reply ended
 }"""
 # Clear empties the chat in the page before the new conversation's id arrives: an empty chat has no id.
 SHOWN_CONVERSATION = """(id) => [document.querySelector('#chat [data-testid="user"]') ? id : null]"""

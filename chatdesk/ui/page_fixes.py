@@ -20,15 +20,16 @@ MEDIA_TYPES = {"js": "text/javascript", "css": "text/css", "svg": "image/svg+xml
 # again (desktop/instance.py keeps the port) then loads the page without asking for any of them.
 KEPT = {"Cache-Control": "public, max-age=31536000, immutable"}
 STATUS_TRACKER = re.compile(r"statustracker-[\w-]+\.js")
-# Gradio 6.31's status tracker counts the seconds an event has waited at every animation frame, and the tracker of
-# the page's own loading never stops counting: an idle page draws 60 frames a second, a twentieth of a core that
-# a model on a 2-core laptop writes a tenth slower for. Now each tracker counts only while its event waits.
+# Gradio 6.31's status tracker counts the seconds an event has waited at every animation frame: while a reply
+# is written, and forever for the page's own loading. That is a Svelte update 60 times a second, a twentieth of a
+# core or more that a model on a 2-core laptop writes slower for, and chatdesk hides the count (look.CSS). Now
+# each tracker counts once, when its event starts.
 TIMER_LOOP = "W&&ze()"
-TIMER_LOOP_MENDED = "(W=W&&o.status===`pending`)&&ze()"
+TIMER_LOOP_MENDED = "void`counted once: chatdesk`"
 
 
 class PageFixes:
-    """ASGI middleware that serves Gradio's page files from memory, with the status tracker's timer mended."""
+    """ASGI middleware that serves Gradio's page files from memory, with the status tracker's timer stopped."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -70,6 +71,6 @@ def mended_status_tracker(name: str) -> str | None:
     except OSError:
         return None
     if script.count(TIMER_LOOP) != 1:
-        log.warning("Gradio's %s has changed: its idle timer is left as it is", name)
+        log.warning("Gradio's %s has changed: its timer is left as it is", name)
         return None
     return script.replace(TIMER_LOOP, TIMER_LOOP_MENDED)

@@ -8,8 +8,15 @@ from tests.apprunner import RunningApp
 from tests.e2e.chatpage import bots, open_page, wait_idle
 from tests.e2e.long_chat import seed_long_chat
 
-# Every batch of DOM changes in the chat: whether it made the last reply longer, and how many of its changes
-# were inside earlier messages.
+# Counts the copies of state Gradio's page script makes (Svelte's snapshots): about 700 for each update of the
+# reply event, sent or skipped, before the page read the streamed text by itself (ui/live.py).
+COUNT_COPIES = """
+window.__copies = 0;
+const copy = window.structuredClone;
+window.structuredClone = (value, options) => { window.__copies += 1; return copy(value, options); };
+"""
+# Every batch of DOM changes in the chat: whether it made the last reply longer, how many of its changes were
+# inside earlier messages, whether the chat was scrolled to its end, and the copies made so far.
 WATCH_EARLIER = """() => {
   const chat = document.querySelector('#chat');
   const batches = window.__batches = [];
@@ -20,37 +27,46 @@ WATCH_EARLIER = """() => {
     const now = last && last.getAttribute('data-testid') === 'bot' ? last.textContent.length : 0;
     const box = chat.querySelector('.bubble-wrap');
     batches.push([now > length, records.filter((r) => all.some((m) => m.contains(r.target))).length,
-                  box.scrollHeight - box.scrollTop - box.clientHeight < 80]);
+                  box.scrollHeight - box.scrollTop - box.clientHeight < 80, window.__copies]);
     length = now;
   }).observe(chat, {childList: true, subtree: true, characterData: true, attributes: true});
 }"""
 
 
-def earlier_changes_per_piece(batches: list) -> tuple[float, int]:
-    """The median count of changes inside earlier messages from one piece of the reply to the next, and the
-    number of pieces. The median leaves out the reply's start and end, which may touch every message once."""
-    growths = [n for n, (grew, _touched, _at_end) in enumerate(batches) if grew]
-    between = [sum(touched for _grew, touched, _at_end in batches[a:b]) for a, b in zip(growths, growths[1:])]
-    return statistics.median(between), len(growths)
+def per_piece(batches: list) -> tuple[float, float, int]:
+    """The median count of changes inside earlier messages from one piece of the reply to the next, the median
+    count of copies the page made meanwhile, and the number of pieces. The medians leave out the reply's start
+    and end, which may touch every message once."""
+    growths = [n for n, batch in enumerate(batches) if batch[0]]
+    between = list(zip(growths, growths[1:]))
+    touched = [sum(batch[1] for batch in batches[a:b]) for a, b in between]
+    copies = [batches[b][3] - batches[a][3] for a, b in between]
+    return statistics.median(touched), statistics.median(copies), len(growths)
 
 
 def test_streaming_a_reply_leaves_the_earlier_messages_of_a_long_chat_alone(chromium, tmp_path):
     seed_long_chat(tmp_path / "data" / "chatdesk.db", exchanges=20)
     app = RunningApp(tmp_path, "--max-tokens", "60")
     try:
-        page = open_page(chromium, app.page_url)
+        page = open_page(chromium, app.page_url, script=COUNT_COPIES + COUNT_TRACKER_FRAMES)
         expect(bots(page)).to_have_count(20)
         page.evaluate(WATCH_EARLIER)
+        frames = page.evaluate("() => window.__trackerFrames")
         page.locator("#message textarea").fill("Write a long story about a lighthouse.")
         page.locator("#message textarea").press("Enter")
         wait_idle(page, 21)
         batches = page.evaluate("() => window.__batches")
-        per_piece, pieces = earlier_changes_per_piece(batches)
+        frames = page.evaluate("() => window.__trackerFrames") - frames
+        touched, copies, pieces = per_piece(batches)
         assert pieces >= 3  # the reply came in several pieces
         # The reply's start and end may touch the 40 earlier messages; the pieces between them must not.
-        assert per_piece <= 1
+        assert touched <= 1
+        assert copies <= 20, f"the page copied its state {copies} times for each piece of the reply"
+        # Gradio's status trackers counted the reply's seconds at every frame (ui/page_fixes.py): one frame
+        # each as its events start
+        assert frames <= 20, f"the status trackers asked for {frames} animation frames during one reply"
         # The live text's pieces (not the Chatbot's own updates at the start and end, which it scrolls itself)
-        followed = [at_end for grew, _touched, at_end in batches if grew][1:-1]
+        followed = [batch[2] for batch in batches if batch[0]][1:-1]
         assert all(followed), f"the chat did not follow the reply: {followed}"
     finally:
         assert app.stop() == 0

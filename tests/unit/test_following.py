@@ -49,13 +49,14 @@ def test_opening_another_chat_stops_writing_the_reply_into_the_pane(session, eng
     stream = handlers.reply(story.id)
     first = next(stream)
     assert not visible(first[2]) and visible(first[3])  # Send hidden, Stop shown
+    text = handlers.live.pieces(next(stream)[1], threading.Event())  # the page reads the reply's text
     gate.release(1)
-    while "Once" not in next(stream)[1]:  # the live text
-        pass
+    assert next(text) == {"text": "Once "}
     other = session.new_conversation()
     handlers.show(other)  # the window opens another chat
     gate.release(10)
     assert list(stream) == [UNCHANGED]  # nothing more lands: the pane shows the other chat
+    assert list(text) == []  # nor in its text
     wait_until(lambda: not story.busy)
     assert story.messages[-1].content == "Once upon a time."
 

@@ -17,6 +17,7 @@ from chatdesk.engine.disk_cache import DiskPromptCache
 from chatdesk.errors import StorageError, UserError
 from chatdesk.store.database import Store
 from chatdesk.ui.handlers import Handlers
+from tests.unit.test_background_replies import wait_until
 from tests.unit.fake_engine import ScriptedEngine
 
 TOKENS = [f"{i:03d} " + "lighthouse " * 200 for i in range(60)]  # about 130 kB of reply
@@ -100,9 +101,9 @@ def test_the_page_shows_the_stopped_reply_with_continue(session, engine, store):
     engine.enqueue(TOKENS)
     session.send(conversation, "Tell me about lighthouses.")
     shown = Handlers(session).reply(conversation.id)
+    next(shown)  # the window follows the reply
     gate.release(3)
-    while len(next(shown)[1]) < 3 * len(TOKENS[0]):  # the live text, while the chat waits for the end
-        pass
+    wait_until(lambda: len(conversation.messages[-1].content) == 3 * len(TOKENS[0]))
     fill_disk(store)
     gate.release(len(TOKENS))
     last = list(shown)[-1][0][-1]  # the handler warns (a toast) and ends with the reply as it now is

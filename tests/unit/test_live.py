@@ -1,0 +1,120 @@
+"""The page reads a reply's text as it is written from the live route, not from an update of every output."""
+
+import asyncio
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from chatdesk.engine import generation
+from chatdesk.ui.handlers import Handlers
+from chatdesk.ui.live import LiveTextRoute
+from tests.unit.test_background_replies import wait_until
+
+
+def following(session, engine, tokens: list[str]):
+    """The window's handlers and its reply event, started on a held reply, and the key it offered the page."""
+    handlers = Handlers(session)
+    gate = engine.hold()
+    engine.enqueue(tokens)
+    conversation = session.new_conversation()
+    handlers.add_message("Tell me a story", conversation.id)
+    event = handlers.reply(conversation.id)
+    next(event)  # Send turns into Stop
+    return handlers, gate, conversation, event, next(event)[1]
+
+
+def test_the_page_reads_the_reply_as_pieces_added_to_what_it_shows(session, engine):
+    handlers, gate, conversation, _event, key = following(session, engine, ["Once ", "upon ", "a ", "time."])
+    pieces = handlers.live.pieces(key, threading.Event())
+    seen = []
+    for _ in range(3):
+        gate.release(1)
+        seen.append(next(pieces))
+    gate.release(1)
+    seen += list(pieces)  # to the reply's end
+    assert seen[0] == {"text": "Once "} and all(set(piece) == {"add"} for piece in seen[1:])
+    shown = seen[0]["text"] + "".join(piece["add"] for piece in seen[1:])
+    assert shown in ("Once upon a ", "Once upon a time.")  # the last piece may come with the whole reply
+    assert conversation.messages[-1].content == "Once upon a time."
+
+
+def test_a_reply_in_many_pieces_sends_the_window_no_more_updates_than_one_in_three(session, engine, monkeypatch):
+    monkeypatch.setattr(generation, "DELTA_EVERY", 0)  # each token is a piece of its own
+
+    def updates(tokens):
+        _handlers, gate, conversation, event, _key = following(session, engine, tokens)
+        with ThreadPoolExecutor(1) as thread:
+            window = thread.submit(list, event)  # the window follows the reply as it is written
+            for count in range(1, len(tokens) + 1):
+                gate.release(1)
+                wait_until(lambda: conversation.messages[-1].content == "".join(tokens[:count]))
+            return window.result(5)
+
+    few, many = updates(["Once ", "upon ", "time."]), updates([f"word{n} " for n in range(15)])  # max_tokens 20
+    assert len(many) == len(few) <= 3  # the first words, then the end
+    assert "word14" in [update[0] for update in many if isinstance(update[0], list)][-1][-1]["content"]
+
+
+def test_a_key_offers_nothing_once_its_window_shows_another_chat(session, engine):
+    handlers, gate, _conversation, _event, key = following(session, engine, ["Once ", "upon"])
+    handlers.show(session.new_conversation())
+    gate.release(2)
+    assert list(handlers.live.pieces(key, threading.Event())) == []
+    assert handlers.live.pieces("no-such-key", threading.Event()) is None
+
+
+def route(handlers) -> TestClient:
+    async def elsewhere(request):
+        return PlainTextResponse("the app")
+    return TestClient(LiveTextRoute(Starlette(routes=[Route("/{path:path}", elsewhere)]), replies=handlers.live))
+
+
+def test_the_route_streams_the_text_as_json_lines_and_leaves_other_paths_to_the_app(session, engine):
+    handlers, gate, _conversation, _event, key = following(session, engine, ["Once ", "upon"])
+    gate.release(1)
+    with route(handlers) as client, ThreadPoolExecutor(1) as thread:
+        reading = thread.submit(client.get, f"/chatdesk/live/{key}")
+        time.sleep(0.5)  # the route sends the first words
+        gate.release(1)
+        response = reading.result(5)
+        assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
+        assert json.loads(response.text.splitlines()[0]) == {"text": "Once "}
+        assert client.get("/chatdesk/live/unknown").status_code == 404
+        assert client.get("/").text == "the app"
+
+
+def test_a_page_that_goes_stops_its_stream_while_the_reply_goes_on(session, engine):
+    handlers, gate, conversation, _event, key = following(session, engine, ["Once ", "upon ", "a ", "time."])
+    gate.release(1)
+    sent, asked = [], asyncio.Event()
+
+    async def receive():
+        await asked.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+        if message.get("more_body"):
+            asked.set()  # the page closes the stream after the first piece
+
+    scope = {"type": "http", "method": "GET", "path": f"/chatdesk/live/{key}"}
+    with ThreadPoolExecutor(1) as thread:  # the browser tests' Playwright keeps a loop running on this one
+        thread.submit(asyncio.run, LiveTextRoute(None, replies=handlers.live)(scope, receive, send)).result(5)
+    assert json.loads(sent[1]["body"]) == {"text": "Once "}
+    assert conversation.busy  # the route returned while the reply is still being written
+    gate.release(10)
+    wait_until(lambda: not conversation.busy)
+    assert conversation.messages[-1].content == "Once upon a time."
+
+
+def test_the_window_gets_the_chat_once_as_the_reply_starts_and_once_at_its_end(session, engine):
+    _handlers, gate, _conversation, event, _key = following(session, engine, ["Once ", "upon ", "a ", "time."])
+    gate.release(10)
+    chats = [update[0] for update in event if isinstance(update[0], list)]
+    assert len(chats) == 1 and chats[-1][-1]["content"] == "Once upon a time."  # the start came with the key
