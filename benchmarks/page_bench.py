@@ -47,12 +47,13 @@ SAMPLING = {"temperature": 0.7, "top_p": 0.95, "top_k": 40, "min_p": 0.05, "repe
 WATCH = """() => {
   window.__seen = [];
   const chat = document.querySelector('#chat');
-  const reading = (text) => text.trim().startsWith('Reading your message');
+  const visible = (text) => text.replace(/\\u200b/g, '').trim();  // the Chatbot's placeholder is a zero-width space
+  const reading = (text) => visible(text).startsWith('Reading your message');
   const record = () => {
     const bots = chat.querySelectorAll('[data-testid="bot"]');
     const last = bots[bots.length - 1];
     const text = last ? last.textContent : '';
-    const length = reading(text) ? 0 : text.length;  // how far the prompt was read is not yet the reply
+    const length = reading(text) ? 0 : visible(text).length;  // how far the prompt was read is not the reply
     const seen = window.__seen;
     if (bots.length && (!seen.length || seen[seen.length - 1][1] !== length || seen[seen.length - 1][2] !== bots.length))
       seen.push([performance.now(), length, bots.length]);
@@ -63,7 +64,7 @@ WATCH = """() => {
                             {capture: true, once: true});
   new MutationObserver(() => {
     const live = chat.querySelector('.chatdesk-live')?.textContent || '';
-    if (window.__firstWords === null && live.trim() && !reading(live))
+    if (window.__firstWords === null && visible(live) && !reading(live))
       window.__firstWords = performance.now();
   }).observe(chat, {childList: true, subtree: true, characterData: true});
 }"""

@@ -15,11 +15,23 @@ UNTITLED = "New chat"
 # Clicks on the lists' buttons become one event; the row menu, inline rename and the confirm step stay in the page.
 ACTIONS_JS = """
 const rowOf = (node) => node.closest('li[data-id]');
+let opened = null;  // the id of the row whose menu is open: it stays open when the list is drawn again
 const closeMenus = (except) => element.querySelectorAll('.row-menu:not([hidden])').forEach((menu) => {
   if (menu === except) return;
   menu.hidden = true;
   menu.parentElement.querySelector('.row-more')?.setAttribute('aria-expanded', 'false');
+  if (rowOf(menu)?.dataset.id === opened) opened = null;
 });
+const reopen = () => {  // a reply ended or the list was refreshed while a menu was open
+  const row = opened && [...element.querySelectorAll('li[data-id]')].find((li) => li.dataset.id === opened);
+  const menu = row?.querySelector('.row-menu');
+  if (!menu) { opened = null; return; }
+  if (!menu.hidden) return;
+  menu.hidden = false;
+  row.querySelector('.row-more')?.setAttribute('aria-expanded', 'true');
+  if (document.activeElement === document.body) menu.querySelector('button')?.focus();
+};
+new MutationObserver(reopen).observe(element, {childList: true, subtree: true, attributeFilter: ['hidden']});
 const send = (action, row, extra = {}) => trigger('click', {action, id: row.dataset.id, ...extra});
 const startRename = (row) => {
   const open = row.querySelector('.row-open');
@@ -51,6 +63,7 @@ element.addEventListener('click', (event) => {
     const opening = menu.hidden;
     closeMenus(menu);
     menu.hidden = !opening;
+    opened = opening ? row.dataset.id : null;
     button.setAttribute('aria-expanded', String(opening));
     if (opening) menu.querySelector('button')?.focus();
     return;
@@ -71,6 +84,7 @@ element.addEventListener('keydown', (event) => {
   event.preventDefault(); event.stopPropagation();
   menu.hidden = true;
   const row = rowOf(menu);
+  opened = null;
   row.querySelector('.row-more')?.setAttribute('aria-expanded', 'false');
   (row.querySelector('.row-more') || row.querySelector('[data-action="ask-purge"]'))?.focus();
 });

@@ -30,6 +30,8 @@ def to_chatbot(conversation: Conversation, *, live: bool = False) -> list[dict]:
         if options:
             item["options"] = options
         shown.append(item)
+    if live and not idle and shown and shown[-1]["role"] == "user":  # the reply's place, from the message's send
+        shown.append({"role": "assistant", "content": STREAMING_PLACEHOLDER})
     return shown
 
 

@@ -47,12 +47,14 @@ class Handlers:
         self._marked: weakref.WeakSet = weakref.WeakSet()  # replies being written whose marks were sent
         self._rating = threading.Lock()  # Gradio 6.31 sends a reason click twice at once
         self.live = LiveReplies(session)  # the replies' text as the page reads it (ui/live.py)
+        self._sent: dict[str, list] = {}  # the chat add_message() put on the page, for the reply() that follows
 
-    def _stream(self, conversation: Conversation, start) -> Iterator[tuple]:
+    def _stream(self, conversation: Conversation, start, on_page: list | None = None) -> Iterator[tuple]:
         """(chat, live text, Send, Stop, status, writing) as a reply is written, while this window shows its chat;
-        `start(still)` starts the reply and yields the conversation as it changes."""
+        `start(still)` starts the reply and yields the conversation as it changes; `on_page`: the chat the page
+        already shows, not sent again."""
         still = self.screens.show(conversation.id)
-        shown, marked, failed, said, key, on_page = False, False, None, WRITING, None, None
+        shown, marked, failed, said, key = False, False, None, WRITING, None
         try:
             with self.screens.sending(still) as showing:
                 if not showing:
@@ -64,7 +66,7 @@ class Handlers:
                 chat = gr.skip()
                 if not (streaming and shown):
                     fresh = to_chatbot(update, live=True)
-                    if fresh != on_page:  # else this event sent it already: in a long chat, a second of work
+                    if fresh != on_page:  # else the page has it: in a long chat, a second of its work
                         chat = on_page = fresh
                 writing = self._writing() if update.busy and not marked else gr.skip()  # marks the chat list
                 marked = marked or update.busy
@@ -139,13 +141,15 @@ class Handlers:
             self.session.send(conversation, text)
         except UserError as error:
             return refuse(str(error), outputs=3)  # the text stays in the box
-        return to_chatbot(conversation, live=True), "", conversation.id
+        chat = self._sent[conversation.id] = to_chatbot(conversation, live=True)
+        return chat, "", conversation.id
 
     def reply(self, conversation_id: str):
         """Follow the reply the message just sent started."""
         conversation = self.session.conversation(conversation_id)
+        on_page = self._sent.pop(conversation.id, None)
         if conversation.busy or self.session.reply_unfollowed(conversation):  # else the message was refused
-            yield from self._stream(conversation, lambda still: self.session.follow(conversation, still))
+            yield from self._stream(conversation, lambda still: self.session.follow(conversation, still), on_page)
         else:
             yield UNCHANGED  # a generator that yields nothing would blank every output (the Send label too)
 

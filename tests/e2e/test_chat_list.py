@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from chatdesk import paths
 from chatdesk.store.database import Store
 from tests.apprunner import RunningApp
-from tests.e2e.chatpage import open_page, users
+from tests.e2e.chatpage import box, open_page, users, wait_replied
 from tests.e2e.conftest import artifact
 from tests.e2e.long_chat import seed_many_chats
 
@@ -164,6 +164,26 @@ def test_delete_forever_asks_first_and_cancel_keeps_the_chat(chromium, seeded):
         page.close()
     finally:
         app.stop()  # its exit status is not what these tests check (under load it can exceed the wait)
+
+
+def test_a_row_menu_stays_open_while_the_list_is_drawn_again(chromium, seeded):
+    app = RunningApp(seeded, "--max-tokens", "8")
+    try:
+        page = open_page(chromium, app.page_url, viewport={"width": 1280, "height": 800})
+        options(page, "Chat number 7 about")
+        page.evaluate("""() => { window.drawn = 0; new MutationObserver(() => window.drawn++)
+            .observe(document.querySelector('#chat-list'), {childList: true, subtree: true}); }""")
+        box(page).fill("Hello there")  # no click: a click elsewhere closes the menu, as it should
+        box(page).press("Enter")
+        wait_replied(page, "Hello there")  # the list marks the chat being written, then draws it again
+        page.wait_for_function("() => window.drawn > 0")
+        page.wait_for_timeout(500)
+        expect(page.get_by_role("button", name="Move to trash")).to_be_visible()
+        expect(page.get_by_role("button", name="Options for Chat number 7 about")).to_have_attribute(
+            "aria-expanded", "true")
+        page.close()
+    finally:
+        app.stop()
 
 
 def test_search_hits_show_the_matched_words_and_opening_one_keeps_the_list_in_order(chromium, seeded):

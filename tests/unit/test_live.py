@@ -113,8 +113,16 @@ def test_a_page_that_goes_stops_its_stream_while_the_reply_goes_on(session, engi
     assert conversation.messages[-1].content == "Once upon a time."
 
 
-def test_the_window_gets_the_chat_once_as_the_reply_starts_and_once_at_its_end(session, engine):
-    _handlers, gate, _conversation, event, _key = following(session, engine, ["Once ", "upon ", "a ", "time."])
+def test_the_window_gets_the_chat_once_as_the_message_is_added_and_once_at_the_reply_end(session, engine):
+    handlers = Handlers(session)
+    gate = engine.hold()
+    engine.enqueue(["Once ", "upon ", "a ", "time."])
+    conversation = session.new_conversation()
+    added = handlers.add_message("Tell me a story", conversation.id)[0]
+    event = handlers.reply(conversation.id)
+    next(event)  # Send turns into Stop
+    first = next(event)
     gate.release(10)
-    chats = [update[0] for update in event if isinstance(update[0], list)]
-    assert len(chats) == 1 and chats[-1][-1]["content"] == "Once upon a time."  # the start came with the key
+    chats = [update[0] for update in [first, *event] if isinstance(update[0], list)]
+    assert added[-1]["role"] == "assistant"  # the reply's place, where the page writes its text
+    assert len(chats) == 1 and chats[0][-1]["content"] == "Once upon a time."
