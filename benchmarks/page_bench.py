@@ -10,8 +10,9 @@ message by pressing Enter and watches the reply in the page: the rate from its f
 chatdesk's own speed line, and the CPU the page's renderer process used per token. It does this in a new chat and
 in a long chat (20 exchanges with code blocks and lists) put on screen first. Raw llama-cpp-python runs alone with
 1 and 2 threads (the best counts) on the same two prompts, the long one after the same 20 exchanges; llama.cpp's
-server (the xllamacpp wheel, in its own process) streams to a plain HTTP client. It also times start-up against
-`python -c "import gradio"`.
+server (the xllamacpp wheel, in its own process) streams to a plain HTTP client. chatdesk's ratios are paired:
+each of its replies against raw llama-cpp-python (2 threads) run just before it, while the app is idle, and the
+median of those ratios is shown. It also times start-up against `python -c "import gradio"`.
 """
 
 from __future__ import annotations
@@ -178,8 +179,10 @@ def page_reply(page, message: str) -> dict:
             "first_ms": first_words - sent, "own_first_ms": 1000 * own_first}
 
 
-def chatdesk_rates(chromium, max_tokens: int, rounds: int, long: bool) -> dict:
-    """The app in a real page: median figures over `rounds` replies, in a new chat or a long one."""
+def chatdesk_rates(chromium, model: Path, max_tokens: int, rounds: int, long: bool) -> dict:
+    """The app in a real page, each reply paired with raw llama-cpp-python (2 threads) run just before it while
+    the app is idle: median figures over `rounds` pairs, and the median of the pairs' ratios (`page_ratio`,
+    `own_ratio`). This VM's speed drifts by ±20% within minutes, so only side by side figures compare."""
     home = Path(tempfile.mkdtemp(prefix="chatdesk-page-bench-"))
     if long:
         _seed_history(home)
@@ -195,14 +198,31 @@ def chatdesk_rates(chromium, max_tokens: int, rounds: int, long: bool) -> dict:
         for n in range(rounds):
             if not long:
                 page.click("#new-chat")
-                page.wait_for_timeout(500)
-            results.append(page_reply(page, PROMPT if n == 0 else f"{PROMPT} Version {n}."))
+            _wait_idle(app.process.pid)  # the app computes what it can ahead: the long chat's prompt, a draft
+            raw = raw_rate(model, 2, max_tokens, long=long)
+            result = page_reply(page, PROMPT if n == 0 else f"{PROMPT} Version {n}.")
+            results.append({**result, "raw": raw, "page_ratio": result["page"] / raw, "own_ratio": result["own"] / raw})
             page.wait_for_timeout(1000)
         page.context.close()
         return {key: statistics.median(r[key] for r in results) for key in results[0]}
     finally:
         app.stop()
         shutil.rmtree(home, ignore_errors=True)
+
+
+def _wait_idle(pid: int, below: float = 0.05, longest: float = 120) -> None:
+    """Until the process (and its children) used less than `below` of a core over a second."""
+    process, deadline = psutil.Process(pid), time.monotonic() + longest
+    while time.monotonic() < deadline:
+        before = _cpu(process)
+        time.sleep(1)
+        if _cpu(process) - before < below:
+            return
+
+
+def _cpu(process: psutil.Process) -> float:
+    times = [process.cpu_times()] + [child.cpu_times() for child in process.children(recursive=True)]
+    return sum(t.user + t.system for t in times)
 
 
 def _seed_history(home: Path) -> None:
@@ -264,8 +284,8 @@ def main() -> int:
     server = server_rate(model, args.max_tokens, args.rounds)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
-        new = chatdesk_rates(chromium, args.max_tokens, args.rounds, long=False)
-        long = chatdesk_rates(chromium, args.max_tokens, args.rounds, long=True)
+        new = chatdesk_rates(chromium, model, args.max_tokens, args.rounds, long=False)
+        long = chatdesk_rates(chromium, model, args.max_tokens, args.rounds, long=True)
         start = startup(chromium, args.starts)
         chromium.close()
     report(raw, server, new, long, start, args)
@@ -285,10 +305,11 @@ def report(raw, server, new, long, start, args) -> None:
     if server is not None:
         print(f"| llama.cpp's server (xllamacpp), 2 threads, plain client | {server:.1f} | {server / best[False]:.2f} "
               "| | |")
+    print(f"| raw llama-cpp-python, 2 threads, just before each chatdesk reply | {new['raw']:.1f} | 1.00 | "
+          f"{long['raw']:.1f} | 1.00 |")
     for key, name in (("page", "chatdesk in Chromium: first text to last change"),
                       ("own", "chatdesk in Chromium: its own speed line")):
-        print(f"| {name} | {new[key]:.1f} | {new[key] / best[False]:.2f} | {long[key]:.1f} | "
-              f"{long[key] / best[True]:.2f} |")
+        print(f"| {name} | {new[key]:.1f} | {new[key + '_ratio']:.2f} | {long[key]:.1f} | {long[key + '_ratio']:.2f} |")
     print("\n| page work | new chat | long chat |\n|---|---|---|")
     print(f"| renderer CPU per token (ms) | {new['cpu_per_token_ms']:.2f} | {long['cpu_per_token_ms']:.2f} |")
     print(f"| screen updates per reply | {new['updates']:.0f} | {long['updates']:.0f} |")
