@@ -68,7 +68,8 @@ class Replies:
         job = self._jobs.get(conversation.id)
         if job is None:
             return
-        job.followed = job.followed or claim
+        if claim:
+            job.followed = True
         seen = 0  # the first news: the reply has started, or waits for another
         while True:
             with job.changed:

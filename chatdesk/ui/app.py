@@ -69,7 +69,7 @@ def build_ui(session: ChatSession) -> Blocks:
                 panel = build_panel(session.host)
         shown = [conversation_id, chatbot, usage, details]
         streamed = [chatbot, live, send, stop, status, writing]
-        sending = wire_attach(demo, attach, session, chatbot, box, conversation_id, usage)
+        sending = wire_attach(demo, attach, session, chatbot, box, conversation_id, usage, handlers.sent_to_page)
         refresh = _wire(handlers, conversation_id, streamed, box, details, usage, marks, bar, sending)
         _wire_details(handlers, conversation_id, chatbot, details, selected, versions, previous, following,
                       usage, marks)

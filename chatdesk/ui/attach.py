@@ -3,17 +3,19 @@ of the files waiting to be sent (each with a remove button), the context readout
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
 from chatdesk.core.attachments import ACCEPT, Attachment, read_attachment
+from chatdesk.core.conversation import Conversation
 from chatdesk.core.file_room import check_room, file_tokens, tokens_with
 from chatdesk.core.session import ChatSession
 from chatdesk.errors import UserError
 from chatdesk.ui.attachview import SHOW_FILES, chip, file_marks
-from chatdesk.ui.chatview import to_chatbot, usage_text
+from chatdesk.ui.chatview import usage_text
 from chatdesk.ui.kit import refuse
 
 ATTACH_LABEL = "Attach files"
@@ -101,8 +103,9 @@ def _without(index: int):
 class AttachHandlers:
     """Attaching files, the readout with them, and sending a message with them."""
 
-    def __init__(self, session: ChatSession):
+    def __init__(self, session: ChatSession, sent_to_page: Callable[[Conversation], list]):
         self.session = session
+        self.sent_to_page = sent_to_page  # the chat as a message's send shows it (Handlers.sent_to_page)
 
     def attach(self, paths: list[str] | None, files: list[dict], text: str, conversation_id: str | None):
         """Read the files picked or dropped and add those that can be sent; say why about the others."""
@@ -141,7 +144,7 @@ class AttachHandlers:
             self.session.send(conversation, text, [_attachment(f) for f in files or []])
         except UserError as error:
             return refuse(str(error), outputs=4)
-        return to_chatbot(conversation, live=True), "", conversation.id, []
+        return self.sent_to_page(conversation), "", conversation.id, []
 
 
 def _attachment(file: dict) -> Attachment:
@@ -149,9 +152,9 @@ def _attachment(file: dict) -> Attachment:
 
 
 def wire_attach(demo: gr.Blocks, controls: AttachControls, session: ChatSession, chatbot, box, conversation_id,
-                usage) -> dict:
+                usage, sent_to_page: Callable[[Conversation], list]) -> dict:
     """Connect attaching, dropping and the readout; returns the listener that sends a message with its files."""
-    handlers = AttachHandlers(session)
+    handlers = AttachHandlers(session, sent_to_page)
     private = {"api_visibility": "private", "show_progress": "hidden"}
     controls.button.upload(handlers.attach, [controls.button, controls.pending, box, conversation_id],
                            [controls.pending, controls.button], **private)

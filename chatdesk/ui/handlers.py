@@ -47,14 +47,24 @@ class Handlers:
         self._marked: weakref.WeakSet = weakref.WeakSet()  # replies being written whose marks were sent
         self._rating = threading.Lock()  # Gradio 6.31 sends a reason click twice at once
         self.live = LiveReplies(session)  # the replies' text as the page reads it (ui/live.py)
-        self._sent: dict[str, list] = {}  # the chat add_message() put on the page, for the reply() that follows
+        self._sent: dict[str, list] = {}  # the chat a message's send put on the page, for the reply() after it
 
     def _stream(self, conversation: Conversation, start, on_page: list | None = None) -> Iterator[tuple]:
         """(chat, live text, Send, Stop, status, writing) as a reply is written, while this window shows its chat;
         `start(still)` starts the reply and yields the conversation as it changes; `on_page`: the chat the page
         already shows, not sent again."""
+        offered: list[str] = []  # the key the page reads the reply's text under (ui/live.py)
+        try:
+            yield from self._updates(conversation, start, on_page, offered)
+        finally:
+            for key in offered:
+                self.live.withdraw(key)
+
+    def _updates(self, conversation: Conversation, start, on_page: list | None,
+                 offered: list[str]) -> Iterator[tuple]:
+        """_stream()'s updates; the live key it offers is added to `offered`."""
         still = self.screens.show(conversation.id)
-        shown, marked, failed, said, key = False, False, None, WRITING, None
+        shown, marked, failed, said = False, False, None, WRITING
         try:
             with self.screens.sending(still) as showing:
                 if not showing:
@@ -75,10 +85,11 @@ class Handlers:
                 # before this reply had begun, may have put Send back meanwhile
                 look = busy_look(status) if status != said or (streaming and not shown) else (gr.skip(),) * 3
                 said = status
-                if key is None:  # the page reads the reply's text under this key (ui/live.py)
-                    key = live = self.live.offer(conversation, still)
-                else:
+                if offered:
                     live = gr.skip()
+                else:
+                    live = self.live.offer(conversation, still)
+                    offered.append(live)
                 if all(_skipped(value) for value in (chat, *look, writing, live)):
                     continue  # a streamed piece: the page reads it itself
                 with self.screens.sending(still) as showing:
@@ -141,8 +152,12 @@ class Handlers:
             self.session.send(conversation, text)
         except UserError as error:
             return refuse(str(error), outputs=3)  # the text stays in the box
+        return self.sent_to_page(conversation), "", conversation.id
+
+    def sent_to_page(self, conversation: Conversation) -> list:
+        """The chat as a message's send puts it on the page: the reply event after it does not send it again."""
         chat = self._sent[conversation.id] = to_chatbot(conversation, live=True)
-        return chat, "", conversation.id
+        return chat
 
     def reply(self, conversation_id: str):
         """Follow the reply the message just sent started."""

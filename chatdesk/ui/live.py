@@ -59,6 +59,11 @@ class LiveReplies:
             self._offered[key] = (conversation, still)
         return key
 
+    def withdraw(self, key: str) -> None:
+        """Offer the reply under `key` no more (its event ended; the Chatbot shows the whole reply)."""
+        with self._lock:
+            self._offered.pop(key, None)
+
     def pieces(self, key: str, gone: threading.Event) -> Iterator[dict] | None:
         """The pieces of the reply offered under `key` until the page is `gone`; None when none is."""
         offered = self._offered.get(key)

@@ -71,6 +71,7 @@ LIVE_TEXT = """(key) => {
   };
   const read = async () => {
     const response = await fetch('/chatdesk/live/' + encodeURIComponent(key), {signal: reading.signal, cache: 'no-store'});
+    if (!response.ok || !response.body) return;  // the reply had ended: the Chatbot shows it
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let rest = '';
     for (;;) {

@@ -10,6 +10,7 @@ from chatdesk.core.session import ChatSession
 from chatdesk.store.database import Store
 from chatdesk.ui.attach import AttachHandlers
 from chatdesk.ui.attachview import file_marks
+from chatdesk.ui.handlers import Handlers
 from tests.unit.fake_engine import ScriptedEngine
 
 
@@ -22,7 +23,7 @@ def session(tmp_path):
 
 @pytest.fixture
 def handlers(session):
-    return AttachHandlers(session)
+    return AttachHandlers(session, Handlers(session).sent_to_page)
 
 
 def test_files_picked_are_read_and_those_that_cannot_be_are_left_out(handlers, tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from chatdesk.engine import generation
+from chatdesk.ui.attach import AttachHandlers
 from chatdesk.ui.handlers import Handlers
 from chatdesk.ui.live import LiveTextRoute
 from tests.unit.test_background_replies import wait_until
@@ -75,6 +76,13 @@ def route(handlers) -> TestClient:
     return TestClient(LiveTextRoute(Starlette(routes=[Route("/{path:path}", elsewhere)]), replies=handlers.live))
 
 
+def test_a_key_offers_nothing_once_its_reply_event_has_ended(session, engine):
+    handlers, gate, _conversation, event, key = following(session, engine, ["Once ", "upon ", "a ", "time."])
+    gate.release(10)
+    list(event)
+    assert handlers.live.pieces(key, threading.Event()) is None  # nor is the chat kept for it
+
+
 def test_the_route_streams_the_text_as_json_lines_and_leaves_other_paths_to_the_app(session, engine):
     handlers, gate, _conversation, _event, key = following(session, engine, ["Once ", "upon"])
     gate.release(1)
@@ -113,12 +121,13 @@ def test_a_page_that_goes_stops_its_stream_while_the_reply_goes_on(session, engi
     assert conversation.messages[-1].content == "Once upon a time."
 
 
-def test_the_window_gets_the_chat_once_as_the_message_is_added_and_once_at_the_reply_end(session, engine):
+def test_the_window_gets_the_chat_once_as_the_message_is_sent_and_once_at_the_reply_end(session, engine):
     handlers = Handlers(session)
     gate = engine.hold()
     engine.enqueue(["Once ", "upon ", "a ", "time."])
     conversation = session.new_conversation()
-    added = handlers.add_message("Tell me a story", conversation.id)[0]
+    sending = AttachHandlers(session, handlers.sent_to_page)  # Enter and Send (ui/app.py)
+    added = sending.send("Tell me a story", conversation.id, [])[0]
     event = handlers.reply(conversation.id)
     next(event)  # Send turns into Stop
     first = next(event)
