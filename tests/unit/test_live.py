@@ -18,14 +18,20 @@ from chatdesk.ui.live import LiveTextRoute
 from tests.unit.test_background_replies import wait_until
 
 
-def following(session, engine, tokens: list[str]):
-    """The window's handlers and its reply event, started on a held reply, and the key it offered the page."""
+def sending(session, engine, tokens: list[str]):
+    """The window's handlers, a held reply to a message sent as Enter sends it, the chat that put on the page,
+    and the reply event following it."""
     handlers = Handlers(session)
     gate = engine.hold()
     engine.enqueue(tokens)
     conversation = session.new_conversation()
-    handlers.add_message("Tell me a story", conversation.id)
-    event = handlers.reply(conversation.id)
+    added = AttachHandlers(session, handlers.sent_to_page).send("Tell me a story", conversation.id, [])[0]
+    return handlers, gate, conversation, added, handlers.reply(conversation.id)
+
+
+def following(session, engine, tokens: list[str]):
+    """The window's handlers and its reply event, started on a held reply, and the key it offered the page."""
+    handlers, gate, conversation, _added, event = sending(session, engine, tokens)
     next(event)  # Send turns into Stop
     return handlers, gate, conversation, event, next(event)[1]
 
@@ -122,13 +128,7 @@ def test_a_page_that_goes_stops_its_stream_while_the_reply_goes_on(session, engi
 
 
 def test_the_window_gets_the_chat_once_as_the_message_is_sent_and_once_at_the_reply_end(session, engine):
-    handlers = Handlers(session)
-    gate = engine.hold()
-    engine.enqueue(["Once ", "upon ", "a ", "time."])
-    conversation = session.new_conversation()
-    sending = AttachHandlers(session, handlers.sent_to_page)  # Enter and Send (ui/app.py)
-    added = sending.send("Tell me a story", conversation.id, [])[0]
-    event = handlers.reply(conversation.id)
+    _handlers, gate, _conversation, added, event = sending(session, engine, ["Once ", "upon ", "a ", "time."])
     next(event)  # Send turns into Stop
     first = next(event)
     gate.release(10)
