@@ -70,9 +70,10 @@ def build_ui(session: ChatSession) -> Blocks:
         shown = [conversation_id, chatbot, usage, details]
         streamed = [chatbot, live, send, stop, status, writing]
         sending = wire_attach(demo, attach, session, chatbot, box, conversation_id, usage, handlers.sent_to_page)
-        refresh = _wire(handlers, conversation_id, streamed, box, details, usage, marks, bar, sending)
+        readout = [conversation_id, attach.pending, box]  # the readout counts the files waiting to be sent
+        refresh = _wire(handlers, conversation_id, streamed, box, details, readout, usage, marks, bar, sending)
         _wire_details(handlers, conversation_id, chatbot, details, selected, versions, previous, following,
-                      usage, marks)
+                      readout, usage, marks)
         wire_sidebar(bar, SidebarHandlers(session, handlers.show), conversation_id, shown)
         wire_actions(demo, actions, ActionHandlers(session, handlers.show), conversation_id,
                      [*shown, bar.title, bar.system_prompt], refresh)
@@ -96,7 +97,7 @@ def _notices(session: ChatSession) -> list[str]:
     return notices
 
 
-def _wire(handlers, conversation_id, streamed, box, details, usage, marks, bar, sending) -> dict:
+def _wire(handlers, conversation_id, streamed, box, details, readout, usage, marks, bar, sending) -> dict:
     """Connect the chat; returns the listener that refreshes the sidebar's lists."""
     chatbot, live, send, stop, status, writing = streamed
     refresh = {"fn": SidebarHandlers(handlers.session, handlers.show).lists, "inputs": [conversation_id],
@@ -106,7 +107,7 @@ def _wire(handlers, conversation_id, streamed, box, details, usage, marks, bar, 
     # take no turn: a reply asked for while another is written waits for it in the core, and says so.
     stream = {"show_progress": "minimal"}  # its timer is hidden by look.CSS
     # A finished reply can look the same as its last streamed state, so no change event: refresh after it.
-    readouts = {"fn": handlers.usage, "inputs": [conversation_id], "outputs": [usage, marks], "queue": False,
+    readouts = {"fn": handlers.usage, "inputs": readout, "outputs": [usage, marks], "queue": False,
                 "show_progress": "hidden", "api_visibility": "private"}
     added = sending  # the message with its attached files (ui/attach.py)
     reply = {"fn": handlers.reply, "inputs": [conversation_id], "outputs": streamed,
@@ -145,7 +146,7 @@ def _wire(handlers, conversation_id, streamed, box, details, usage, marks, bar, 
 
 
 def _wire_details(handlers, conversation_id, chatbot, details, selected, versions, previous, following,
-                  usage, marks) -> None:
+                  readout, usage, marks) -> None:
     """Message details on click, stepping through its versions, and the readouts kept current."""
     # Gradio's spinner on these quick readouts would keep animating for seconds after it is gone
     private = {"queue": False, "show_progress": "hidden", "api_visibility": "private"}
@@ -154,7 +155,7 @@ def _wire_details(handlers, conversation_id, chatbot, details, selected, version
     for button, step in ((previous, -1), (following, 1)):
         button.click(handlers.step_version, [conversation_id, selected, gr.State(step)], [chatbot, *shown],
                      show_progress="hidden", api_visibility="private")
-    chatbot.change(handlers.usage, [conversation_id], [usage, marks], trigger_mode="always_last",
+    chatbot.change(handlers.usage, readout, [usage, marks], trigger_mode="always_last",
                    js=SHOWN_CONVERSATION, **private)
     marks.change(None, [marks], None, js=SHOW_MARKS, **private)
 

@@ -11,7 +11,7 @@ import gradio as gr
 
 from chatdesk.core.attachments import ACCEPT, Attachment, read_attachment
 from chatdesk.core.conversation import Conversation
-from chatdesk.core.file_room import check_room, file_tokens, tokens_with
+from chatdesk.core.file_room import check_room, file_tokens
 from chatdesk.core.session import ChatSession
 from chatdesk.errors import UserError
 from chatdesk.ui.attachview import SHOW_FILES, chip, file_marks
@@ -124,13 +124,7 @@ class AttachHandlers:
 
     def readout(self, files: list[dict], text: str, conversation_id: str | None):
         """The context readout: with files waiting, the tokens the chat would take with them and the message."""
-        conversation = self.session.find(conversation_id)
-        if not files or self.session.host.engine is None:
-            return usage_text(self.session, conversation)
-        total = self.session.host.engine.context_length
-        used = tokens_with(self.session.host, conversation, text or "", sum(f["tokens"] for f in files))
-        count = f"{len(files)} file{'s' if len(files) != 1 else ''}"
-        return f"Context: {used:,} / {total:,} tokens with this message and {count}"
+        return usage_text(self.session, self.session.find(conversation_id), files, text)
 
     def marks(self, conversation_id: str | None) -> str:
         """The names of the files of each user message on screen, for the page to show as chips."""

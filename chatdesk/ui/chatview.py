@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from chatdesk.core.conversation import CONTINUE, NEXT_VERSION, PREVIOUS_VERSION, REDO, Conversation
+from chatdesk.core.file_room import tokens_with
 from chatdesk.core.reasoning import split_reasoning
 from chatdesk.core.session import ChatSession
 from chatdesk.ui.display import reading_line, speed_line, to_display
@@ -88,11 +89,17 @@ def format_details(facts: dict) -> str:
     return "**Message details**\n\n" + "\n".join(rows)
 
 
-def usage_text(session: ChatSession, conversation: Conversation | None) -> str:
-    """The context readout: tokens used against the context length."""
+def usage_text(session: ChatSession, conversation: Conversation | None, files: list[dict] | None = None,
+               text: str = "") -> str:
+    """The context readout: tokens used against the context length (with `files` waiting, what they and the
+    message `text` would take)."""
     engine = session.host.engine
     if engine is None:
         return "No model loaded"
+    if files:
+        used = tokens_with(session.host, conversation, text or "", sum(f["tokens"] for f in files))
+        count = f"{len(files)} file{'s' if len(files) != 1 else ''}"
+        return f"Context: {used:,} / {engine.context_length:,} tokens with this message and {count}"
     used, total = session.context_usage(conversation) if conversation else (0, engine.context_length)
     text = f"Context: {used:,} / {total:,} tokens"
     if conversation is not None and conversation.dropped_messages:

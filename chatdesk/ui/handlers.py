@@ -266,7 +266,8 @@ class Handlers:
             gr.Warning(str(error))
         yield (to_chatbot(conversation), "", *(gr.skip(),) * 4)
 
-    def usage(self, conversation_id: str | None):
+    def usage(self, conversation_id: str | None, files: list[dict] | None = None, text: str = ""):
+        """The context readout (counting the files waiting to be sent, if any) and the marks of the messages."""
         conversation = self.session.find(conversation_id)
         generation = conversation.generation if conversation is not None else None
         if generation is not None:
@@ -276,8 +277,7 @@ class Handlers:
             if generation in self._marked:
                 return gr.skip(), gr.skip()
             self._marked.add(generation)
-            return usage_text(self.session, conversation), message_marks(conversation)
-        return usage_text(self.session, conversation), message_marks(conversation)
+        return usage_text(self.session, conversation, files, text), message_marks(conversation)
 
     def api_chat(self, message: str, conversation_id: str = "") -> Iterator[str]:
         """Send a message and stream the growing reply (a new conversation unless an id is given)."""

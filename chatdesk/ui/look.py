@@ -85,7 +85,8 @@ LIVE_TEXT = """(key) => {
   read().catch(() => {});  // stopped, or the app went: the reply event says how the reply ended
 }"""
 # Clear empties the chat in the page before the new conversation's id arrives: an empty chat has no id.
-SHOWN_CONVERSATION = """(id) => [document.querySelector('#chat [data-testid="user"]') ? id : null]"""
+SHOWN_CONVERSATION = """(id, files, text) =>
+  [document.querySelector('#chat [data-testid="user"]') || (files && files.length) ? id : null, files, text]"""
 CSS = """
 #details { font-size: 0.9em; }
 #context-usage { text-align: right; opacity: 0.8; }

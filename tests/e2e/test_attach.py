@@ -50,6 +50,21 @@ def test_a_text_file_and_a_pdf_show_as_chips_count_in_the_readout_and_reach_the_
     page.screenshot(path=str(artifact("attach-sent.png")))
 
 
+def test_a_file_attached_while_a_reply_is_written_still_counts_in_the_readout_when_it_ends(chromium, app, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("The secret word is PELICAN. " * 20)
+    page = open_page(chromium, app.page_url, new_chat=True)
+    box(page).fill("Write a long story about a lighthouse keeper.")
+    page.get_by_role("button", name="Send").click()
+    stop = page.get_by_role("button", name="Stop", exact=True)
+    expect(stop).to_be_visible()
+    attach_input(page).set_input_files(str(notes))
+    expect(chips(page)).to_have_count(1)
+    expect(stop).to_be_visible()  # attached before the reply's end
+    wait_idle(page, count=1)
+    expect(page.locator("#context-usage")).to_contain_text("with this message and 1 file")
+
+
 def test_a_file_can_be_removed_before_sending(chromium, app, tmp_path):
     (tmp_path / "a.md").write_text("# A\n\nFirst file.")
     (tmp_path / "b.py").write_text("print('second file')\n")

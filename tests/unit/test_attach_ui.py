@@ -53,3 +53,15 @@ def test_send_adds_the_message_with_its_files_and_empties_the_box_and_the_files(
     assert conversation.messages[0].meta["attachments"] == [{"name": "a.txt", "text": "one two three"}]
     assert json.loads(handlers.marks(conversation_id)) == [["a.txt"]]
     assert file_marks(None) == "[]"
+
+
+def test_the_readout_after_a_reply_still_counts_the_files_waiting(session):
+    handlers = Handlers(session)
+    conversation = session.conversation(None)
+    session.host.engine.enqueue(["Hi", "!"])
+    session.send(conversation, "Hello")
+    list(session.replies.follow(conversation))
+    files = [{"name": "a.txt", "text": "one two three", "tokens": 6}]
+    readout, _marks = handlers.usage(conversation.id, files, "Next")
+    assert readout.endswith("tokens with this message and 1 file")
+    assert handlers.usage(conversation.id)[0] == f"Context: {conversation.tokens_used:,} / 200 tokens"

@@ -68,6 +68,7 @@ def test_the_pending_reply_shows_how_far_its_prompt_is_read_then_the_reply(sessi
     engine.enqueue(["Sure", "!"])
     updates = session.submit(conversation, "Read this long text")
     next(updates)  # the message, shown
+    assert live_text(next(updates)) == ""  # the reply has started; no token of the prompt is read yet
     shown = []
     for _ in range(4):
         gate.release()
