@@ -132,13 +132,13 @@ class AttachHandlers:
 
     def send(self, text: str, conversation_id: str | None, files: list[dict]):
         """Send the message with its files (its reply starts at once); the box and the files are emptied (on
-        refusal both stay)."""
+        refusal both stay). Updates (chat, Send, Stop, status, box, id, files)."""
         conversation = self.session.conversation(conversation_id)
         try:
             self.session.send(conversation, text, [_attachment(f) for f in files or []])
         except UserError as error:
-            return refuse(str(error), outputs=4)
-        return self.sent_to_page(conversation), "", conversation.id, []
+            return refuse(str(error), outputs=7)
+        return *self.sent_to_page(conversation), "", conversation.id, []
 
 
 def _attachment(file: dict) -> Attachment:
@@ -146,8 +146,10 @@ def _attachment(file: dict) -> Attachment:
 
 
 def wire_attach(demo: gr.Blocks, controls: AttachControls, session: ChatSession, chatbot, box, conversation_id,
-                usage, sent_to_page: Callable[[Conversation], list]) -> dict:
-    """Connect attaching, dropping and the readout; returns the listener that sends a message with its files."""
+                usage, sent: tuple[list, Callable[[Conversation], tuple]]) -> dict:
+    """Connect attaching, dropping and the readout; returns the listener that sends a message with its files.
+    `sent`: the outputs a message's send updates besides the chat (Send, Stop, status), and what it puts there."""
+    look, sent_to_page = sent
     handlers = AttachHandlers(session, sent_to_page)
     private = {"api_visibility": "private", "show_progress": "hidden"}
     controls.button.upload(handlers.attach, [controls.button, controls.pending, box, conversation_id],
@@ -159,4 +161,4 @@ def wire_attach(demo: gr.Blocks, controls: AttachControls, session: ChatSession,
     chatbot.change(handlers.marks, [conversation_id], [marks], queue=False, trigger_mode="always_last", **private)
     marks.change(None, [marks], None, js=SHOW_FILES, queue=False, **private)
     return {"fn": handlers.send, "inputs": [box, conversation_id, controls.pending],
-            "outputs": [chatbot, box, conversation_id, controls.pending], **private}
+            "outputs": [chatbot, *look, box, conversation_id, controls.pending], **private}

@@ -146,18 +146,20 @@ class Handlers:
         yield from self._stream(conversation, lambda still: self.session.follow(conversation, still))
 
     def add_message(self, text: str, conversation_id: str | None):
-        """Send the message; its reply starts at once (reply() follows it)."""
+        """Send the message; its reply starts at once (reply() follows it). Updates (chat, Send, Stop, status,
+        box, id)."""
         conversation = self.session.conversation(conversation_id)
         try:
             self.session.send(conversation, text)
         except UserError as error:
-            return refuse(str(error), outputs=3)  # the text stays in the box
-        return self.sent_to_page(conversation), "", conversation.id
+            return refuse(str(error), outputs=6)  # the text stays in the box
+        return *self.sent_to_page(conversation), "", conversation.id
 
-    def sent_to_page(self, conversation: Conversation) -> list:
-        """The chat as a message's send puts it on the page: the reply event after it does not send it again."""
+    def sent_to_page(self, conversation: Conversation) -> tuple:
+        """(chat, Send, Stop, status) as a message's send puts them on the page: the reply's place and the busy
+        look at once, before the reply event starts. That event does not send the same chat again."""
         chat = self._sent[conversation.id] = to_chatbot(conversation, live=True)
-        return chat
+        return chat, *busy_look(self._status(conversation))
 
     def reply(self, conversation_id: str):
         """Follow the reply the message just sent started."""

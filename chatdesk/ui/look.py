@@ -84,6 +84,18 @@ LIVE_TEXT = """(key) => {
   };
   read().catch(() => {});  // stopped, or the app went: the reply event says how the reply ended
 }"""
+# The reply's place while it is written (chatview.STREAMING_PLACEHOLDER, a zero-width space, is its whole
+# message): no buttons under it yet, three dots until its first words, and Gradio's own dots not as well.
+_PLACE = """[data-testid="bot"][aria-label="bot's message: \\200b"]"""
+PLACE_CSS = f"""
+#chat .message-row:has({_PLACE}) + .message-buttons {{ visibility: hidden; }}
+#chat .message-row:has({_PLACE}) ~ .container .pending {{ display: none; }}
+#chat {_PLACE}:has(> .chatdesk-live) > .message-content {{ display: none; }}
+#chat {_PLACE}:not(:has(> .chatdesk-live)) > .message-content > .md {{ display: none; }}
+#chat {_PLACE}:not(:has(> .chatdesk-live)) > .message-content::after {{
+  content: "\\2022\\2022\\2022"; letter-spacing: 3px; animation: chatdesk-waiting 1.2s ease-in-out infinite; }}
+@keyframes chatdesk-waiting {{ 50% {{ opacity: 0.3; }} }}
+"""
 # Clear empties the chat in the page before the new conversation's id arrives: an empty chat has no id.
 SHOWN_CONVERSATION = """(id, files, text) =>
   [document.querySelector('#chat [data-testid="user"]') || (files && files.length) ? id : null, files, text]"""
@@ -100,7 +112,7 @@ footer { display: none !important; }
 #chat [data-left-out] { opacity: 0.45; }
 #chat [data-left-out]::before { content: "Left out of context"; display: block; font-size: 0.75em; font-style: italic; }
 #chat .chatdesk-live { white-space: pre-wrap; overflow-wrap: anywhere; }
-#chat details.reasoning { opacity: 0.8; font-size: 0.92em; margin-bottom: 6px; }
+""" + PLACE_CSS + """#chat details.reasoning { opacity: 0.8; font-size: 0.92em; margin-bottom: 6px; }
 """ + KEYS_CSS + ACCESS_CSS
 
 # A full-height window that never scrolls as a whole: the header on top, then the sidebar, the chat (its

@@ -28,6 +28,40 @@ def test_send_shows_the_message_at_once_and_streams_the_reply(chromium, long_app
     page.screenshot(path=str(artifact("chat-streamed.png")))
 
 
+FIRST_FRAME = """() => new Promise((resolve) => {
+  const chat = document.querySelector('#chat');
+  const placed = () => [...chat.querySelectorAll('[data-testid="bot"]')].find(
+    (bot) => bot.getAttribute('aria-label') === "bot's message: \\u200b");
+  new MutationObserver((_, observer) => {
+    const place = placed();
+    if (!place) return;
+    observer.disconnect();
+    requestAnimationFrame(() => {  // the first frame that shows the reply's place
+      const row = place.closest('.message-row');
+      const buttons = row.nextElementSibling?.matches('.message-buttons') ? row.nextElementSibling : null;
+      const pending = chat.querySelector('.pending');
+      resolve({
+        stop: document.querySelector('#stop-btn')?.offsetParent !== null,
+        buttons: buttons ? getComputedStyle(buttons).visibility : 'none',
+        dots: getComputedStyle(place.querySelector('.message-content'), '::after').content,
+        gradioDots: !!pending && pending.offsetParent !== null,
+      });
+    });
+  }).observe(chat, {childList: true, subtree: true, attributes: true});
+})"""
+
+
+def test_enter_puts_the_reply_place_with_waiting_dots_and_stop_in_the_same_frame(chromium, app):
+    page = open_page(chromium, app.page_url, new_chat=True)
+    box(page).fill("Write a short story about a lighthouse keeper.")
+    page.evaluate(f"() => {{ window.firstFrame = ({FIRST_FRAME})(); }}")
+    box(page).press("Enter")
+    seen = page.evaluate("() => window.firstFrame")
+    assert seen == {"stop": True, "buttons": "hidden", "dots": '"•••"', "gradioDots": False}, seen
+    wait_idle(page, count=1)
+    expect(message_button(page, "Retry")).to_be_visible()  # a written reply has its buttons
+
+
 def test_enter_sends_too(chromium, app):
     page = open_page(chromium, app.page_url, new_chat=True)
     box(page).fill("Say hello.")

@@ -13,25 +13,26 @@ from starlette.testclient import TestClient
 
 from chatdesk.engine import generation
 from chatdesk.ui.attach import AttachHandlers
+from chatdesk.ui.chatview import STREAMING_PLACEHOLDER
 from chatdesk.ui.handlers import Handlers
 from chatdesk.ui.live import LiveTextRoute
 from tests.unit.test_background_replies import wait_until
 
 
 def sending(session, engine, tokens: list[str]):
-    """The window's handlers, a held reply to a message sent as Enter sends it, the chat that put on the page,
-    and the reply event following it."""
+    """The window's handlers, a held reply to a message sent as Enter sends it, what that put on the page
+    (chat, Send, Stop, status, ...), and the reply event following it."""
     handlers = Handlers(session)
     gate = engine.hold()
     engine.enqueue(tokens)
     conversation = session.new_conversation()
-    added = AttachHandlers(session, handlers.sent_to_page).send("Tell me a story", conversation.id, [])[0]
-    return handlers, gate, conversation, added, handlers.reply(conversation.id)
+    sent = AttachHandlers(session, handlers.sent_to_page).send("Tell me a story", conversation.id, [])
+    return handlers, gate, conversation, sent, handlers.reply(conversation.id)
 
 
 def following(session, engine, tokens: list[str]):
     """The window's handlers and its reply event, started on a held reply, and the key it offered the page."""
-    handlers, gate, conversation, _added, event = sending(session, engine, tokens)
+    handlers, gate, conversation, _sent, event = sending(session, engine, tokens)
     next(event)  # Send turns into Stop
     return handlers, gate, conversation, event, next(event)[1]
 
@@ -128,10 +129,20 @@ def test_a_page_that_goes_stops_its_stream_while_the_reply_goes_on(session, engi
 
 
 def test_the_window_gets_the_chat_once_as_the_message_is_sent_and_once_at_the_reply_end(session, engine):
-    _handlers, gate, _conversation, added, event = sending(session, engine, ["Once ", "upon ", "a ", "time."])
+    _handlers, gate, _conversation, sent, event = sending(session, engine, ["Once ", "upon ", "a ", "time."])
+    added = sent[0]
     next(event)  # Send turns into Stop
     first = next(event)
     gate.release(10)
     chats = [update[0] for update in [first, *event] if isinstance(update[0], list)]
     assert added[-1]["role"] == "assistant"  # the reply's place, where the page writes its text
     assert len(chats) == 1 and chats[0][-1]["content"] == "Once upon a time."
+
+
+def test_sending_a_message_shows_the_reply_place_and_stop_at_once_before_the_reply_event(session, engine):
+    _handlers, gate, _conversation, sent, _event = sending(session, engine, ["Once ", "upon ", "a ", "time."])
+    chat, send, stop, status = sent[:4]
+    assert chat[-1] == {"role": "assistant", "content": STREAMING_PLACEHOLDER}
+    assert send["visible"] is False and stop["visible"] is True
+    assert 'data-busy="true"' in status and "Writing a reply" in status
+    gate.release(10)
