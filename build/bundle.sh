@@ -11,11 +11,5 @@ work="$(realpath -m "${2:-build/work}")"
 bash build/setup.sh
 py="$root/.venv/bin/python"
 "$py" -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r build/lock/bundle.txt
-# Gradio writes a component's .pyi stub when the component is first imported (gr.api imports its Api
-# component lazily); import them all now so the bundle has every stub and never writes into itself.
-GRADIO_ANALYTICS_ENABLED=False "$py" -c "
-import importlib, pkgutil, gradio.components as c
-for m in pkgutil.iter_modules(c.__path__):
-    importlib.import_module(f'gradio.components.{m.name}')" >/dev/null
 "$py" -m PyInstaller --noconfirm --clean --log-level WARN --distpath "$dist" --workpath "$work" chatdesk.spec >&2
 echo "$dist/chatdesk"

@@ -163,7 +163,7 @@ def test_the_bundle_ships_the_model_and_finds_it_without_being_told(bundle):
     assert manifest.read_bytes() == (ROOT / "models" / "manifest.json").read_bytes()
     assert (internal / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf").is_file()
     assert (internal / "chatdesk" / "assets" / "icon.png").is_file()
-    assert (internal / "gradio" / "blocks.py").is_file()  # gradio as source: it reads its own files
+    assert (internal / "gradio" / "blocks.py").is_file()  # beside its bytecode, for what reads its own source
 
 
 def test_the_bundle_carries_the_portable_llama_cpp_build_from_the_wheelhouse(bundle):
