@@ -5,16 +5,23 @@ on a 2-core laptop that time is taken from the model. So the reply event sends t
 and ends, and the page reads the text between from GET /chatdesk/live/<key>: one JSON line per change,
 {"add": text} to append or {"text": text} to replace what is shown. The event offers each reply under a new key,
 good while its window shows the reply.
+
+A response lasts at most LEASE seconds and then says {"more": true}: the page asks again and the reply goes on
+where it was. A browser opens at most 6 connections to one address, and each window already keeps two open
+(Gradio's heartbeat and its event stream); a third held for a whole reply left two windows no connection for
+anything else, so Stop waited for the reply's end.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 import anyio
 from anyio.to_thread import run_sync
@@ -27,6 +34,8 @@ from chatdesk.ui.chatview import live_text
 LIVE_PATH = re.compile(r"/chatdesk/live/([\w-]{1,64})")
 HEADERS = [(b"content-type", b"application/x-ndjson; charset=utf-8"), (b"cache-control", b"no-store"),
            (b"x-content-type-options", b"nosniff")]
+LEASE = 0.25  # seconds a response lasts before the page asks again
+MORE = {"more": True}  # a response's last line when the reply goes on
 log = logging.getLogger(__name__)
 
 
@@ -42,35 +51,57 @@ def live_pieces(session: ChatSession, conversation: Conversation, still: Callabl
         shown = text
 
 
+@dataclass
+class _Offer:
+    """A reply offered to the page: its pieces, read over one response after another."""
+
+    pieces: Iterator[dict]
+    still: Callable[[], bool]  # its window shows it, followed by the event offering it
+    ended: threading.Event = field(default_factory=threading.Event)  # withdrawn: the pieces stop
+    _pending: asyncio.Future | None = None  # a piece asked for that has not come yet
+
+    async def next_piece(self, timeout: float) -> dict | None:
+        """The next piece (None at the reply's end), or MORE if none comes within `timeout`: the piece
+        then goes to the next response."""
+        if self._pending is None:
+            self._pending = asyncio.ensure_future(run_sync(next, self.pieces, None))
+        try:
+            piece = await asyncio.wait_for(asyncio.shield(self._pending), max(timeout, 0))
+        except asyncio.TimeoutError:
+            return MORE
+        self._pending = None
+        return piece
+
+
 class LiveReplies:
     """The replies whose text the page may read as they are written, each offered under a key of its own."""
 
     def __init__(self, session: ChatSession):
         self.session = session
-        self._offered: dict[str, tuple[Conversation, Callable[[], bool]]] = {}
+        self._offered: dict[str, _Offer] = {}
         self._lock = threading.Lock()
 
     def offer(self, conversation: Conversation, still: Callable[[], bool]) -> str:
         """Let the page read the conversation's reply while `still()` (its window shows it, followed by the
         event offering it); returns the key. Offers whose window has moved on are dropped."""
-        key = secrets.token_urlsafe(16)
+        key, ended = secrets.token_urlsafe(16), threading.Event()
+        pieces = live_pieces(self.session, conversation, lambda: still() and not ended.is_set())
+        for old in [k for k, offer in list(self._offered.items()) if not offer.still()]:
+            self.withdraw(old)
         with self._lock:
-            self._offered = {k: offer for k, offer in self._offered.items() if offer[1]()}
-            self._offered[key] = (conversation, still)
+            self._offered[key] = _Offer(pieces, still, ended)
         return key
 
     def withdraw(self, key: str) -> None:
         """Offer the reply under `key` no more (its event ended; the Chatbot shows the whole reply)."""
         with self._lock:
-            self._offered.pop(key, None)
+            offer = self._offered.pop(key, None)
+        if offer is not None:
+            offer.ended.set()  # its watcher returns at its next look (core/replies.WATCH_EVERY)
 
-    def pieces(self, key: str, gone: threading.Event) -> Iterator[dict] | None:
-        """The pieces of the reply offered under `key` until the page is `gone`; None when none is."""
-        offered = self._offered.get(key)
-        if offered is None:
-            return None
-        conversation, still = offered
-        return live_pieces(self.session, conversation, lambda: still() and not gone.is_set())
+    def find(self, key: str) -> _Offer | None:
+        """The reply offered under `key`, if one is."""
+        return self._offered.get(key)
 
 
 class LiveTextRoute:
@@ -85,32 +116,32 @@ class LiveTextRoute:
         if found is None or scope.get("method") != "GET":
             await self.app(scope, receive, send)
             return
-        gone = threading.Event()
-        pieces = self.replies.pieces(found.group(1), gone)
-        await send({"type": "http.response.start", "status": 404 if pieces is None else 200, "headers": HEADERS})
-        if pieces is not None:
-            await _stream(pieces, gone, receive, send)
+        offer = self.replies.find(found.group(1))
+        await send({"type": "http.response.start", "status": 404 if offer is None else 200, "headers": HEADERS})
+        if offer is not None:
+            await _stream(offer, receive, send)
         await send({"type": "http.response.body", "body": b""})
 
 
-async def _stream(pieces: Iterator[dict], gone: threading.Event, receive: Receive, send: Send) -> None:
-    """Send the pieces until the reply ends or the page goes."""
+async def _stream(offer: _Offer, receive: Receive, send: Send) -> None:
+    """Send the pieces until the reply ends, the lease runs out (then MORE) or the page goes."""
+    deadline = anyio.current_time() + LEASE
     async with anyio.create_task_group() as tasks:
-        tasks.start_soon(_notice_leaving, receive, gone, tasks.cancel_scope)
+        tasks.start_soon(_notice_leaving, receive, tasks.cancel_scope)
         try:
-            while (piece := await run_sync(next, pieces, None)) is not None:
+            while (piece := await offer.next_piece(deadline - anyio.current_time())) is not None:
                 line = json.dumps(piece, ensure_ascii=False) + "\n"
                 await send({"type": "http.response.body", "body": line.encode(), "more_body": True})
+                if piece is MORE:
+                    break
         except Exception:  # noqa: BLE001 -- the reply event says what failed; this text is a preview
             log.debug("a reply's live text ended early", exc_info=True)
         finally:
-            gone.set()  # the watcher's thread returns at its next look (core/replies.WATCH_EVERY)
             tasks.cancel_scope.cancel()
 
 
-async def _notice_leaving(receive: Receive, gone: threading.Event, scope: anyio.CancelScope) -> None:
-    """Wait for the page to close the stream, then stop it."""
+async def _notice_leaving(receive: Receive, scope: anyio.CancelScope) -> None:
+    """Wait for the page to close the stream, then stop it (a piece on its way waits for the next response)."""
     while (await receive())["type"] != "http.disconnect":
         pass
-    gone.set()
     scope.cancel()

@@ -69,20 +69,24 @@ LIVE_TEXT = """(key) => {
     }
     if (following) scroller.scrollTop = scroller.scrollHeight;
   };
-  const read = async () => {
+  const read = async () => {  // one response; true when the reply goes on (ui/live.py: LEASE)
     const response = await fetch('/chatdesk/live/' + encodeURIComponent(key), {signal: reading.signal, cache: 'no-store'});
-    if (!response.ok || !response.body) return;  // the reply had ended: the Chatbot shows it
+    if (!response.ok || !response.body) return false;  // the reply had ended: the Chatbot shows it
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    let rest = '';
+    let rest = '', more = false;
     for (;;) {
       const {value, done} = await reader.read();
-      if (done || reading.signal.aborted) return;
+      if (done || reading.signal.aborted) return more && !reading.signal.aborted;
       const lines = (rest + value).split('\\n');
       rest = lines.pop();
-      for (const line of lines) if (line && !reading.signal.aborted) show(JSON.parse(line));
+      for (const line of lines) {
+        if (!line || reading.signal.aborted) continue;
+        const piece = JSON.parse(line);
+        if (piece.more) more = true; else show(piece);
+      }
     }
   };
-  read().catch(() => {});  // stopped, or the app went: the reply event says how the reply ended
+  (async () => { while (await read()); })().catch(() => {});  // stopped, or the app went: the reply event says how the reply ended
 }"""
 # The reply's place while it is written (chatview.STREAMING_PLACEHOLDER, a zero-width space, is its whole
 # message): no buttons under it yet, three dots until its first words, and Gradio's own dots not as well.

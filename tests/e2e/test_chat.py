@@ -84,6 +84,21 @@ def test_stop_ends_the_reply_keeps_it_and_offers_continue(chromium, long_app):
     assert "stopped" in bots(page).last.get_attribute("data-stats")
 
 
+def test_stop_answers_at_once_while_two_windows_of_one_browser_follow_the_reply(chromium, long_app):
+    """A browser opens 6 connections to one address; each window following a reply holds some of them."""
+    first = open_page(chromium, long_app.page_url, new_chat=True)
+    send(first, "Write a long story about a lighthouse keeper.", wait=False)
+    expect(first.locator("#chat .chatdesk-live")).to_be_visible()
+    second = first.context.new_page()
+    second.goto(long_app.page_url)  # opens on the last chat, and follows its reply
+    expect(second.locator("#chat .chatdesk-live")).to_be_visible()
+    first.get_by_role("button", name="Stop", exact=True).click()
+    expect(first.get_by_role("button", name="Send", exact=True)).to_be_visible()  # not after the whole reply
+    expect(second.get_by_role("button", name="Send", exact=True)).to_be_visible()
+    expect(first.locator(".chatdesk-live")).to_have_count(0)
+    expect(option(first, "Continue")).to_be_visible()
+
+
 def test_escape_stops_a_reply(chromium, long_app):
     page = open_page(chromium, long_app.page_url, new_chat=True)
     send(page, "Describe every planet of the solar system in detail.", wait=False)

@@ -49,7 +49,7 @@ def test_opening_another_chat_stops_writing_the_reply_into_the_pane(session, eng
     stream = handlers.reply(story.id)
     first = next(stream)
     assert not visible(first[2]) and visible(first[3])  # Send hidden, Stop shown
-    text = handlers.live.pieces(next(stream)[1], threading.Event())  # the page reads the reply's text
+    text = handlers.live.find(next(stream)[1]).pieces  # the page reads the reply's text
     gate.release(1)
     assert next(text) == {"text": "Once "}
     other = session.new_conversation()

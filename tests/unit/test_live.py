@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -15,7 +14,7 @@ from chatdesk.engine import generation
 from chatdesk.ui.attach import AttachHandlers
 from chatdesk.ui.chatview import STREAMING_PLACEHOLDER
 from chatdesk.ui.handlers import Handlers
-from chatdesk.ui.live import LiveTextRoute
+from chatdesk.ui.live import LEASE, LiveTextRoute
 from tests.unit.test_background_replies import wait_until
 
 
@@ -39,7 +38,7 @@ def following(session, engine, tokens: list[str]):
 
 def test_the_page_reads_the_reply_as_pieces_added_to_what_it_shows(session, engine):
     handlers, gate, conversation, _event, key = following(session, engine, ["Once ", "upon ", "a ", "time."])
-    pieces = handlers.live.pieces(key, threading.Event())
+    pieces = handlers.live.find(key).pieces
     seen = []
     for _ in range(3):
         gate.release(1)
@@ -73,8 +72,8 @@ def test_a_key_offers_nothing_once_its_window_shows_another_chat(session, engine
     handlers, gate, _conversation, _event, key = following(session, engine, ["Once ", "upon"])
     handlers.show(session.new_conversation())
     gate.release(2)
-    assert list(handlers.live.pieces(key, threading.Event())) == []
-    assert handlers.live.pieces("no-such-key", threading.Event()) is None
+    assert list(handlers.live.find(key).pieces) == []
+    assert handlers.live.find("no-such-key") is None
 
 
 def route(handlers) -> TestClient:
@@ -87,7 +86,7 @@ def test_a_key_offers_nothing_once_its_reply_event_has_ended(session, engine):
     handlers, gate, _conversation, event, key = following(session, engine, ["Once ", "upon ", "a ", "time."])
     gate.release(10)
     list(event)
-    assert handlers.live.pieces(key, threading.Event()) is None  # nor is the chat kept for it
+    assert handlers.live.find(key) is None  # nor is the chat kept for it
 
 
 def test_the_route_streams_the_text_as_json_lines_and_leaves_other_paths_to_the_app(session, engine):
@@ -102,6 +101,29 @@ def test_the_route_streams_the_text_as_json_lines_and_leaves_other_paths_to_the_
         assert json.loads(response.text.splitlines()[0]) == {"text": "Once "}
         assert client.get("/chatdesk/live/unknown").status_code == 404
         assert client.get("/").text == "the app"
+
+
+def lines(response) -> list[dict]:
+    return [json.loads(line) for line in response.text.splitlines()]
+
+
+def test_a_response_ends_within_its_lease_and_the_next_goes_on_where_it_left_off(session, engine):
+    """A window's connection is free again every LEASE seconds (a browser opens 6 per address), and no piece
+    of the reply is lost or repeated from one response to the next."""
+    handlers, gate, conversation, _event, key = following(session, engine, ["Once ", "upon ", "a ", "time."])
+    with route(handlers) as client:
+        started = time.monotonic()
+        assert lines(client.get(f"/chatdesk/live/{key}")) == [{"more": True}]  # no words yet
+        assert time.monotonic() - started < LEASE + 1
+        gate.release(1)
+        first = lines(client.get(f"/chatdesk/live/{key}"))
+        assert first == [{"text": "Once "}, {"more": True}]
+        gate.release(10)
+        wait_until(lambda: not conversation.busy)
+        rest = lines(client.get(f"/chatdesk/live/{key}"))
+    assert {"more": True} not in rest  # the reply has ended: the page stops asking
+    shown = "Once " + "".join(piece["add"] for piece in rest)
+    assert "Once upon a time.".startswith(shown)
 
 
 def test_a_page_that_goes_stops_its_stream_while_the_reply_goes_on(session, engine):
