@@ -69,8 +69,8 @@ def build_ui(session: ChatSession) -> Blocks:
                 panel = build_panel(session.host)
         shown = [conversation_id, chatbot, usage, details]
         streamed = [chatbot, live, send, stop, status, writing]
-        sending = wire_attach(demo, attach, session, chatbot, box, conversation_id, usage,
-                              ([send, stop, status], handlers.sent_to_page))
+        sending = wire_attach(demo, attach, session, [chatbot, send, stop, status], box, conversation_id, usage,
+                              handlers.sent_to_page)
         readout = [conversation_id, attach.pending, box]  # the readout counts the files waiting to be sent
         refresh = _wire(handlers, conversation_id, streamed, box, details, readout, usage, marks, bar, sending)
         _wire_details(handlers, conversation_id, chatbot, details, selected, versions, previous, following,

@@ -103,9 +103,9 @@ def _without(index: int):
 class AttachHandlers:
     """Attaching files, the readout with them, and sending a message with them."""
 
-    def __init__(self, session: ChatSession, sent_to_page: Callable[[Conversation], list]):
+    def __init__(self, session: ChatSession, sent_to_page: Callable[[Conversation], tuple]):
         self.session = session
-        self.sent_to_page = sent_to_page  # the chat as a message's send shows it (Handlers.sent_to_page)
+        self.sent_to_page = sent_to_page  # (chat, Send, Stop, status) as a send shows them (Handlers.sent_to_page)
 
     def attach(self, paths: list[str] | None, files: list[dict], text: str, conversation_id: str | None):
         """Read the files picked or dropped and add those that can be sent; say why about the others."""
@@ -131,8 +131,7 @@ class AttachHandlers:
         return file_marks(self.session.find(conversation_id))
 
     def send(self, text: str, conversation_id: str | None, files: list[dict]):
-        """Send the message with its files (its reply starts at once); the box and the files are emptied (on
-        refusal both stay). Updates (chat, Send, Stop, status, box, id, files)."""
+        """Send the message with its files: (chat, Send, Stop, status, box, id, files); refused, all stay."""
         conversation = self.session.conversation(conversation_id)
         try:
             self.session.send(conversation, text, [_attachment(f) for f in files or []])
@@ -145,11 +144,10 @@ def _attachment(file: dict) -> Attachment:
     return Attachment(file["name"], file["text"])
 
 
-def wire_attach(demo: gr.Blocks, controls: AttachControls, session: ChatSession, chatbot, box, conversation_id,
-                usage, sent: tuple[list, Callable[[Conversation], tuple]]) -> dict:
-    """Connect attaching, dropping and the readout; returns the listener that sends a message with its files.
-    `sent`: the outputs a message's send updates besides the chat (Send, Stop, status), and what it puts there."""
-    look, sent_to_page = sent
+def wire_attach(demo: gr.Blocks, controls: AttachControls, session: ChatSession, sent: list, box, conversation_id,
+                usage, sent_to_page: Callable[[Conversation], tuple]) -> dict:
+    """Connect attaching, dropping and the readout; returns the listener that sends a message with its files."""
+    chatbot = sent[0]  # sent: the chat, Send, Stop and the status line, as a message's send updates them
     handlers = AttachHandlers(session, sent_to_page)
     private = {"api_visibility": "private", "show_progress": "hidden"}
     controls.button.upload(handlers.attach, [controls.button, controls.pending, box, conversation_id],
@@ -161,4 +159,4 @@ def wire_attach(demo: gr.Blocks, controls: AttachControls, session: ChatSession,
     chatbot.change(handlers.marks, [conversation_id], [marks], queue=False, trigger_mode="always_last", **private)
     marks.change(None, [marks], None, js=SHOW_FILES, queue=False, **private)
     return {"fn": handlers.send, "inputs": [box, conversation_id, controls.pending],
-            "outputs": [chatbot, *look, box, conversation_id, controls.pending], **private}
+            "outputs": [*sent, box, conversation_id, controls.pending], **private}

@@ -91,8 +91,7 @@ def format_details(facts: dict) -> str:
 
 def usage_text(session: ChatSession, conversation: Conversation | None, files: list[dict] | None = None,
                text: str = "") -> str:
-    """The context readout: tokens used against the context length (with `files` waiting, what they and the
-    message `text` would take)."""
+    """The context readout: tokens used of the context (with `files` waiting, with them and `text` too)."""
     engine = session.host.engine
     if engine is None:
         return "No model loaded"

@@ -64,13 +64,13 @@ class Handlers:
                  offered: list[str]) -> Iterator[tuple]:
         """_stream()'s updates; the live key it offers is added to `offered`."""
         still = self.screens.show(conversation.id)
-        shown, marked, failed, said = False, False, None, WRITING
+        shown, marked, failed, said = False, False, None, self._status(conversation)
         try:
             with self.screens.sending(still) as showing:
                 if not showing:
                     yield UNCHANGED  # the event's last output: nothing of this chat lands on the one shown
                     return
-                yield (gr.skip(), gr.skip(), *busy_look(), gr.skip())
+                yield (gr.skip(), gr.skip(), *busy_look(said), gr.skip())
             for update in start(still):
                 streaming = update.generation is not None
                 chat = gr.skip()
@@ -104,9 +104,10 @@ class Handlers:
             if conversation.busy:  # refused because a reply is being written: it goes on, followed here
                 yield from self._stream(conversation, lambda again: self.session.follow(conversation, again))
                 return
-        except Exception:
-            if shown:
-                yield (to_chatbot(conversation), "", *idle_look(), self._writing())
+        except Exception:  # the page may show the reply's place and Stop since the message's send
+            with self.screens.sending(still) as showing:
+                if showing:
+                    yield (to_chatbot(conversation), "", *idle_look(), self._writing())
             raise
         ended = to_chatbot(conversation)
         with self.screens.sending(still) as showing:
@@ -146,8 +147,7 @@ class Handlers:
         yield from self._stream(conversation, lambda still: self.session.follow(conversation, still))
 
     def add_message(self, text: str, conversation_id: str | None):
-        """Send the message; its reply starts at once (reply() follows it). Updates (chat, Send, Stop, status,
-        box, id)."""
+        """Send the message, its reply starting at once: (chat, Send, Stop, status, box, id)."""
         conversation = self.session.conversation(conversation_id)
         try:
             self.session.send(conversation, text)
@@ -156,10 +156,10 @@ class Handlers:
         return *self.sent_to_page(conversation), "", conversation.id
 
     def sent_to_page(self, conversation: Conversation) -> tuple:
-        """(chat, Send, Stop, status) as a message's send puts them on the page: the reply's place and the busy
-        look at once, before the reply event starts. That event does not send the same chat again."""
+        """(chat, Send, Stop, status) as a message's send shows them, its reply's place and Stop at once."""
         chat = self._sent[conversation.id] = to_chatbot(conversation, live=True)
-        return chat, *busy_look(self._status(conversation))
+        look = busy_look(self._status(conversation)) if conversation.busy else (gr.skip(),) * 3  # written already
+        return chat, *look
 
     def reply(self, conversation_id: str):
         """Follow the reply the message just sent started."""

@@ -14,13 +14,13 @@ anything else, so Stop waited for the reply's end.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import anyio
@@ -58,19 +58,33 @@ class _Offer:
     pieces: Iterator[dict]
     still: Callable[[], bool]  # its window shows it, followed by the event offering it
     ended: threading.Event = field(default_factory=threading.Event)  # withdrawn: the pieces stop
-    _pending: asyncio.Future | None = None  # a piece asked for that has not come yet
+    _pending: Future | None = None  # a piece asked for that has not come yet: the next response's
 
     async def next_piece(self, timeout: float) -> dict | None:
-        """The next piece (None at the reply's end), or MORE if none comes within `timeout`: the piece
-        then goes to the next response."""
+        """The next piece (None at the reply's end), or MORE if none comes within `timeout`."""
         if self._pending is None:
-            self._pending = asyncio.ensure_future(run_sync(next, self.pieces, None))
+            self._pending = _ask_next(self.pieces)
         try:
-            piece = await asyncio.wait_for(asyncio.shield(self._pending), max(timeout, 0))
-        except asyncio.TimeoutError:
+            piece = await run_sync(self._pending.result, max(timeout, 0))
+        except TimeoutError:
             return MORE
         self._pending = None
         return piece
+
+
+def _ask_next(pieces: Iterator[dict]) -> Future:
+    """The next of `pieces` (None at their end or on a failure, which the reply event reports), on a thread."""
+    asked: Future = Future()
+
+    def take() -> None:
+        try:
+            asked.set_result(next(pieces, None))
+        except Exception:  # noqa: BLE001 -- the reply event says what failed; this text is a preview
+            log.debug("a reply's live text ended early", exc_info=True)
+            asked.set_result(None)
+
+    threading.Thread(target=take, name="chatdesk-live", daemon=True).start()
+    return asked
 
 
 class LiveReplies:
@@ -101,7 +115,8 @@ class LiveReplies:
 
     def find(self, key: str) -> _Offer | None:
         """The reply offered under `key`, if one is."""
-        return self._offered.get(key)
+        with self._lock:
+            return self._offered.get(key)
 
 
 class LiveTextRoute:
@@ -134,8 +149,6 @@ async def _stream(offer: _Offer, receive: Receive, send: Send) -> None:
                 await send({"type": "http.response.body", "body": line.encode(), "more_body": True})
                 if piece is MORE:
                     break
-        except Exception:  # noqa: BLE001 -- the reply event says what failed; this text is a preview
-            log.debug("a reply's live text ended early", exc_info=True)
         finally:
             tasks.cancel_scope.cancel()
 

@@ -101,8 +101,7 @@ PLACE_CSS = f"""
 @keyframes chatdesk-waiting {{ 50% {{ opacity: 0.3; }} }}
 """
 # Clear empties the chat in the page before the new conversation's id arrives: an empty chat has no id.
-SHOWN_CONVERSATION = """(id, files, text) =>
-  [document.querySelector('#chat [data-testid="user"]') || (files && files.length) ? id : null, files, text]"""
+SHOWN_CONVERSATION = """(id, files, text) => [document.querySelector('#chat [data-testid="user"]') ? id : null, files, text]"""
 CSS = """
 #details { font-size: 0.9em; }
 #context-usage { text-align: right; opacity: 0.8; }

@@ -46,6 +46,13 @@ def last_reply(page: Page) -> str:
     return texts[-1] if texts else ""
 
 
+def wait_words(page: Page, least: int = 40) -> None:
+    """Until the last reply shows `least` characters of its own words (not how far its message was read)."""
+    page.wait_for_function("""(least) => { const b = document.querySelectorAll('#chat [data-testid="bot"]');
+        const text = b.length ? b[b.length - 1].innerText.trim() : '';
+        return text.length > least && !text.startsWith('Reading your message'); }""", arg=least, timeout=60_000)
+
+
 def send(page: Page, text: str, *, wait: bool = True) -> None:
     box(page).fill(text)
     page.get_by_role("button", name="Send", exact=True).click()

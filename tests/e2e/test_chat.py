@@ -6,7 +6,7 @@ import time
 from playwright.sync_api import expect
 
 from tests.e2e.chatpage import (box, bot_texts, bots, context_tokens, last_reply, message_button, open_page,
-                                option, send, settled, toast_text, users, wait_idle)
+                                option, send, settled, toast_text, users, wait_idle, wait_words)
 from tests.e2e.conftest import artifact
 
 
@@ -40,8 +40,10 @@ FIRST_FRAME = """() => new Promise((resolve) => {
       const row = place.closest('.message-row');
       const buttons = row.nextElementSibling?.matches('.message-buttons') ? row.nextElementSibling : null;
       const pending = chat.querySelector('.pending');
+      const shown = (id) => { const button = document.querySelector(id); return !!button && button.offsetParent !== null; };
       resolve({
-        stop: document.querySelector('#stop-btn')?.offsetParent !== null,
+        stop: shown('#stop-btn'),
+        send: shown('#send-btn'),
         buttons: buttons ? getComputedStyle(buttons).visibility : 'none',
         dots: getComputedStyle(place.querySelector('.message-content'), '::after').content,
         gradioDots: !!pending && pending.offsetParent !== null,
@@ -57,7 +59,7 @@ def test_enter_puts_the_reply_place_with_waiting_dots_and_stop_in_the_same_frame
     page.evaluate(f"() => {{ window.firstFrame = ({FIRST_FRAME})(); }}")
     box(page).press("Enter")
     seen = page.evaluate("() => window.firstFrame")
-    assert seen == {"stop": True, "buttons": "hidden", "dots": '"•••"', "gradioDots": False}, seen
+    assert seen == {"stop": True, "send": False, "buttons": "hidden", "dots": '"•••"', "gradioDots": False}, seen
     wait_idle(page, count=1)
     expect(message_button(page, "Retry")).to_be_visible()  # a written reply has its buttons
 
@@ -73,8 +75,7 @@ def test_enter_sends_too(chromium, app):
 def test_stop_ends_the_reply_keeps_it_and_offers_continue(chromium, long_app):
     page = open_page(chromium, long_app.page_url, new_chat=True)
     send(page, "Write a very long essay about the history of bread.", wait=False)
-    page.wait_for_function("""() => { const b = document.querySelectorAll('#chat [data-testid="bot"]');
-                              return b.length && b[b.length - 1].innerText.length > 40; }""", timeout=60_000)
+    wait_words(page)
     page.get_by_role("button", name="Stop", exact=True).click()
     wait_idle(page)
     stopped = last_reply(page)

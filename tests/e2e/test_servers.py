@@ -7,7 +7,8 @@ from playwright.sync_api import expect
 
 from chatdesk.catalog import models
 from tests.apprunner import RunningApp, free_port
-from tests.e2e.chatpage import bot_texts, context_tokens, last_reply, message_button, open_page, option, send, wait_idle
+from tests.e2e.chatpage import (bot_texts, context_tokens, last_reply, message_button, open_page, option, send,
+                                wait_idle, wait_words)
 from tests.servers import InferenceServer
 
 KEY = "panel-key-7d21"
@@ -82,8 +83,7 @@ def test_through_a_server_stop_continue_retry_and_the_readout_work_as_with_a_loc
     page = open_page(chromium, app.page_url, new_chat=True)
     expect(page.locator("#title")).to_contain_text("SmolLM2-135M-Instruct.Q4_1.gguf (4,096-token context)")
     send(page, "Write a very long essay about the history of bread.", wait=False)
-    page.wait_for_function("""() => { const b = document.querySelectorAll('#chat [data-testid="bot"]');
-                              return b.length && b[b.length - 1].innerText.length > 40; }""", timeout=60_000)
+    wait_words(page)
     page.get_by_role("button", name="Stop", exact=True).click()
     wait_idle(page)
     stopped = last_reply(page)

@@ -142,8 +142,10 @@ def test_watching_the_background_ends_when_the_window_follows_a_reply_of_its_own
 
 def test_the_reply_starts_as_the_message_is_sent_before_the_window_follows_it(session, engine):
     handlers = Handlers(session)
+    gate = engine.hold()  # the send shows the reply's place, not the reply
     engine.enqueue(["Hello ", "there."])
     greeting = sent(session, handlers, "Hello")
+    gate.release(10)
     wait_until(lambda: not greeting.busy)  # written whole with no one following yet: the page's round trip is saved
     assert len(engine.calls) == 1
     updates = list(handlers.reply(greeting.id))  # the window's event, late: it still shows the reply

@@ -2,9 +2,11 @@
 
 import asyncio
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
@@ -14,7 +16,7 @@ from chatdesk.engine import generation
 from chatdesk.ui.attach import AttachHandlers
 from chatdesk.ui.chatview import STREAMING_PLACEHOLDER
 from chatdesk.ui.handlers import Handlers
-from chatdesk.ui.live import LEASE, LiveTextRoute
+from chatdesk.ui.live import LiveTextRoute
 from tests.unit.test_background_replies import wait_until
 
 
@@ -82,6 +84,10 @@ def route(handlers) -> TestClient:
     return TestClient(LiveTextRoute(Starlette(routes=[Route("/{path:path}", elsewhere)]), replies=handlers.live))
 
 
+def lines(response) -> list[dict]:
+    return [json.loads(line) for line in response.text.splitlines()]
+
+
 def test_a_key_offers_nothing_once_its_reply_event_has_ended(session, engine):
     handlers, gate, _conversation, event, key = following(session, engine, ["Once ", "upon ", "a ", "time."])
     gate.release(10)
@@ -89,7 +95,8 @@ def test_a_key_offers_nothing_once_its_reply_event_has_ended(session, engine):
     assert handlers.live.find(key) is None  # nor is the chat kept for it
 
 
-def test_the_route_streams_the_text_as_json_lines_and_leaves_other_paths_to_the_app(session, engine):
+def test_the_route_streams_the_text_as_json_lines_and_leaves_other_paths_to_the_app(session, engine, monkeypatch):
+    monkeypatch.setattr("chatdesk.ui.live.LEASE", 5)  # the whole reply in one response
     handlers, gate, _conversation, _event, key = following(session, engine, ["Once ", "upon"])
     gate.release(1)
     with route(handlers) as client, ThreadPoolExecutor(1) as thread:
@@ -98,32 +105,27 @@ def test_the_route_streams_the_text_as_json_lines_and_leaves_other_paths_to_the_
         gate.release(1)
         response = reading.result(5)
         assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
-        assert json.loads(response.text.splitlines()[0]) == {"text": "Once "}
+        assert lines(response)[0] == {"text": "Once "} and {"more": True} not in lines(response)
         assert client.get("/chatdesk/live/unknown").status_code == 404
         assert client.get("/").text == "the app"
 
 
-def lines(response) -> list[dict]:
-    return [json.loads(line) for line in response.text.splitlines()]
-
-
-def test_a_response_ends_within_its_lease_and_the_next_goes_on_where_it_left_off(session, engine):
+def test_a_response_ends_within_its_lease_and_the_next_goes_on_where_it_left_off(session, engine, monkeypatch):
     """A window's connection is free again every LEASE seconds (a browser opens 6 per address), and no piece
     of the reply is lost or repeated from one response to the next."""
+    monkeypatch.setattr("chatdesk.ui.live.LEASE", 1.5)
     handlers, gate, conversation, _event, key = following(session, engine, ["Once ", "upon ", "a ", "time."])
     with route(handlers) as client:
         started = time.monotonic()
         assert lines(client.get(f"/chatdesk/live/{key}")) == [{"more": True}]  # no words yet
-        assert time.monotonic() - started < LEASE + 1
+        assert time.monotonic() - started < 1.5 + 1
         gate.release(1)
-        first = lines(client.get(f"/chatdesk/live/{key}"))
-        assert first == [{"text": "Once "}, {"more": True}]
+        assert lines(client.get(f"/chatdesk/live/{key}")) == [{"text": "Once "}, {"more": True}]
+        gate.release(1)
+        assert lines(client.get(f"/chatdesk/live/{key}")) == [{"add": "upon "}, {"more": True}]
         gate.release(10)
         wait_until(lambda: not conversation.busy)
-        rest = lines(client.get(f"/chatdesk/live/{key}"))
-    assert {"more": True} not in rest  # the reply has ended: the page stops asking
-    shown = "Once " + "".join(piece["add"] for piece in rest)
-    assert "Once upon a time.".startswith(shown)
+        assert {"more": True} not in lines(client.get(f"/chatdesk/live/{key}"))  # the page stops asking
 
 
 def test_a_page_that_goes_stops_its_stream_while_the_reply_goes_on(session, engine):
@@ -168,3 +170,24 @@ def test_sending_a_message_shows_the_reply_place_and_stop_at_once_before_the_rep
     assert send["visible"] is False and stop["visible"] is True
     assert 'data-busy="true"' in status and "Writing a reply" in status
     gate.release(10)
+
+
+def test_a_reply_that_fails_before_its_first_words_puts_send_back_and_takes_its_place_away(session, engine,
+                                                                                           monkeypatch):
+    sent_now = threading.Event()
+
+    def crash(*args, **kwargs):
+        sent_now.wait(5)
+        raise RuntimeError("the model crashed")
+
+    monkeypatch.setattr(engine, "chat", crash)
+    _handlers, _gate, _conversation, sent, event = sending(session, engine, ["Once "])
+    sent_now.set()
+    assert sent[2]["visible"] is True  # the send showed Stop
+    updates = []
+    with pytest.raises(RuntimeError):
+        for update in event:
+            updates.append(update)
+    chat, _live, send, stop, _status, _writing = updates[-1]
+    assert send["visible"] is True and stop["visible"] is False
+    assert chat == [{"role": "user", "content": "Tell me a story"}]
