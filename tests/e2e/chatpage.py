@@ -22,6 +22,7 @@ def open_page(chromium, url: str, *, new_chat: bool = False, script: str | None 
     if new_chat:
         page.click("#new-chat")
         expect(page.locator('#chat [data-testid="user"]')).to_have_count(0)
+        expect(page.locator("#context-usage")).to_contain_text("Context: 0 /")  # not the last chat's count
     return page
 
 
