@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up chatdesk on this machine: a venv, a portable llama-cpp-python, the package, the default model.
-# With --test, also what the tests need: the test extras and Debian's chromium, xvfb and xdotool.
+# With --test, also what the tests need: the test extras and Debian's chromium, xvfb, openbox, wmctrl and xdotool.
 # Every Python package comes from the lock (build/lock/, exact versions and sha256 hashes; `make lock`
 # regenerates it), so a new Gradio release cannot change the page under the tests.
 set -euo pipefail

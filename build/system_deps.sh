@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Install the Debian packages the tests drive: chromium (browser tests), xvfb, xdotool and xprop (window tests).
+# Install the Debian packages the tests drive: chromium (browser tests), xvfb, openbox, wmctrl, xdotool and xprop (window tests).
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v Xvfb >/dev/null || missing+=(xvfb)
+command -v openbox >/dev/null || missing+=(openbox)
+command -v wmctrl >/dev/null || missing+=(wmctrl)
 command -v xdotool >/dev/null || missing+=(xdotool)
 command -v xprop >/dev/null || missing+=(x11-utils)
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -67,14 +68,30 @@ class RunningApp:
         return found[0]
 
     def stop(self) -> int | None:
+        """Stop the app as SIGTERM does; one still running after 15 s fails with its threads' stacks."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+                self._fail_stuck()
         return self.process.returncode
+
+    def _fail_stuck(self) -> None:
+        import glob
+        info = []
+        for t in glob.glob(f"/proc/{self.process.pid}/task/*/status"):
+            lines = [l for l in open(t) if l.split(":")[0] in ("Name", "State", "SigPnd", "SigBlk", "ShdPnd", "SigCgt", "SigIgn")]
+            info.append(t + " " + " | ".join(l.strip() for l in lines))
+        Path("/tmp/stuck_info.txt").write_text("\n".join(info))
+        self.process.send_signal(signal.SIGUSR1)  # the app writes its threads' stacks
+        time.sleep(1.0)
+        self.process.kill()
+        self.process.wait(5)
+        log = self.home / "logs" / "chatdesk.log"
+        tail = log.read_text(errors="replace")[-6000:] if log.exists() else "(no log)"
+        raise AssertionError("chatdesk still ran 15 s after SIGTERM:\n" + "".join(self.output) +
+                             "\n--- its log ---\n" + tail)
 
     def kill(self) -> None:
         self.process.kill()

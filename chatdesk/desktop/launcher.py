@@ -22,6 +22,7 @@ HOST = "127.0.0.1"
 CLOSE_GRACE = 0.5  # after our window closed: how long no page may be open before stopping
 TAB_GRACE = 10.0  # a window we cannot watch (a tab, a handed-off window): room for a reload
 FIRST_PAGE_WAIT = 120.0  # such a window must connect this soon after the server is ready
+SIGNAL_POLL = 0.2  # seconds between the main thread's looks at a signal's flag
 log = logging.getLogger(__name__)
 
 
@@ -166,11 +167,17 @@ def wait_for_the_end(window: Window | None, server: Server, stop: threading.Even
         if window.failed and not stop.is_set():
             window = show(BrowserTab(server.page_url))
     if window is None:
-        stop.wait()  # nothing to watch: serve until a signal
+        wait_for_signal(stop)  # nothing to watch
     elif window.handed_off:
         wait_until_no_pages(server, stop, grace=TAB_GRACE, first_page_wait=FIRST_PAGE_WAIT)
     else:
         wait_until_no_pages(server, stop, grace=CLOSE_GRACE, first_page_wait=0.0)
+
+
+def wait_for_signal(stop: threading.Event) -> None:
+    """Block until `stop` is set, waking often: a signal another thread took runs its handler only then."""
+    while not stop.wait(SIGNAL_POLL):
+        pass
 
 
 def wait_until_no_pages(server: Server, stop: threading.Event, *, grace: float, first_page_wait: float) -> None:

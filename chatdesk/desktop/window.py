@@ -123,7 +123,8 @@ class Window:
 
     def run_until_closed(self, stop: threading.Event) -> None:
         """Block until the user closes the window or `stop` is set."""
-        stop.wait()
+        while not stop.wait(0.1):
+            pass
 
     def close(self) -> None:
         """Close the window if it is still open."""

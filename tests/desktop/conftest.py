@@ -125,9 +125,11 @@ def display():
     if missing:
         pytest.skip(f"needs {', '.join(missing)} (build/system_deps.sh installs them)")
     process, name = xsession.start_xvfb()
+    manager = xsession.start_window_manager(name)
     yield name
-    process.terminate()
-    process.wait(timeout=10)
+    for running in (manager, process):
+        running.terminate()
+        running.wait(timeout=10)
 
 
 def bearer(secret: str) -> dict[str, str]:

@@ -1,10 +1,13 @@
 """Serving without a window, stopping on signals, no console at all, and one instance per data dir."""
 
+import ctypes
+import platform
 import signal
 import socket
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from gradio_client import Client
@@ -31,6 +34,17 @@ def test_no_window_prints_the_url_serves_on_loopback_only_and_ctrl_c_stops_it(la
     assert port_is_free(port)
     assert app.instance_info() is None
     assert "Traceback" not in app.output
+
+
+
+def test_sigterm_taken_by_one_of_its_other_threads_still_stops_it(launch):
+    """The kernel may give a signal sent to the process to any of its threads (CI saw a SIGTERM ignored)."""
+    app = launch("--no-window")
+    app.wait_for_url()
+    other = _another_thread(app.process.pid)
+    _signal_thread(app.process.pid, other, signal.SIGTERM)
+    assert app.wait_exit(timeout=10) == 0, app.output
+    assert "asked to stop" in app.log_text()
 
 
 NO_CONSOLE = textwrap.dedent("""
@@ -103,3 +117,17 @@ def test_a_port_in_use_is_reported_at_once(launch):
         app = launch("--no-window", "--port", str(port))
         assert app.wait_exit(timeout=10) == 1
     assert app.lines == [f"chatdesk: port {port} is in use; choose another with --port, or leave it out"]
+
+
+def _another_thread(pid: int) -> int:
+    """The id of a thread of `pid` other than its main one."""
+    threads = sorted(int(task.name) for task in Path(f"/proc/{pid}/task").iterdir())
+    return next(tid for tid in threads if tid != pid)
+
+
+def _signal_thread(pid: int, tid: int, number: int) -> None:
+    """Send `number` to one thread of another process (tgkill)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    tgkill = {"x86_64": 234, "aarch64": 131}[platform.machine()]
+    if libc.syscall(tgkill, pid, tid, number) != 0:
+        raise OSError(ctypes.get_errno(), f"tgkill {pid} {tid}")

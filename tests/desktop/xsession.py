@@ -1,4 +1,4 @@
-"""A virtual X display for the window tests: start Xvfb, find windows with xdotool, take screenshots."""
+"""A virtual X display for the window tests: Xvfb with openbox, windows found with xdotool, closed with wmctrl."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ SCREEN = "1280x800x24"
 
 def tools_missing() -> list[str]:
     """The X tools these tests need that the machine lacks."""
-    return [tool for tool in ("Xvfb", "xdotool") if shutil.which(tool) is None]
+    return [tool for tool in ("Xvfb", "xdotool", "openbox", "wmctrl") if shutil.which(tool) is None]
 
 
 def free_display() -> int:
@@ -35,6 +35,21 @@ def start_xvfb() -> tuple[subprocess.Popen, str]:
             raise RuntimeError(f"Xvfb :{number} did not start")
         time.sleep(0.05)
     return process, f":{number}"
+
+
+def start_window_manager(display: str) -> subprocess.Popen:
+    """openbox managing `display`, so windows are closed the way a person closes them."""
+    env = {**os.environ, "DISPLAY": display}
+    process = subprocess.Popen(["openbox", "--sm-disable"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def settled() -> bool:
+        asked = subprocess.run(["wmctrl", "-m"], env=env, capture_output=True)
+        return process.poll() is not None or asked.returncode == 0
+
+    if not wait_for(settled, 10) or process.poll() is not None:
+        raise RuntimeError(f"openbox did not start on {display}")
+    return process
 
 
 def xdotool(display: str, *args: str) -> str:
@@ -66,9 +81,9 @@ def wait_for(condition, timeout: float, step: float = 0.05):
 
 
 def close_window(display: str, window: str) -> None:
-    """Close a window as a user would with Ctrl+W (Xvfb has no window manager to ask)."""
-    xdotool(display, "windowfocus", "--sync", window)
-    xdotool(display, "key", "--clearmodifiers", "ctrl+w")
+    """Ask the window manager to close a window, as its title bar's close button does."""
+    env = {**os.environ, "DISPLAY": display}
+    subprocess.run(["wmctrl", "-i", "-c", window], env=env, check=True, timeout=10)
 
 
 def screenshot(display: str, path: Path) -> Path:
