@@ -18,7 +18,7 @@ from chatdesk.ui.look import LIVE_TEXT, SHOW_MARKS, SHOWN_CONVERSATION, launch_o
 from chatdesk.ui.message_actions import ActionHandlers, build_actions, temporary_button, wire_actions
 from chatdesk.ui.page_fixes import PageFixes
 from chatdesk.ui.settings_panel import PanelHandlers, build_header, build_panel, wire_panel
-from chatdesk.ui.sidebar import SidebarHandlers, build_sidebar, wire_sidebar
+from chatdesk.ui.sidebar import CHOOSING, SidebarHandlers, build_sidebar, wire_sidebar
 
 STARTERS = (
     "Explain what a large language model is in two sentences.",
@@ -82,7 +82,7 @@ def build_ui(session: ChatSession) -> Blocks:
         demo.load(None, None, None, js=SHOW_BUSY)  # the status line is a live region before it first speaks
         demo.served_with.append(Middleware(LiveTextRoute, replies=handlers.live))
         demo.load(handlers.open_last, [conversation_id], [*shown, bar.title, bar.system_prompt],
-                  api_visibility="private").then(**refresh)
+                  api_visibility="private", **CHOOSING).then(**refresh)
     return demo
 
 

@@ -183,6 +183,11 @@ def _download(path) -> dict:
     return gr.update(value=str(path), visible=True)
 
 
+# The events that choose the open chat run one at a time, in the order the page sent them: the page's load
+# (open the last chat) could otherwise land after a New chat clicked as the page appeared, and undo it.
+CHOOSING = {"concurrency_id": "choose-chat", "concurrency_limit": 1}
+
+
 def wire_sidebar(bar: Sidebar, handlers: SidebarHandlers, conversation_id, shown: list) -> None:
     """Connect the sidebar; `shown` are the components a conversation change updates."""
     quick = {"show_progress": "hidden", "api_visibility": "private"}  # queued: toasts need the queue
@@ -191,8 +196,8 @@ def wire_sidebar(bar: Sidebar, handlers: SidebarHandlers, conversation_id, shown
     refresh = {"fn": handlers.lists, "inputs": [conversation_id], "outputs": lists, **quick}
     acted = [*opened, *lists, bar.download]
     for html in (bar.chats, bar.hits, bar.trash):
-        html.click(handlers.act, [conversation_id], acted, **quick)
-    bar.new.click(handlers.new, [conversation_id], opened, **quick).then(**refresh)
+        html.click(handlers.act, [conversation_id], acted, **quick, **CHOOSING)
+    bar.new.click(handlers.new, [conversation_id], opened, **quick, **CHOOSING).then(**refresh)
     bar.search.submit(handlers.search, [bar.search], [bar.hits], **quick)
     bar.search.change(handlers.search, [bar.search], [bar.hits], trigger_mode="always_last", **quick)
     bar.set_system_prompt.click(handlers.set_system_prompt, [conversation_id, bar.system_prompt],
