@@ -125,7 +125,11 @@ def display():
     if missing:
         pytest.skip(f"needs {', '.join(missing)} (build/system_deps.sh installs them)")
     process, name = xsession.start_xvfb()
-    manager = xsession.start_window_manager(name)
+    try:
+        manager = xsession.start_window_manager(name)
+    except RuntimeError:
+        process.terminate()
+        raise
     yield name
     for running in (manager, process):
         running.terminate()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,19 +38,31 @@ def start_xvfb() -> tuple[subprocess.Popen, str]:
     return process, f":{number}"
 
 
-def start_window_manager(display: str) -> subprocess.Popen:
+def start_window_manager(display: str, attempts: int = 3) -> subprocess.Popen:
     """openbox managing `display`, so windows are closed the way a person closes them."""
     env = {**os.environ, "DISPLAY": display}
-    process = subprocess.Popen(["openbox", "--sm-disable"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    said = ""
+    for _ in range(attempts):
+        with tempfile.TemporaryFile() as output:
+            process = subprocess.Popen(["openbox", "--sm-disable"], env=env, stdout=output, stderr=output)
+            asked = wait_for(lambda: process.poll() is not None or _manager_answers(env), 15)
+            if asked and process.poll() is None:
+                return process
+            process.kill()
+            process.wait()
+            output.seek(0)
+            said = output.read().decode(errors="replace") + _manager_answer(env)
+    raise RuntimeError(f"openbox did not start on {display}: {said}")
 
-    def settled() -> bool:
-        asked = subprocess.run(["wmctrl", "-m"], env=env, capture_output=True)
-        return process.poll() is not None or asked.returncode == 0
 
-    if not wait_for(settled, 10) or process.poll() is not None:
-        raise RuntimeError(f"openbox did not start on {display}")
-    return process
+def _manager_answer(env: dict) -> str:
+    """What `wmctrl -m` says about the display's window manager."""
+    asked = subprocess.run(["wmctrl", "-m"], env=env, capture_output=True, text=True, timeout=10)
+    return f"wmctrl -m: {asked.returncode} {asked.stdout} {asked.stderr}"
+
+
+def _manager_answers(env: dict) -> bool:
+    return subprocess.run(["wmctrl", "-m"], env=env, capture_output=True, timeout=10).returncode == 0
 
 
 def xdotool(display: str, *args: str) -> str:

@@ -35,6 +35,10 @@ def long_app(tmp_path_factory):
 def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"report_{report.when}", report)
+    if report.when == "call" and report.failed:
+        for name, value in getattr(item, "funcargs", {}).items():
+            if isinstance(value, RunningApp):
+                report.sections.append((f"{name}: the app's output and log", app_story(value)))
     return report
 
 
@@ -42,7 +46,6 @@ def pytest_runtest_makereport(item, call):
 def close_pages(request):
     """Close every page a test opened: an open Gradio page keeps using CPU that the model needs."""
     yield
-    show_app_output_if_failed(request)
     if "chromium" in request.fixturenames:
         for context in request.getfixturevalue("chromium").contexts:
             context.close()
@@ -53,15 +56,9 @@ def artifact(name: str) -> Path:
     return ARTIFACTS / name
 
 
-def show_app_output_if_failed(request) -> None:
-    """After a failed test, print the end of the app's output and log, for the report."""
-    report = getattr(request.node, "report_call", None)
-    if report is None or not report.failed:
-        return
-    for name in ("app", "long_app"):
-        if name in request.fixturenames:
-            running = request.getfixturevalue(name)
-            logs = sorted(running.home.rglob("chatdesk.log"))
-            log = logs[0].read_text(errors="replace").splitlines()[-60:] if logs else []
-            output = [line.rstrip() for line in running.output[-60:]]
-            print(f"--- {name}: output ---", *output, f"--- {name}: log ---", *log, sep="\n")
+def app_story(running: RunningApp) -> str:
+    """The end of a running app's output and log, for a failure's report."""
+    logs = sorted(running.home.rglob("chatdesk.log"))
+    log = logs[0].read_text(errors="replace").splitlines()[-60:] if logs else []
+    output = [line.rstrip() for line in running.output[-60:]]
+    return "\n".join(["--- output ---", *output, "--- log ---", *log])
