@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the Debian packages the tests drive: chromium (browser tests), xvfb, openbox, wmctrl, xdotool and xprop (window tests).
+# Install the Debian packages the tests drive: chromium (browser tests); xvfb, openbox, wmctrl, xdotool and
+# xprop (window tests).
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)

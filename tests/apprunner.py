@@ -61,7 +61,8 @@ class RunningApp:
                     ready.set()
             ready.set()
 
-        threading.Thread(target=read, daemon=True).start()
+        self._reader = threading.Thread(target=read, daemon=True)
+        self._reader.start()
         if not ready.wait(timeout) or not found:
             self.stop()
             raise RuntimeError("chatdesk did not start:\n" + "".join(self.output))
@@ -78,16 +79,11 @@ class RunningApp:
         return self.process.returncode
 
     def _fail_stuck(self) -> None:
-        import glob
-        info = []
-        for t in glob.glob(f"/proc/{self.process.pid}/task/*/status"):
-            lines = [l for l in open(t) if l.split(":")[0] in ("Name", "State", "SigPnd", "SigBlk", "ShdPnd", "SigCgt", "SigIgn")]
-            info.append(t + " " + " | ".join(l.strip() for l in lines))
-        Path("/tmp/stuck_info.txt").write_text("\n".join(info))
         self.process.send_signal(signal.SIGUSR1)  # the app writes its threads' stacks
         time.sleep(1.0)
         self.process.kill()
         self.process.wait(5)
+        self._reader.join(5)  # the stacks, to the end of the output
         log = self.home / "logs" / "chatdesk.log"
         tail = log.read_text(errors="replace")[-6000:] if log.exists() else "(no log)"
         raise AssertionError("chatdesk still ran 15 s after SIGTERM:\n" + "".join(self.output) +

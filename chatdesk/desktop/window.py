@@ -123,8 +123,7 @@ class Window:
 
     def run_until_closed(self, stop: threading.Event) -> None:
         """Block until the user closes the window or `stop` is set."""
-        while not stop.wait(0.1):
-            pass
+        stop.wait()
 
     def close(self) -> None:
         """Close the window if it is still open."""

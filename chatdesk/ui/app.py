@@ -13,12 +13,13 @@ from chatdesk.ui.busy import DROP_LIVE_TEXT, SHOW_BUSY, build_send_stop
 from chatdesk.ui.chatview import message_marks, usage_text
 from chatdesk.ui.environment import app_made_at_launch
 from chatdesk.ui.handlers import FEEDBACK_OPTIONS, GENERATION, NO_DETAILS, Handlers
+from chatdesk.ui.kit import CHOOSING
 from chatdesk.ui.live import LiveTextRoute
 from chatdesk.ui.look import LIVE_TEXT, SHOW_MARKS, SHOWN_CONVERSATION, launch_options
 from chatdesk.ui.message_actions import ActionHandlers, build_actions, temporary_button, wire_actions
 from chatdesk.ui.page_fixes import PageFixes
 from chatdesk.ui.settings_panel import PanelHandlers, build_header, build_panel, wire_panel
-from chatdesk.ui.sidebar import CHOOSING, SidebarHandlers, build_sidebar, wire_sidebar
+from chatdesk.ui.sidebar import SidebarHandlers, build_sidebar, wire_sidebar
 
 STARTERS = (
     "Explain what a large language model is in two sentences.",
@@ -133,7 +134,7 @@ def _wire(handlers, conversation_id, streamed, box, details, readout, usage, mar
     chatbot.change(None, None, None, js=DROP_LIVE_TEXT, queue=False, show_progress="hidden", **private)
     example = chatbot.example_select(handlers.example, [conversation_id],
                                      [chatbot, send, stop, status, box, conversation_id], show_progress="hidden",
-                                     **private)
+                                     **private, **CHOOSING)
     example.success(**reply).then(**readouts)
     example.success(**refresh)
     live.change(None, [live], None, js=LIVE_TEXT, queue=False, show_progress="hidden", **private)

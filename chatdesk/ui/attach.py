@@ -16,7 +16,7 @@ from chatdesk.core.session import ChatSession
 from chatdesk.errors import UserError
 from chatdesk.ui.attachview import SHOW_FILES, chip, file_marks
 from chatdesk.ui.chatview import usage_text
-from chatdesk.ui.kit import refuse
+from chatdesk.ui.kit import CHOOSING, refuse
 
 ATTACH_LABEL = "Attach files"
 # Files dropped on the message box go to the Attach files button's file input, as if picked with it; the input
@@ -159,4 +159,4 @@ def wire_attach(demo: gr.Blocks, controls: AttachControls, session: ChatSession,
     chatbot.change(handlers.marks, [conversation_id], [marks], queue=False, trigger_mode="always_last", **private)
     marks.change(None, [marks], None, js=SHOW_FILES, queue=False, **private)
     return {"fn": handlers.send, "inputs": [box, conversation_id, controls.pending],
-            "outputs": [*sent, box, conversation_id, controls.pending], **private}
+            "outputs": [*sent, box, conversation_id, controls.pending], **private, **CHOOSING}

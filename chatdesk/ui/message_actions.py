@@ -11,7 +11,7 @@ import gradio as gr
 
 from chatdesk.core.session import ChatSession
 from chatdesk.errors import UserError
-from chatdesk.ui.kit import refuse
+from chatdesk.ui.kit import CHOOSING, refuse
 
 TEMPORARY_NOTICE = ("**Temporary chat**: nothing of it is saved. It is gone when you open another chat "
                     "or restart chatdesk.")
@@ -198,5 +198,5 @@ def wire_actions(demo: gr.Blocks, parts: MessageActions, handlers: ActionHandler
     parts.action.change(handlers.act, [conversation_id, parts.action], [*opened, parts.question],
                        **private).then(**refresh)
     parts.question.change(None, [parts.question], None, js=ASK_JS, queue=False, **private)
-    parts.temporary.click(handlers.new_temporary, [conversation_id], opened, **private).then(**refresh)
+    parts.temporary.click(handlers.new_temporary, [conversation_id], opened, **private, **CHOOSING).then(**refresh)
     conversation_id.change(handlers.banner, [conversation_id], [parts.banner], queue=False, **private)

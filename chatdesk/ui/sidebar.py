@@ -11,7 +11,7 @@ from chatdesk.core.conversation import Conversation
 from chatdesk.core.session import ChatSession
 from chatdesk.errors import UserError
 from chatdesk.ui.chatlist import ACTIONS_JS, UNTITLED, WINDOW_TITLE_JS, chat_list_html, hits_html, trash_html
-from chatdesk.ui.kit import refuse
+from chatdesk.ui.kit import CHOOSING, refuse
 
 
 @dataclass
@@ -181,11 +181,6 @@ class SidebarHandlers:
 
 def _download(path) -> dict:
     return gr.update(value=str(path), visible=True)
-
-
-# The events that choose the open chat run one at a time, in the order the page sent them: the page's load
-# (open the last chat) could otherwise land after a New chat clicked as the page appeared, and undo it.
-CHOOSING = {"concurrency_id": "choose-chat", "concurrency_limit": 1}
 
 
 def wire_sidebar(bar: Sidebar, handlers: SidebarHandlers, conversation_id, shown: list) -> None:

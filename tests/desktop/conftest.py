@@ -127,12 +127,13 @@ def display():
     process, name = xsession.start_xvfb()
     try:
         manager = xsession.start_window_manager(name)
-    except RuntimeError:
+    except BaseException:
         process.terminate()
         raise
     yield name
     for running in (manager, process):
         running.terminate()
+    for running in (manager, process):
         running.wait(timeout=10)
 
 

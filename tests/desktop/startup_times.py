@@ -48,12 +48,14 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     runs = parser.parse_args().runs
     xvfb, display = xsession.start_xvfb()
-    manager = xsession.start_window_manager(display)
     try:
-        with tempfile.TemporaryDirectory() as home:
-            results = [measure_once(display, Path(home)) for _ in range(runs)]
+        manager = xsession.start_window_manager(display)
+        try:
+            with tempfile.TemporaryDirectory() as home:
+                results = [measure_once(display, Path(home)) for _ in range(runs)]
+        finally:
+            manager.terminate()
     finally:
-        manager.terminate()
         xvfb.terminate()
     for index, result in enumerate(results, 1):
         print(f"run {index}: window {result['window']:.2f} s, chat {result['chat']:.2f} s, "

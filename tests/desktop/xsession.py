@@ -45,24 +45,28 @@ def start_window_manager(display: str, attempts: int = 3) -> subprocess.Popen:
     for _ in range(attempts):
         with tempfile.TemporaryFile() as output:
             process = subprocess.Popen(["openbox", "--sm-disable"], env=env, stdout=output, stderr=output)
-            asked = wait_for(lambda: process.poll() is not None or _manager_answers(env), 15)
-            if asked and process.poll() is None:
-                return process
+            try:
+                if _manages(process, env):
+                    return process
+                output.seek(0)
+                said = f"{output.read().decode(errors='replace')}; wmctrl -m: {_ask_manager(env).stderr}"
+            except BaseException:
+                process.kill()
+                raise
             process.kill()
             process.wait()
-            output.seek(0)
-            said = output.read().decode(errors="replace") + _manager_answer(env)
     raise RuntimeError(f"openbox did not start on {display}: {said}")
 
 
-def _manager_answer(env: dict) -> str:
-    """What `wmctrl -m` says about the display's window manager."""
-    asked = subprocess.run(["wmctrl", "-m"], env=env, capture_output=True, text=True, timeout=10)
-    return f"wmctrl -m: {asked.returncode} {asked.stdout} {asked.stderr}"
+def _manages(process: subprocess.Popen, env: dict) -> bool:
+    """Whether openbox took the display within 15 s."""
+    answered = wait_for(lambda: process.poll() is not None or _ask_manager(env).returncode == 0, 15, step=0.2)
+    return bool(answered) and process.poll() is None
 
 
-def _manager_answers(env: dict) -> bool:
-    return subprocess.run(["wmctrl", "-m"], env=env, capture_output=True, timeout=10).returncode == 0
+def _ask_manager(env: dict) -> subprocess.CompletedProcess:
+    """`wmctrl -m`: which window manager runs on the display (status 0 when one does)."""
+    return subprocess.run(["wmctrl", "-m"], env=env, capture_output=True, text=True, timeout=10)
 
 
 def xdotool(display: str, *args: str) -> str:
