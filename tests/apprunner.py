@@ -79,6 +79,7 @@ class RunningApp:
         return self.process.returncode
 
     def _fail_stuck(self) -> None:
+        """Kill the app that ignored SIGTERM and fail with its stacks, output and log."""
         self.process.send_signal(signal.SIGUSR1)  # the app writes its threads' stacks
         time.sleep(1.0)
         self.process.kill()

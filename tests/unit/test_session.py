@@ -24,13 +24,14 @@ from tests.unit.fake_engine import ScriptedEngine
 def test_submit_shows_the_user_message_first_then_streams_the_reply(session, engine):
     conversation = session.new_conversation()
     engine.enqueue(["Hel", "lo", "!"])
-    tokens = engine.hold()  # the reply is written on a worker thread: its words wait for the first look
+    gate = engine.hold()  # the reply is written on a worker thread: each word waits for a release
     updates = session.submit(conversation, "  Hi there  ")
     first = texts(next(updates))
     assert first[0] == ("user", "Hi there") and not any(text for _role, text in first[1:])  # no words yet
-    tokens.release(3)
-    seen = [c.messages[-1].content for c in updates]
-    assert seen[:3] != ["Hello!"] * 3 and seen[-1] == "Hello!"
+    gate.release()
+    assert next(c.messages[-1].content for c in updates if c.messages[-1].content) == "Hel"  # its first word alone
+    gate.release(2)
+    assert [c.messages[-1].content for c in updates][-1] == "Hello!"
     assert conversation.messages[-1].stats.finish_reason == "stop"
     assert engine.calls[0]["messages"] == [
         {"role": "system", "content": "Be brief."},
