@@ -18,6 +18,7 @@ from chatdesk.ui.live import LiveTextRoute
 from chatdesk.ui.look import LIVE_TEXT, SHOW_MARKS, SHOWN_CONVERSATION, launch_options
 from chatdesk.ui.message_actions import ActionHandlers, build_actions, temporary_button, wire_actions
 from chatdesk.ui.page_fixes import PageFixes
+from chatdesk.ui.quiet import quiet_queue
 from chatdesk.ui.settings_panel import PanelHandlers, build_header, build_panel, wire_panel
 from chatdesk.ui.sidebar import SidebarHandlers, build_sidebar, wire_sidebar
 
@@ -176,15 +177,3 @@ def serve_page(demo: Blocks, host: str, port: int, middleware: list) -> None:
         **launch_options(),
         allowed_paths=[str(paths.exports_dir())],  # else Gradio refuses downloads outside the system temp dir
     )
-
-
-def quiet_queue(demo: gr.Blocks, poll: float = 0.01) -> None:
-    """Make Gradio's queue look for work every `poll` seconds instead of every millisecond.
-
-    Outside Windows its loops wake 1,000 and 100 times a second even when idle: about a tenth of a core,
-    which on a small machine is taken from the model while it writes. Events then wait at most `poll`.
-    """
-    queue = getattr(demo, "_queue", None)
-    if queue is not None and hasattr(queue, "sleep_when_free"):
-        queue.sleep_when_free = max(queue.sleep_when_free, poll)
-        queue.progress_update_sleep_when_free = max(queue.progress_update_sleep_when_free, 5 * poll)
