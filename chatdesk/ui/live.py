@@ -6,21 +6,26 @@ and ends, and the page reads the text between from GET /chatdesk/live/<key>: one
 {"add": text} to append or {"text": text} to replace what is shown. The event offers each reply under a new key,
 good while its window shows the reply.
 
-A response lasts at most LEASE seconds and then says {"more": true}: the page asks again and the reply goes on
-where it was. A browser opens at most 6 connections to one address, and each window already keeps two open
-(Gradio's heartbeat and its event stream); a third held for a whole reply left two windows no connection for
-anything else, so Stop waited for the reply's end.
+A response ends with {"more": true} when its lease is up: the page asks again and the reply goes on where it
+was. A browser opens at most 6 connections to one address, and each window already keeps two open (Gradio's
+heartbeat and its event stream); a third held for a whole reply left two windows no connection for anything
+else, so Stop waited for the reply's end. So while two windows read a reply a response lasts LEASE seconds;
+a window reading alone keeps its response for ALONE_LEASE, since each new request costs the browser and the
+app CPU that the model's threads wait for.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import anyio
@@ -34,7 +39,9 @@ from chatdesk.ui.chatview import live_text
 LIVE_PATH = re.compile(r"/chatdesk/live/([\w-]{1,64})")
 HEADERS = [(b"content-type", b"application/x-ndjson; charset=utf-8"), (b"cache-control", b"no-store"),
            (b"x-content-type-options", b"nosniff")]
-LEASE = 0.25  # seconds a response lasts before the page asks again
+LEASE = 0.25  # seconds a response lasts before the page asks again, while other windows read too
+ALONE_LEASE = 10.0  # the same, for a window reading alone
+ASKS_AGAIN = 1.0  # seconds within which a page whose response ended asks again
 MORE = {"more": True}  # a response's last line when the reply goes on
 log = logging.getLogger(__name__)
 
@@ -94,6 +101,24 @@ class LiveReplies:
         self.session = session
         self._offered: dict[str, _Offer] = {}
         self._lock = threading.Lock()
+        self._read: dict[str, float] = {}  # key -> when its last response ended (inf while one is open)
+
+    @contextmanager
+    def reading(self, key: str) -> Iterator[None]:
+        """While a response for `key` is open."""
+        self._read[key] = math.inf
+        try:
+            yield
+        finally:
+            if self.find(key) is not None:  # else withdrawn meanwhile: its reply has ended
+                self._read[key] = time.monotonic()
+            else:
+                self._read.pop(key, None)
+
+    def crowded(self, key: str) -> bool:
+        """Whether another window reads a reply too: it has a response open or had one a moment ago."""
+        now = time.monotonic()
+        return any(other != key and now - ended < ASKS_AGAIN for other, ended in list(self._read.items()))
 
     def offer(self, conversation: Conversation, still: Callable[[], bool]) -> str:
         """Let the page read the conversation's reply while `still()` (its window shows it, followed by the
@@ -110,6 +135,7 @@ class LiveReplies:
         """Offer the reply under `key` no more (its event ended; the Chatbot shows the whole reply)."""
         with self._lock:
             offer = self._offered.pop(key, None)
+        self._read.pop(key, None)
         if offer is not None:
             offer.ended.set()  # its watcher returns at its next look (core/replies.WATCH_EVERY)
 
@@ -134,17 +160,25 @@ class LiveTextRoute:
         offer = self.replies.find(found.group(1))
         await send({"type": "http.response.start", "status": 404 if offer is None else 200, "headers": HEADERS})
         if offer is not None:
-            await _stream(offer, receive, send)
+            key = found.group(1)
+            with self.replies.reading(key):
+                await _stream(offer, receive, send, lambda: self.replies.crowded(key))
         await send({"type": "http.response.body", "body": b""})
 
 
-async def _stream(offer: _Offer, receive: Receive, send: Send) -> None:
+async def _stream(offer: _Offer, receive: Receive, send: Send, crowded: Callable[[], bool]) -> None:
     """Send the pieces until the reply ends, the lease runs out (then MORE) or the page goes."""
-    deadline = anyio.current_time() + LEASE
+    started = anyio.current_time()
+
+    def lease_left() -> float:
+        return (LEASE if crowded() else ALONE_LEASE) - (anyio.current_time() - started)
+
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(_notice_leaving, receive, tasks.cancel_scope)
         try:
-            while (piece := await offer.next_piece(deadline - anyio.current_time())) is not None:
+            while (piece := await offer.next_piece(min(lease_left(), LEASE))) is not None:
+                if piece is MORE and lease_left() > 0:
+                    continue  # a look, every LEASE at most, at whether another window reads too
                 line = json.dumps(piece, ensure_ascii=False) + "\n"
                 await send({"type": "http.response.body", "body": line.encode(), "more_body": True})
                 if piece is MORE:

@@ -95,8 +95,7 @@ def test_a_key_offers_nothing_once_its_reply_event_has_ended(session, engine):
     assert handlers.live.find(key) is None  # nor is the chat kept for it
 
 
-def test_the_route_streams_the_text_as_json_lines_and_leaves_other_paths_to_the_app(session, engine, monkeypatch):
-    monkeypatch.setattr("chatdesk.ui.live.LEASE", 5)  # the whole reply in one response
+def test_the_route_streams_the_text_as_json_lines_and_leaves_other_paths_to_the_app(session, engine):
     handlers, gate, _conversation, _event, key = following(session, engine, ["Once ", "upon"])
     gate.release(1)
     with route(handlers) as client, ThreadPoolExecutor(1) as thread:
@@ -111,9 +110,8 @@ def test_the_route_streams_the_text_as_json_lines_and_leaves_other_paths_to_the_
 
 
 def test_a_response_ends_within_its_lease_and_the_next_goes_on_where_it_left_off(session, engine, monkeypatch):
-    """A window's connection is free again every LEASE seconds (a browser opens 6 per address), and no piece
-    of the reply is lost or repeated from one response to the next."""
-    monkeypatch.setattr("chatdesk.ui.live.LEASE", 1.5)
+    """No piece of the reply is lost or repeated from one response to the next."""
+    monkeypatch.setattr("chatdesk.ui.live.ALONE_LEASE", 1.5)
     handlers, gate, conversation, _event, key = following(session, engine, ["Once ", "upon ", "a ", "time."])
     with route(handlers) as client:
         started = time.monotonic()
@@ -126,6 +124,26 @@ def test_a_response_ends_within_its_lease_and_the_next_goes_on_where_it_left_off
         gate.release(10)
         wait_until(lambda: not conversation.busy)
         assert {"more": True} not in lines(client.get(f"/chatdesk/live/{key}"))  # the page stops asking
+
+
+def test_while_two_windows_read_a_response_lasts_its_short_lease_and_one_alone_keeps_it(session, engine,
+                                                                                       monkeypatch):
+    """A browser opens 6 connections per address: two windows each holding one for a whole reply left no room
+    for Stop. One window alone keeps its response: each new one costs CPU the model waits for."""
+    monkeypatch.setattr("chatdesk.ui.live.LEASE", 0.5)
+    handlers, gate, conversation, _event, key = following(session, engine, ["Once ", "upon ", "a ", "time."])
+    second = handlers.live.offer(conversation, lambda: True)  # another window showing the same reply
+    with route(handlers) as client, ThreadPoolExecutor(2) as threads:
+        alone = threads.submit(client.get, f"/chatdesk/live/{key}")
+        time.sleep(1.5)
+        assert not alone.done()  # three leases and more
+        gate.release(1)
+        both = threads.submit(client.get, f"/chatdesk/live/{second}")
+        assert lines(alone.result(2))[-1] == {"more": True}
+        again = threads.submit(client.get, f"/chatdesk/live/{key}")  # as the first window's page asks again
+        for response in (both, again):
+            assert lines(response.result(2))[-1] == {"more": True}
+        gate.release(10)
 
 
 def test_a_page_that_goes_stops_its_stream_while_the_reply_goes_on(session, engine):
