@@ -89,12 +89,14 @@ LIVE_TEXT = """(key) => {
   (async () => { while (await read()); })().catch(() => {});  // stopped, or the app went: the reply event says how the reply ended
 }"""
 # The reply's place while it is written (chatview.STREAMING_PLACEHOLDER, a zero-width space, is its whole
-# message): no buttons under it yet, three dots until its first words, and Gradio's own dots not as well.
+# message): no buttons under it yet, three dots until its first words, and Gradio's own dots not as well. The
+# written reply hides the live text at once (busy.DROP_LIVE_TEXT removes it an event later).
 _PLACE = """[data-testid="bot"][aria-label="bot's message: \\200b"]"""
 PLACE_CSS = f"""
 #chat .message-row:has({_PLACE}) + .message-buttons {{ visibility: hidden; }}
 #chat .message-row:has({_PLACE}) ~ .container .pending {{ display: none; }}
 #chat {_PLACE}:has(> .chatdesk-live) > .message-content {{ display: none; }}
+#chat [data-testid="bot"]:not({_PLACE}) > .chatdesk-live {{ display: none; }}
 #chat {_PLACE}:not(:has(> .chatdesk-live)) > .message-content > .md {{ display: none; }}
 #chat {_PLACE}:not(:has(> .chatdesk-live)) > .message-content::after {{
   content: "\\2022\\2022\\2022"; letter-spacing: 3px; animation: chatdesk-waiting 1.2s ease-in-out infinite; }}

@@ -64,6 +64,30 @@ def test_enter_puts_the_reply_place_with_waiting_dots_and_stop_in_the_same_frame
     expect(message_button(page, "Retry")).to_be_visible()  # a written reply has its buttons
 
 
+SHOWN_TWICE = """() => {
+  window.shownTwice = [];
+  const chat = document.querySelector('#chat');
+  const seen = (element) => !!element && element.getClientRects().length > 0;
+  new MutationObserver(() => {  // after each change, before the page can be painted
+    const bots = chat.querySelectorAll('[data-testid="bot"]');
+    const bot = bots[bots.length - 1], content = bot?.querySelector('.message-content');
+    const live = bot?.querySelector('.chatdesk-live');
+    if (seen(live) && seen(content) && content.innerText.replace(/\\u200b/g, '').trim())
+      window.shownTwice.push(live.innerText.slice(0, 40));
+  }).observe(chat, {childList: true, subtree: true, characterData: true, attributes: true});
+}"""
+
+
+def test_a_finished_reply_never_shows_its_text_twice(chromium, app):
+    """The written reply replaces the live text in one step: no state shows both, however briefly."""
+    page = open_page(chromium, app.page_url, new_chat=True)
+    page.evaluate(SHOWN_TWICE)
+    send(page, "Write a short story about a lighthouse keeper.")
+    wait_idle(page, count=1)
+    expect(page.locator("#chat .chatdesk-live")).to_have_count(0)
+    assert page.evaluate("() => window.shownTwice") == []
+
+
 def test_enter_sends_too(chromium, app):
     page = open_page(chromium, app.page_url, new_chat=True)
     box(page).fill("Say hello.")
