@@ -11,7 +11,8 @@ was. A browser opens at most 6 connections to one address, and each window alrea
 heartbeat and its event stream); a third held for a whole reply left two windows no connection for anything
 else, so Stop waited for the reply's end. So while two windows read a reply a response lasts LEASE seconds;
 a window reading alone keeps its response for ALONE_LEASE, since each new request costs the browser and the
-app CPU that the model's threads wait for.
+app CPU that the model's threads wait for. (A third window that reads nothing is not seen here: its requests may
+wait up to ALONE_LEASE.)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as NotYet  # the built-in TimeoutError from Python 3.11 on
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -40,7 +42,7 @@ LIVE_PATH = re.compile(r"/chatdesk/live/([\w-]{1,64})")
 HEADERS = [(b"content-type", b"application/x-ndjson; charset=utf-8"), (b"cache-control", b"no-store"),
            (b"x-content-type-options", b"nosniff")]
 LEASE = 0.25  # seconds a response lasts before the page asks again, while other windows read too
-ALONE_LEASE = 10.0  # the same, for a window reading alone
+ALONE_LEASE = 2.0  # the same, for a window reading alone (a third window's request may wait for it)
 ASKS_AGAIN = 1.0  # seconds within which a page whose response ended asks again
 MORE = {"more": True}  # a response's last line when the reply goes on
 log = logging.getLogger(__name__)
@@ -66,6 +68,22 @@ class _Offer:
     still: Callable[[], bool]  # its window shows it, followed by the event offering it
     ended: threading.Event = field(default_factory=threading.Event)  # withdrawn: the pieces stop
     _pending: Future | None = None  # a piece asked for that has not come yet: the next response's
+    responses: int = 0  # open now (on the server's event loop)
+    last_read: float = -math.inf  # when its last response ended
+
+    def read_lately(self) -> bool:
+        """Whether its window reads it: a response is open, or one ended a moment ago and the page asks again."""
+        return self.responses > 0 or time.monotonic() - self.last_read < ASKS_AGAIN
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """While a response for it is open."""
+        self.responses += 1
+        try:
+            yield
+        finally:
+            self.responses -= 1
+            self.last_read = time.monotonic()
 
     async def next_piece(self, timeout: float) -> dict | None:
         """The next piece (None at the reply's end), or MORE if none comes within `timeout`."""
@@ -73,7 +91,7 @@ class _Offer:
             self._pending = _ask_next(self.pieces)
         try:
             piece = await run_sync(self._pending.result, max(timeout, 0))
-        except TimeoutError:
+        except NotYet:
             return MORE
         self._pending = None
         return piece
@@ -101,24 +119,12 @@ class LiveReplies:
         self.session = session
         self._offered: dict[str, _Offer] = {}
         self._lock = threading.Lock()
-        self._read: dict[str, float] = {}  # key -> when its last response ended (inf while one is open)
 
-    @contextmanager
-    def reading(self, key: str) -> Iterator[None]:
-        """While a response for `key` is open."""
-        self._read[key] = math.inf
-        try:
-            yield
-        finally:
-            if self.find(key) is not None:  # else withdrawn meanwhile: its reply has ended
-                self._read[key] = time.monotonic()
-            else:
-                self._read.pop(key, None)
-
-    def crowded(self, key: str) -> bool:
-        """Whether another window reads a reply too: it has a response open or had one a moment ago."""
-        now = time.monotonic()
-        return any(other != key and now - ended < ASKS_AGAIN for other, ended in list(self._read.items()))
+    def crowded(self, offer: _Offer) -> bool:
+        """Whether another window reads a reply too (each holds a connection of its own)."""
+        with self._lock:
+            others = [other for other in self._offered.values() if other is not offer]
+        return any(other.read_lately() for other in others)
 
     def offer(self, conversation: Conversation, still: Callable[[], bool]) -> str:
         """Let the page read the conversation's reply while `still()` (its window shows it, followed by the
@@ -135,7 +141,6 @@ class LiveReplies:
         """Offer the reply under `key` no more (its event ended; the Chatbot shows the whole reply)."""
         with self._lock:
             offer = self._offered.pop(key, None)
-        self._read.pop(key, None)
         if offer is not None:
             offer.ended.set()  # its watcher returns at its next look (core/replies.WATCH_EVERY)
 
@@ -160,9 +165,8 @@ class LiveTextRoute:
         offer = self.replies.find(found.group(1))
         await send({"type": "http.response.start", "status": 404 if offer is None else 200, "headers": HEADERS})
         if offer is not None:
-            key = found.group(1)
-            with self.replies.reading(key):
-                await _stream(offer, receive, send, lambda: self.replies.crowded(key))
+            with offer.reading():
+                await _stream(offer, receive, send, lambda: self.replies.crowded(offer))
         await send({"type": "http.response.body", "body": b""})
 
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import types
-
-import gradio as gr
+from collections.abc import Awaitable, Callable
 
 FREE_NAP = 1.0  # seconds the queue's loop sleeps while free, unless an event joins or ends
 PROGRESS_NAP = 0.25  # seconds between looks at progress to send (only a model download reports any)
@@ -28,13 +27,13 @@ class Nap(float):
         return nap
 
 
-async def _sleep(delay: float, result=None):
+async def _sleep(delay: float, result: object = None) -> object:
     """asyncio.sleep for Gradio's queue: a Nap ends when it is woken."""
     if not isinstance(delay, Nap):
         return await asyncio.sleep(delay, result)
     try:
         await asyncio.wait_for(delay.wake.wait(), float(delay))
-    except TimeoutError:
+    except asyncio.TimeoutError:  # not the built-in TimeoutError before Python 3.11
         pass
     delay.wake.clear()  # whatever set it is in the queue by now: the loop looks next
     return result
@@ -49,7 +48,7 @@ class _QueueAsyncio(types.ModuleType):
     sleep = staticmethod(_sleep)
 
 
-def quiet_queue(demo: gr.Blocks) -> None:
+def quiet_queue(demo) -> None:
     """Make the queue of `demo` sleep while it has nothing to do, and wake when an event joins or ends."""
     queue = getattr(demo, "_queue", None)
     if queue is None or not hasattr(queue, "sleep_when_free"):
@@ -60,6 +59,8 @@ def quiet_queue(demo: gr.Blocks) -> None:
     queue.progress_update_sleep_when_free = Nap(PROGRESS_NAP, progress)
     queue.push = _waking_after(queue.push, work)
     queue.process_events = _waking_after(_waking_before(queue.process_events, progress), work)
+    # an event's end frees its slot, then awaits this and the analytics: a next event may start at once
+    queue.reset_iterators = _waking_before(queue.reset_iterators, work)
 
 
 def _patch_queue_module() -> None:
@@ -69,7 +70,7 @@ def _patch_queue_module() -> None:
         queueing.asyncio = _QueueAsyncio("asyncio")
 
 
-def _waking_after(method, wake: asyncio.Event):
+def _waking_after(method: Callable[..., Awaitable], wake: asyncio.Event) -> Callable[..., Awaitable]:
     """The coroutine function `method`, setting `wake` when it returns or fails."""
 
     async def waking(*args, **kwargs):
@@ -81,7 +82,7 @@ def _waking_after(method, wake: asyncio.Event):
     return waking
 
 
-def _waking_before(method, wake: asyncio.Event):
+def _waking_before(method: Callable[..., Awaitable], wake: asyncio.Event) -> Callable[..., Awaitable]:
     """The coroutine function `method`, setting `wake` as it starts."""
 
     async def waking(*args, **kwargs):

@@ -37,7 +37,7 @@ def wake_ups(pid: int) -> int:
     return total
 
 
-def test_an_idle_app_sleeps_until_something_happens(tmp_path):
+def test_an_idle_app_is_seldom_woken(tmp_path):
     app = RunningApp(tmp_path / "home")
     try:
         time.sleep(2)

@@ -95,7 +95,8 @@ def test_a_key_offers_nothing_once_its_reply_event_has_ended(session, engine):
     assert handlers.live.find(key) is None  # nor is the chat kept for it
 
 
-def test_the_route_streams_the_text_as_json_lines_and_leaves_other_paths_to_the_app(session, engine):
+def test_the_route_streams_the_text_as_json_lines_and_leaves_other_paths_to_the_app(session, engine, monkeypatch):
+    monkeypatch.setattr("chatdesk.ui.live.ALONE_LEASE", 30)  # the whole reply in one response
     handlers, gate, _conversation, _event, key = following(session, engine, ["Once ", "upon"])
     gate.release(1)
     with route(handlers) as client, ThreadPoolExecutor(1) as thread:
@@ -128,9 +129,10 @@ def test_a_response_ends_within_its_lease_and_the_next_goes_on_where_it_left_off
 
 def test_while_two_windows_read_a_response_lasts_its_short_lease_and_one_alone_keeps_it(session, engine,
                                                                                        monkeypatch):
-    """A browser opens 6 connections per address: two windows each holding one for a whole reply left no room
-    for Stop. One window alone keeps its response: each new one costs CPU the model waits for."""
+    """Two windows holding a connection each for a whole reply left none for Stop (6 per address)."""
     monkeypatch.setattr("chatdesk.ui.live.LEASE", 0.5)
+    monkeypatch.setattr("chatdesk.ui.live.ALONE_LEASE", 30)
+    monkeypatch.setattr("chatdesk.ui.live.ASKS_AGAIN", 5)  # however slowly this machine sends the next request
     handlers, gate, conversation, _event, key = following(session, engine, ["Once ", "upon ", "a ", "time."])
     second = handlers.live.offer(conversation, lambda: True)  # another window showing the same reply
     with route(handlers) as client, ThreadPoolExecutor(2) as threads:
