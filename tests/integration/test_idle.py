@@ -5,25 +5,14 @@ import re
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.apprunner import RunningApp
 
 
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def test_an_idle_app_uses_almost_no_cpu(tmp_path):
-    app = RunningApp(tmp_path / "home")
-    try:
-        time.sleep(2)  # start-up work settles
-        before, start = cpu_seconds(app.process.pid), time.monotonic()
-        time.sleep(6)
-        share = (cpu_seconds(app.process.pid) - before) / (time.monotonic() - start)
-    finally:
-        app.stop()
-    # Gradio's queue alone polls 1,000 times a second (about 9% of a core here) unless told otherwise.
-    assert share < 0.05, f"idle chatdesk used {share:.0%} of a core"
 
 
 def wake_ups(pid: int) -> int:
@@ -37,14 +26,26 @@ def wake_ups(pid: int) -> int:
     return total
 
 
-def test_an_idle_app_is_seldom_woken(tmp_path):
-    app = RunningApp(tmp_path / "home")
+@pytest.fixture(scope="module")
+def idle(tmp_path_factory) -> dict:
+    """Per second of an app nobody uses, once its start-up work has settled: CPU seconds and wake-ups."""
+    app = RunningApp(tmp_path_factory.mktemp("idle") / "home")
     try:
         time.sleep(2)
-        before, start = wake_ups(app.process.pid), time.monotonic()
-        time.sleep(5)
-        rate = (wake_ups(app.process.pid) - before) / (time.monotonic() - start)
+        pid = app.process.pid
+        cpu, woken, start = cpu_seconds(pid), wake_ups(pid), time.monotonic()
+        time.sleep(6)
+        lasted = time.monotonic() - start
+        return {"cpu": (cpu_seconds(pid) - cpu) / lasted, "wake_ups": (wake_ups(pid) - woken) / lasted}
     finally:
         app.stop()
+
+
+def test_an_idle_app_uses_almost_no_cpu(idle):
+    # Gradio's queue alone polls 1,000 times a second (about 9% of a core here) unless told otherwise.
+    assert idle["cpu"] < 0.05, f"idle chatdesk used {idle['cpu']:.0%} of a core"
+
+
+def test_an_idle_app_is_seldom_woken(idle):
     # each wake-up stalls both of llama.cpp's threads on 2 cores; Gradio's queue polled 100 times a second
-    assert rate < 40, f"idle chatdesk woke {rate:.0f} times a second"
+    assert idle["wake_ups"] < 40, f"idle chatdesk woke {idle['wake_ups']:.0f} times a second"
