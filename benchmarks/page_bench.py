@@ -8,7 +8,8 @@ Run from the repository root after `make test`:
 For chatdesk it starts the app (a subprocess with its own temp data dir), opens it in Debian's Chromium, sends a
 message by pressing Enter and watches the reply in the page: the rate from its first text to its last change,
 chatdesk's own speed line, and the CPU the page's renderer process used per token. It does this in a new chat and
-in a long chat (20 exchanges with code blocks and lists) put on screen first. Raw llama-cpp-python runs alone with
+in a long chat (20 exchanges with code blocks and lists) put on screen first, each reply in a copy of its own (a
+reply lengthens its chat, and the next one would read a longer prompt than raw does). Raw llama-cpp-python runs alone with
 1 and 2 threads (the best counts) on the same two prompts, the long one after the same 20 exchanges; llama.cpp's
 server (the xllamacpp wheel, in its own process) streams to a plain HTTP client. chatdesk's ratios are paired:
 each of its replies against raw llama-cpp-python (2 threads) run just before it, while the app is idle, and the
@@ -46,6 +47,7 @@ SYSTEM = "You are a helpful assistant."
 EXCHANGES = 20  # in the long chat
 SAMPLING = {"temperature": 0.7, "top_p": 0.95, "top_k": 40, "min_p": 0.05, "repeat_penalty": 1.1}
 WATCH = """() => {
+  window.__watching?.forEach((observer) => observer.disconnect());  // the last reply's
   window.__seen = [];
   const chat = document.querySelector('#chat');
   const visible = (text) => text.replace(/\\u200b/g, '').trim();  // the Chatbot's placeholder is a zero-width space
@@ -59,15 +61,18 @@ WATCH = """() => {
     if (bots.length && (!seen.length || seen[seen.length - 1][1] !== length || seen[seen.length - 1][2] !== bots.length))
       seen.push([performance.now(), length, bots.length]);
   };
-  new MutationObserver(record).observe(chat, {childList: true, subtree: true, characterData: true});
+  const growth = new MutationObserver(record);
+  growth.observe(chat, {childList: true, subtree: true, characterData: true});
   window.__sent = window.__firstWords = null;  // Enter pressed; the reply's first words on screen
   document.addEventListener('keydown', (event) => { if (event.key === 'Enter') window.__sent = performance.now(); },
                             {capture: true, once: true});
-  new MutationObserver(() => {
+  const firstWords = new MutationObserver(() => {
     const live = chat.querySelector('.chatdesk-live')?.textContent || '';
     if (window.__firstWords === null && visible(live) && !reading(live))
       window.__firstWords = performance.now();
-  }).observe(chat, {childList: true, subtree: true, characterData: true});
+  });
+  firstWords.observe(chat, {childList: true, subtree: true, characterData: true});
+  window.__watching = [growth, firstWords];
 }"""
 
 
@@ -132,16 +137,17 @@ def long_chat_turns(exchanges: int = EXCHANGES) -> list[dict]:
     return turns
 
 
-def long_chat_export() -> str:
-    """A chatdesk JSON export of the long chat."""
+def long_chat_export(copies: int = 1) -> str:
+    """A chatdesk JSON export of `copies` copies of the long chat, titled "Long chat 1 with code" and on."""
     messages, parent = [], None
     for turn in long_chat_turns():
         messages.append({"id": f"m{len(messages)}", "parent_id": parent, **turn, "created": time.time(),
                          "status": "complete", "meta": {}, "feedback": []})
         parent = messages[-1]["id"]
-    conversation = {"id": "long", "title": "Long chat with code", "system_prompt": SYSTEM, "created": time.time(),
-                    "updated": time.time(), "leaf_id": parent, "deleted_at": None, "messages": messages}
-    return json.dumps({"format": "chatdesk-export", "version": 1, "conversations": [conversation]})
+    conversations = [{"id": f"long{n}", "title": f"Long chat {n} with code", "system_prompt": SYSTEM,
+                      "created": time.time(), "updated": time.time(), "leaf_id": parent, "deleted_at": None,
+                      "messages": messages} for n in range(1, copies + 1)]
+    return json.dumps({"format": "chatdesk-export", "version": 1, "conversations": conversations})
 
 
 def renderer_cpu() -> float:
@@ -185,7 +191,7 @@ def chatdesk_rates(chromium, model: Path, max_tokens: int, rounds: int, long: bo
     `own_ratio`). This VM's speed drifts by ±20% within minutes, so only side by side figures compare."""
     home = Path(tempfile.mkdtemp(prefix="chatdesk-page-bench-"))
     if long:
-        _seed_history(home)
+        _seed_history(home, copies=rounds)
     app = RunningApp(home, "--max-tokens", str(max_tokens))
     try:
         page = chromium.new_context(viewport={"width": 1280, "height": 800}).new_page()
@@ -198,6 +204,8 @@ def chatdesk_rates(chromium, model: Path, max_tokens: int, rounds: int, long: bo
         for n in range(rounds):
             if not long:
                 page.click("#new-chat")
+            elif n:  # a copy of its own: the chat a reply reads is the one raw llama-cpp-python reads
+                _open_chat(page, f"Long chat {n + 1} with code")
             _wait_idle(app.process.pid)  # the app computes what it can ahead: the long chat's prompt, a draft
             raw = raw_rate(model, 2, max_tokens, long=long)
             result = page_reply(page, PROMPT if n == 0 else f"{PROMPT} Version {n}.")
@@ -225,13 +233,21 @@ def _cpu(process: psutil.Process) -> float:
     return sum(t.user + t.system for t in times)
 
 
-def _seed_history(home: Path) -> None:
+def _open_chat(page, title: str) -> None:
+    page.locator("#chat-list .row-open", has_text=title).click()
+    page.wait_for_function("""([title, replies]) => document.querySelector('#chat-list [aria-current="page"]')
+        ?.textContent.includes(title) && document.querySelectorAll('#chat [data-testid="bot"]').length === replies""",
+                           arg=[title, EXCHANGES])
+
+
+def _seed_history(home: Path, copies: int = 1) -> None:
+    """The long chat, one copy per reply to measure (each reply lengthens its chat), the first one open."""
     from chatdesk.store import exchange
     from chatdesk.store.database import Store
 
     store = Store(home / "data" / "chatdesk.db")
-    [conversation_id] = exchange.import_json(store, long_chat_export())
-    store.set_state("last_conversation", conversation_id)
+    first, *_others = exchange.import_json(store, long_chat_export(copies))
+    store.set_state("last_conversation", first)
     store.close()
 
 

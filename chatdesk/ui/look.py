@@ -102,6 +102,18 @@ PLACE_CSS = f"""
   content: "\\2022\\2022\\2022"; letter-spacing: 3px; animation: chatdesk-waiting 1.2s ease-in-out infinite; }}
 @keyframes chatdesk-waiting {{ 50% {{ opacity: 0.3; }} }}
 """
+# Chromium repaints the whole chat (up to 4,000 px above the view) each time a streamed reply grows it: the
+# scroll box's grown bottom edge moves its cull rect. Earlier messages off screen are skipped instead, so a
+# reply's update costs the same in a long chat as in a short one. Never skipped: the last few rows (the chat
+# opens at its end, and its end must be drawn at its real height), and a row under the pointer or the keyboard
+# (its menus, such as the feedback options, reach far outside it; shadows just a little).
+_EARLIER_ROW = ":not(:hover, :focus-within, :nth-last-child(-n+16))"
+OFFSCREEN_CSS = f"""
+#chat .message-wrap > .message-row{_EARLIER_ROW} {{
+  content-visibility: auto; contain-intrinsic-size: auto 120px; overflow-clip-margin: 8px; }}
+#chat .message-wrap > .message-buttons{_EARLIER_ROW} {{
+  content-visibility: auto; contain-intrinsic-size: auto 25px; overflow-clip-margin: 8px; }}
+"""
 # Clear empties the chat in the page before the new conversation's id arrives: an empty chat has no id.
 SHOWN_CONVERSATION = """(id, files, text) => [document.querySelector('#chat [data-testid="user"]') ? id : null, files, text]"""
 CSS = """
@@ -117,7 +129,7 @@ footer { display: none !important; }
 #chat [data-left-out] { opacity: 0.45; }
 #chat [data-left-out]::before { content: "Left out of context"; display: block; font-size: 0.75em; font-style: italic; }
 #chat .chatdesk-live { white-space: pre-wrap; overflow-wrap: anywhere; }
-""" + PLACE_CSS + """#chat details.reasoning { opacity: 0.8; font-size: 0.92em; margin-bottom: 6px; }
+""" + PLACE_CSS + OFFSCREEN_CSS + """#chat details.reasoning { opacity: 0.8; font-size: 0.92em; margin-bottom: 6px; }
 """ + KEYS_CSS + ACCESS_CSS
 
 # A full-height window that never scrolls as a whole: the header on top, then the sidebar, the chat (its
