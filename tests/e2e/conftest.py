@@ -24,6 +24,14 @@ def app(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def cut_app(tmp_path_factory):
+    """The app with replies cut at 12 tokens: every reply ends by length and offers Continue."""
+    running = RunningApp(tmp_path_factory.mktemp("home"), "--max-tokens", "12")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
 def long_app(tmp_path_factory):
     """The app with long replies, for stopping one halfway."""
     running = RunningApp(tmp_path_factory.mktemp("home"), "--max-tokens", "600")

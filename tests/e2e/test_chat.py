@@ -134,8 +134,8 @@ def test_escape_stops_a_reply(chromium, long_app):
     expect(option(page, "Continue")).to_be_visible()
 
 
-def test_continue_lengthens_a_reply_cut_short(chromium, app):
-    page = open_page(chromium, app.page_url, new_chat=True)
+def test_continue_lengthens_a_reply_cut_short(chromium, cut_app):
+    page = open_page(chromium, cut_app.page_url, new_chat=True)
     send(page, "Write a long poem about the sea.")
     first = last_reply(page)
     expect(option(page, "Continue")).to_be_visible()

@@ -63,8 +63,8 @@ def test_new_chat_search_sidebar_and_settings_from_the_keyboard(chromium, app):
     expect(page.get_by_label("Temperature").first).to_be_visible()
 
 
-def test_regenerate_versions_and_continue_from_the_keyboard(chromium, app):
-    page = open_page(chromium, app.page_url, new_chat=True)
+def test_regenerate_versions_and_continue_from_the_keyboard(chromium, cut_app):
+    page = open_page(chromium, cut_app.page_url, new_chat=True)
     send(page, "Write a long poem about the sea.")
     first = last_reply(page)
     box(page).focus()
