@@ -1,10 +1,11 @@
 """Measure the bundle: its size, and how long a first launch takes to serve and to show the chat window.
 
-    python3 build/measure_bundle.py [dist/chatdesk] [--runs N] [--warm]
+    python3 build/measure_bundle.py [dist/chatdesk] [--runs N] [--warm] [--beside .venv/bin/chatdesk]
 
 Each launch gets a fresh HOME and a clean environment, as after a double-click on a new machine. When
 /proc/sys/vm/drop_caches is writable (root), the page cache is dropped first so every launch is cold
-(unless --warm: then the files are already in memory, as on a second launch).
+(unless --warm: then the files are already in memory, as on a second launch). --beside times the installed app
+too, each of its launches right after one of the bundle's: this VM's speed drifts, so only pairs compare.
 The window timing needs Xvfb, xdotool and chromium (build/system_deps.sh); it is skipped without them.
 """
 
@@ -101,11 +102,15 @@ def window_launch(executable: Path, display: str) -> tuple[float, float]:
                 if seen("^chatdesk$"):  # the loading page is titled "chatdesk (starting)"
                     chat = time.perf_counter() - began
                 time.sleep(0.02)
-            if chat is None:
-                raise RuntimeError("the chat window never showed")
-            return first, chat
+            if chat is not None:
+                return first, chat
+            titles = subprocess.run(["xdotool", "search", "--name", ".", "getwindowname", "%@"], capture_output=True,
+                                    env={"DISPLAY": display, "PATH": "/usr/bin:/bin"}, text=True).stdout
         finally:
             stop(process)
+        logs = "".join(log.read_text(errors="replace")[-3000:] for log in Path(home).rglob("chatdesk.log"))
+        raise RuntimeError(f"{executable}: the chat window never showed (windows: {titles!r}); it printed:\n"
+                           f"{process.stdout.read()}\nits log:\n{logs}")
 
 
 def xvfb() -> tuple[subprocess.Popen, str] | None:
@@ -129,21 +134,20 @@ def main() -> None:
     parser.add_argument("bundle", nargs="?", type=Path, default=Path("dist/chatdesk"))
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--warm", action="store_true", help="keep the page cache between launches")
+    parser.add_argument("--beside", type=Path, help="the installed app's chatdesk, timed in pairs with the bundle")
     args = parser.parse_args()
-    executable = args.bundle.resolve() / "chatdesk"
+    apps = {"bundle": args.bundle.resolve() / "chatdesk"}
+    if args.beside:
+        apps["installed"] = args.beside.absolute()  # a venv's script: resolving it would leave the venv
     total = folder_size(args.bundle)
     models = folder_size(args.bundle / "_internal" / "models")
     print(f"bundle {args.bundle}: {total / 2**20:.0f} MiB ({(total - models) / 2**20:.0f} MiB without the model)")
 
     cold = not args.warm and drop_caches()
     print("launches are", "cold (page cache dropped before each)" if cold else "warm (page cache kept)")
-    headless = []
-    for _ in range(args.runs):
-        if cold:
-            drop_caches()
-        headless.append(headless_launch(executable))
-    print(summary("--no-window, exec to ready line", [r for r, _ in headless]))
-    print(summary("--no-window, exec to first page served", [p for _, p in headless]))
+    headless = paired(apps, args.runs, cold, headless_launch)
+    report(headless, "--no-window, exec to ready line", 0)
+    report(headless, "--no-window, exec to first page served", 1)
 
     screen = xvfb()
     if screen is None:
@@ -151,15 +155,31 @@ def main() -> None:
         return
     server, display = screen
     try:
-        windows = []
-        for _ in range(args.runs):
-            if cold:
-                drop_caches()
-            windows.append(window_launch(executable, display))
+        windows = paired(apps, args.runs, cold, lambda executable: window_launch(executable, display))
     finally:
         stop(server)
-    print(summary("window, exec to first window (loading page)", [w for w, _ in windows]))
-    print(summary("window, exec to chat ready in the window", [c for _, c in windows]))
+    report(windows, "window, exec to first window (loading page)", 0)
+    report(windows, "window, exec to chat ready in the window", 1)
+
+
+def paired(apps: dict[str, Path], runs: int, cold: bool, launch) -> dict[str, list[tuple[float, float]]]:
+    """`runs` launches of each app, one of each in turn, the page cache dropped before each when `cold`."""
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in apps}
+    for _ in range(runs):
+        for name, executable in apps.items():
+            if cold:
+                drop_caches()
+            times[name].append(launch(executable))
+    return times
+
+
+def report(times: dict[str, list[tuple[float, float]]], label: str, which: int) -> None:
+    """One line per app, and the bundle's time over the installed app's (the median of the pairs' ratios)."""
+    for name, values in times.items():
+        print(summary(f"{name}, {label}", [value[which] for value in values]))
+    if "installed" in times:
+        ratios = [b[which] / i[which] for b, i in zip(times["bundle"], times["installed"])]
+        print(f"bundle / installed, {label}: {statistics.median(ratios):.2f}x")
 
 
 if __name__ == "__main__":
