@@ -101,17 +101,23 @@ _SCRIPT = r"""
     return true;
   };
 
-  // ←/→ on a focused reply: the ◀ / ▶ buttons under that reply.
+  // ←/→ on a focused reply: the ◀ / ▶ buttons under that reply. A press made while the step before is answered
+  // (the Chatbot hides its buttons then) is kept and made when they are back.
   const versionKeys = (event) => {
     const reply = event.target.closest?.(TARGETS.reply);
     if (!reply || event.target !== reply || event.ctrlKey || event.metaKey || event.altKey || event.shiftKey) return false;
     const label = event.key === "ArrowLeft" ? "◀" : event.key === "ArrowRight" ? "▶" : null;
     if (!label) return false;
+    const index = all(TARGETS.reply).indexOf(reply);
+    if (window.chatdeskRefocusReply === index) (window.chatdeskVersionKeys ??= []).push(label);
+    else if (!stepVersion(reply, index, label)) return false;
+    event.preventDefault();
+    return true;
+  };
+  const stepVersion = (reply, index, label) => {
     const options = optionsOf(reply);
     const button = options && [...options.querySelectorAll("button")].find((b) => b.textContent.trim() === label);
     if (!button) return false;
-    event.preventDefault();
-    const index = all(TARGETS.reply).indexOf(reply);
     button.click();
     window.chatdeskRefocusReply = index;  // the Chatbot redraws the reply: focus goes back to it then
     return true;
@@ -172,7 +178,11 @@ _SCRIPT = r"""
     if (index !== undefined && all("#chat button.option").length) {
       const reply = all(TARGETS.reply)[index];
       if (reply && document.activeElement !== reply) { reply.focus(); }
-      if (reply) window.chatdeskRefocusReply = undefined;
+      if (reply) {
+        window.chatdeskRefocusReply = undefined;
+        const next = window.chatdeskVersionKeys?.shift();
+        if (next && !stepVersion(reply, index, next)) window.chatdeskVersionKeys = [];
+      }
     }
   };
 

@@ -90,6 +90,22 @@ def test_regenerate_versions_and_continue_from_the_keyboard(chromium, cut_app):
     assert box(page).input_value() == "", "Alt+Enter must not send the message box"
 
 
+def test_versions_pressed_quickly_are_each_taken(chromium, cut_app):
+    page = open_page(chromium, cut_app.page_url, new_chat=True)
+    send(page, "Name a colour.")
+    first = last_reply(page)
+    for shown in ("2/2", "3/3"):
+        box(page).focus()
+        page.keyboard.press(f"{MOD}+Enter")
+        expect(option(page, re.compile(rf"^{shown}$"))).to_be_visible(timeout=120_000)
+        wait_idle(page, count=1)
+    bots(page).last.focus()
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")  # before the first press is answered
+    expect(option(page, re.compile(r"^1/3$"))).to_be_visible()
+    assert last_reply(page) == first
+
+
 def test_edit_box_enter_submits_shift_enter_adds_a_line_escape_cancels(chromium, app):
     page = open_page(chromium, app.page_url, new_chat=True)
     send(page, "Name a colour.")
