@@ -200,8 +200,10 @@ class Replies:
         except (ContextOverflow, ModelError) as error:  # queued on a model unloaded meanwhile, or a server failed
             failure = error
         finally:
-            conversation.generation = None
-            self._finish(conversation, reply, generation, earlier, made_by, whole)
+            try:
+                self._finish(conversation, reply, generation, earlier, made_by, whole)
+            finally:  # only once the chat is measured again: till then the readout counts the reply as written
+                conversation.generation = None
         if not reply.content and (failure is not None or generation.cancelled):
             self.history.drop(conversation, reply)  # nothing written: the message stays, unanswered
         if failure is not None:

@@ -127,10 +127,10 @@ def _wire(handlers, conversation_id, streamed, box, details, readout, usage, mar
                   **private).then(**readouts)
     chatbot.undo(handlers.undo, [conversation_id], [chatbot, box], show_progress="hidden", **private)
     chatbot.edit(handlers.edit, [conversation_id], streamed, **stream, **private).then(**readouts)
-    # ◀ ◀ pressed quickly is two steps: every press is kept ("once" drops a press made while the one before is
-    # answered) and they run one at a time, each from where the one before left the chat.
-    chatbot.option_select(handlers.option, [conversation_id], streamed, trigger_mode="multiple",
-                          concurrency_id="options", concurrency_limit=1, **stream, **private).then(**readouts)
+    # Every press counts: "once" would drop one made while the step before is still answered (its buttons are
+    # back on screen by then, and the page's ←/→ makes a press kept meanwhile at that moment: ui/keys.py).
+    chatbot.option_select(handlers.option, [conversation_id], streamed, trigger_mode="multiple", **stream,
+                          **private).then(**readouts)
     conversation_id.change(handlers.follow, [conversation_id], streamed, **stream, **private).then(
         **readouts).then(handlers.watch_writing, None, [writing], show_progress="hidden", **private)
     writing.change(**refresh)

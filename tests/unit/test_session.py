@@ -196,6 +196,20 @@ def test_context_usage_follows_the_conversation(session, engine):
     assert session.context_usage(conversation)[0] == engine.count_tokens(conversation.prompt())
 
 
+def test_the_context_readout_never_drops_below_the_message_sent_while_the_reply_is_saved(session, engine,
+                                                                                          monkeypatch):
+    conversation = session.new_conversation()
+    chat(session, engine, conversation, "one two three", ["four"])
+    before = session.context_usage(conversation)[0]
+    seen = []
+    save = session.history.save
+    monkeypatch.setattr(session.history, "save", lambda message: (seen.append(session.context_usage(conversation)[0]),
+                                                                  save(message)))
+    chat(session, engine, conversation, "six seven eight nine ten", ["eleven"])
+    assert seen and min(seen) > before  # the page may ask at any moment: it never shows the chat before the message
+    assert session.context_usage(conversation)[0] == engine.count_tokens(conversation.prompt())
+
+
 def test_the_oldest_messages_the_model_no_longer_sees_are_counted_and_stay_so_after_a_restart(
         session, engine, store):
     conversation = session.new_conversation()
