@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +14,8 @@ from chatdesk.core.host import ModelHost
 from chatdesk.engine.base import ChatEngine
 from chatdesk.engine.generation import Generation, SamplingParams
 from chatdesk.errors import ContextOverflow, ModelError, StorageError, UserError
+
+log = logging.getLogger(__name__)
 
 SAVE_EVERY = 0.5  # seconds between checkpoints of a streaming reply
 WATCH_EVERY = 0.2  # seconds a watcher waits for news before asking whether it still watches
@@ -248,6 +251,8 @@ def stop(conversation: Conversation) -> None:
     generation = conversation.generation  # read after: a reply starting meanwhile sees the Stop, or is seen here
     if generation is not None:
         generation.cancel()
+    log.info("Stop in chat %s: %s", conversation.id, "a reply being written" if generation is not None
+             else "a reply on its way" if waiting is not None else "no reply to stop")
 
 
 def _not_saved(error: StorageError) -> StorageError:
