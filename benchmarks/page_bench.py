@@ -5,8 +5,8 @@ Run from the repository root after `make test`:
 
     .venv/bin/python benchmarks/page_bench.py [--rounds 3] [--max-tokens 256]
 
-For chatdesk it starts the app (a subprocess with its own temp data dir), opens it in Debian's Chromium, sends a
-message by pressing Enter and watches the reply in the page: the rate from its first text to its last change,
+For chatdesk it starts the app (a subprocess with its own temp data dir), opens it in Debian's Chromium, types a
+message key by key, sends it by pressing Enter half a second later and watches the reply in the page: the rate from its first text to its last change,
 chatdesk's own speed line, and the CPU the page's renderer process used per token. It does this in a new chat and
 in a long chat (20 exchanges with code blocks and lists) put on screen first, each reply in a copy of its own (a
 reply lengthens its chat, and the next one would read a longer prompt than raw does). Raw llama-cpp-python runs alone with
@@ -45,6 +45,9 @@ from tests.conftest import CHROMIUM_ARGS  # noqa: E402
 PROMPT = "Write a long story about a lighthouse keeper who finds a message in a bottle."
 SYSTEM = "You are a helpful assistant."
 EXCHANGES = 20  # in the long chat
+# Typed, not filled in one go: the page sends the app the message as it is typed, and the app computes it ahead
+TYPING_DELAY_MS = 20
+ENTER_AFTER_MS = 500  # from the last key to Enter
 SAMPLING = {"temperature": 0.7, "top_p": 0.95, "top_k": 40, "min_p": 0.05, "repeat_penalty": 1.1}
 WATCH = """() => {
   window.__watching?.forEach((observer) => observer.disconnect());  // the last reply's
@@ -164,11 +167,12 @@ def renderer_cpu() -> float:
 
 
 def page_reply(page, message: str) -> dict:
-    """Send `message` with Enter and measure its reply as the page shows it."""
+    """Type `message` as a person does, send it with Enter and measure its reply as the page shows it."""
     before = page.locator('#chat [data-testid="bot"]').count()
+    page.locator("#message textarea").press_sequentially(message, delay=TYPING_DELAY_MS)  # the page gets each key
+    page.wait_for_timeout(ENTER_AFTER_MS)
     page.evaluate(WATCH)
     cpu = renderer_cpu()
-    page.locator("#message textarea").fill(message)
     page.locator("#message textarea").press("Enter")
     page.wait_for_function(f"""() => document.querySelectorAll('#chat [data-testid="bot"]').length > {before}
         && (document.querySelectorAll('#chat [data-testid="bot"]')[{before}].getAttribute('data-stats') || '')
