@@ -6,14 +6,15 @@ Run from the repository root after `make test`:
     .venv/bin/python benchmarks/page_bench.py [--rounds 3] [--max-tokens 256]
 
 For chatdesk it starts the app (a subprocess with its own temp data dir), opens it in Debian's Chromium, types a
-message key by key, sends it by pressing Enter half a second later and watches the reply in the page: the rate from its first text to its last change,
-chatdesk's own speed line, and the CPU the page's renderer process used per token. It does this in a new chat and
-in a long chat (20 exchanges with code blocks and lists) put on screen first, each reply in a copy of its own (a
-reply lengthens its chat, and the next one would read a longer prompt than raw does). Raw llama-cpp-python runs alone with
-1 and 2 threads (the best counts) on the same two prompts, the long one after the same 20 exchanges; llama.cpp's
-server (the xllamacpp wheel, in its own process) streams to a plain HTTP client. chatdesk's ratios are paired:
-each of its replies against raw llama-cpp-python (2 threads) run just before it, while the app is idle, and the
-median of those ratios is shown. It also times start-up against `python -c "import gradio"`.
+message key by key, sends it by pressing Enter half a second later and watches the reply in the page: the rate from
+its first text to its last change, chatdesk's own speed line, and the CPU the page's renderer process used per
+token. It does this in a new chat and in a long chat (20 exchanges with code blocks and lists) put on screen first,
+each reply in a copy of its own (a reply lengthens its chat, and the next one would read a longer prompt than raw
+does). Raw llama-cpp-python runs alone with 1 and 2 threads (the best counts) on the same two prompts, the long one
+after the same 20 exchanges; llama.cpp's server (the xllamacpp wheel, in its own process) streams to a plain HTTP
+client. chatdesk's ratios are paired: each of its replies against raw llama-cpp-python (2 threads) run just before
+it, while the app is idle, and the median of those ratios is shown. It also times start-up against `python -c
+"import gradio"`.
 """
 
 from __future__ import annotations
