@@ -9,13 +9,14 @@ from chatdesk import paths
 from chatdesk.core.session import ChatSession
 from chatdesk.ui.attach import build_attach_button, build_chips, wire_attach
 from chatdesk.ui.blocks import Blocks
-from chatdesk.ui.busy import DROP_LIVE_TEXT, SHOW_BUSY, build_send_stop
+from chatdesk.ui.busy import SHOW_BUSY, build_send_stop
 from chatdesk.ui.chatview import message_marks, usage_text
 from chatdesk.ui.environment import app_made_at_launch
 from chatdesk.ui.handlers import FEEDBACK_OPTIONS, GENERATION, NO_DETAILS, Handlers
 from chatdesk.ui.kit import CHOOSING
 from chatdesk.ui.live import LiveTextRoute
-from chatdesk.ui.look import LIVE_TEXT, SHOW_MARKS, SHOWN_CONVERSATION, launch_options
+from chatdesk.ui.live_page import DROP_LIVE_TEXT, LIVE_TEXT
+from chatdesk.ui.look import SHOW_MARKS, SHOWN_CONVERSATION, launch_options
 from chatdesk.ui.message_actions import ActionHandlers, build_actions, temporary_button, wire_actions
 from chatdesk.ui.page_fixes import PageFixes
 from chatdesk.ui.quiet import quiet_queue
@@ -72,7 +73,7 @@ def build_ui(session: ChatSession) -> Blocks:
         shown = [conversation_id, chatbot, usage, details]
         streamed = [chatbot, live, send, stop, status, writing]
         sending = wire_attach(demo, attach, session, [chatbot, send, stop, status], box, conversation_id, usage,
-                              handlers.sent_to_page)
+                              live, handlers.sent_to_page)
         readout = [conversation_id, attach.pending, box]  # the readout counts the files waiting to be sent
         refresh = _wire(handlers, conversation_id, streamed, box, details, readout, usage, marks, bar, sending)
         _wire_details(handlers, conversation_id, chatbot, details, selected, versions, previous, following,

@@ -17,6 +17,7 @@ from chatdesk.errors import UserError
 from chatdesk.ui.attachview import SHOW_FILES, chip, file_marks
 from chatdesk.ui.chatview import usage_text
 from chatdesk.ui.kit import CHOOSING, refuse
+from chatdesk.ui.live_page import SEND_READING
 
 ATTACH_LABEL = "Attach files"
 # Files dropped on the message box go to the Attach files button's file input, as if picked with it; the input
@@ -103,7 +104,7 @@ def _without(index: int):
 class AttachHandlers:
     """Attaching files, the readout with them, and sending a message with them."""
 
-    def __init__(self, session: ChatSession, sent_to_page: Callable[[Conversation], tuple]):
+    def __init__(self, session: ChatSession, sent_to_page: Callable[[Conversation, str], tuple]):
         self.session = session
         self.sent_to_page = sent_to_page  # (chat, Send, Stop, status) as a send shows them (Handlers.sent_to_page)
 
@@ -130,14 +131,15 @@ class AttachHandlers:
         """The names of the files of each user message on screen, for the page to show as chips."""
         return file_marks(self.session.find(conversation_id))
 
-    def send(self, text: str, conversation_id: str | None, files: list[dict]):
-        """Send the message with its files: (chat, Send, Stop, status, box, id, files); refused, all stay."""
+    def send(self, text: str, conversation_id: str | None, files: list[dict], key: str = ""):
+        """Send the message with its files: (chat, Send, Stop, status, box, id, files); refused, all stay.
+        `key`: the page reads the reply's text under it (live_page.SEND_READING)."""
         conversation = self.session.conversation(conversation_id)
         try:
             self.session.send(conversation, text, [_attachment(f) for f in files or []])
         except UserError as error:
             return refuse(str(error), outputs=7)
-        return *self.sent_to_page(conversation), "", conversation.id, []
+        return *self.sent_to_page(conversation, key), "", conversation.id, []
 
 
 def _attachment(file: dict) -> Attachment:
@@ -145,7 +147,7 @@ def _attachment(file: dict) -> Attachment:
 
 
 def wire_attach(demo: gr.Blocks, controls: AttachControls, session: ChatSession, sent: list, box, conversation_id,
-                usage, sent_to_page: Callable[[Conversation], tuple]) -> dict:
+                usage, live, sent_to_page: Callable[[Conversation, str], tuple]) -> dict:
     """Connect attaching, dropping and the readout; returns the listener that sends a message with its files."""
     chatbot = sent[0]  # sent: the chat, Send, Stop and the status line, as a message's send updates them
     handlers = AttachHandlers(session, sent_to_page)
@@ -158,5 +160,5 @@ def wire_attach(demo: gr.Blocks, controls: AttachControls, session: ChatSession,
     marks = gr.Textbox("[]", visible="hidden", elem_id="attachment-marks")
     chatbot.change(handlers.marks, [conversation_id], [marks], queue=False, trigger_mode="always_last", **private)
     marks.change(None, [marks], None, js=SHOW_FILES, queue=False, **private)
-    return {"fn": handlers.send, "inputs": [box, conversation_id, controls.pending],
+    return {"fn": handlers.send, "inputs": [box, conversation_id, controls.pending, live], "js": SEND_READING,
             "outputs": [*sent, box, conversation_id, controls.pending], **private, **CHOOSING}

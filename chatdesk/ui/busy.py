@@ -19,11 +19,6 @@ SHOW_BUSY = """(status) => {
   document.querySelectorAll('#chat, #chat [role="log"]').forEach((log) => log.setAttribute('aria-busy', busy));
 }"""
 
-# A reply's live text (look.LIVE_TEXT) hangs on the last message element, which the Chatbot keeps when it shows
-# another chat: it goes whenever the Chatbot changes, and the next piece of a reply still followed puts it back.
-DROP_LIVE_TEXT = """() => { document.querySelector('#chat .chatdesk-live')?.remove(); }"""
-
-
 def build_send_stop() -> tuple[gr.Button, gr.Button]:
     """One button in one place: Send, or Stop (in the stop look) while a reply is being written."""
     send = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="send-btn")

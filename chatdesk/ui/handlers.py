@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import gradio as gr
 
@@ -28,6 +29,16 @@ GENERATION = {"concurrency_id": "generation", "concurrency_limit": 1}
 UNCHANGED = (gr.skip(),) * 6  # (chat, live text, Send, Stop, status, writing) as they are
 
 
+@dataclass(frozen=True)
+class Sent:
+    """What a message's send put on the page, for the reply event following it."""
+
+    chat: list
+    still: Callable[[], bool]  # the window still shows the chat (Screens.show)
+    key: str | None  # the live text's key the page reads already (None: not offered)
+    status: str  # what the status line says
+
+
 def _skipped(value) -> bool:
     """Whether an output's value leaves it as it is."""
     return isinstance(value, dict) and value == gr.skip()
@@ -47,30 +58,34 @@ class Handlers:
         self._marked: weakref.WeakSet = weakref.WeakSet()  # replies being written whose marks were sent
         self._rating = threading.Lock()  # Gradio 6.31 sends a reason click twice at once
         self.live = LiveReplies(session)  # the replies' text as the page reads it (ui/live.py)
-        self._sent: dict[str, list] = {}  # the chat a message's send put on the page, for the reply() after it
+        self._sent: dict[str, Sent] = {}  # what a message's send put on the page, for the reply() after it
 
-    def _stream(self, conversation: Conversation, start, on_page: list | None = None) -> Iterator[tuple]:
+    def _stream(self, conversation: Conversation, start, sent: Sent | None = None) -> Iterator[tuple]:
         """(chat, live text, Send, Stop, status, writing) as a reply is written, while this window shows its chat;
-        `start(still)` starts the reply and yields the conversation as it changes; `on_page`: the chat the page
-        already shows, not sent again."""
-        offered: list[str] = []  # the key the page reads the reply's text under (ui/live.py)
+        `start(still)` starts the reply and yields the conversation as it changes; `sent`: what the message's
+        send put on the page (its chat is not sent again, and the page reads the live text it offered)."""
+        still = sent.still if sent else self.screens.show(conversation.id, followed=True)
+        offered = [sent.key] if sent and sent.key else []  # the key the page reads the reply's text under
         try:
-            yield from self._updates(conversation, start, on_page, offered)
+            yield from self._updates(conversation, start, still, sent, offered)
         finally:
             for key in offered:
                 self.live.withdraw(key)
+            self.screens.unfollow(still)
 
-    def _updates(self, conversation: Conversation, start, on_page: list | None,
+    def _updates(self, conversation: Conversation, start, still, sent: Sent | None,
                  offered: list[str]) -> Iterator[tuple]:
         """_stream()'s updates; the live key it offers is added to `offered`."""
-        still = self.screens.show(conversation.id)
-        shown, marked, failed, said = False, False, None, self._status(conversation)
+        on_page = sent.chat if sent else None
+        shown, marked, failed = False, False, None
+        said = sent.status if sent else self._status(conversation)
         try:
             with self.screens.sending(still) as showing:
                 if not showing:
                     yield UNCHANGED  # the event's last output: nothing of this chat lands on the one shown
                     return
-                yield (gr.skip(), gr.skip(), *busy_look(said), gr.skip())
+                if sent is None:  # else the send showed it
+                    yield (gr.skip(), gr.skip(), *busy_look(said), gr.skip())
             for update in start(still):
                 streaming = update.generation is not None
                 chat = gr.skip()
@@ -81,9 +96,10 @@ class Handlers:
                 writing = self._writing() if update.busy and not marked else gr.skip()  # marks the chat list
                 marked = marked or update.busy
                 status = self._status(update)
-                # sent when it changes, and again with the first words: a follow of the new chat's id, sent
-                # before this reply had begun, may have put Send back meanwhile
-                look = busy_look(status) if status != said or (streaming and not shown) else (gr.skip(),) * 3
+                # sent when it changes, and again with the first words unless a send showed it: a follow of the
+                # new chat's id, sent before this reply had begun, may have put Send back meanwhile
+                again = streaming and not shown and sent is None
+                look = busy_look(status) if status != said or again else (gr.skip(),) * 3
                 said = status
                 if offered:
                     live = gr.skip()
@@ -141,6 +157,9 @@ class Handlers:
         if conversation is None or self.screens.shown() not in (None, conversation.id):
             yield UNCHANGED
             return
+        if self.screens.follows(conversation.id):  # a new chat's first message: its reply event follows it
+            yield UNCHANGED
+            return
         if not conversation.busy:
             yield (gr.skip(), "", *idle_look(), self._writing())
             return
@@ -155,20 +174,28 @@ class Handlers:
             return refuse(str(error), outputs=6)  # the text stays in the box
         return *self.sent_to_page(conversation), "", conversation.id
 
-    def sent_to_page(self, conversation: Conversation) -> tuple:
-        """(chat, Send, Stop, status) as a message's send shows them, its reply's place and Stop at once."""
-        chat = self._sent[conversation.id] = to_chatbot(conversation, live=True)
-        look = busy_look(self._status(conversation)) if conversation.busy else (gr.skip(),) * 3  # written already
+    def sent_to_page(self, conversation: Conversation, key: str = "") -> tuple:
+        """(chat, Send, Stop, status) as a message's send shows them, its reply's place and Stop at once; the
+        page may read the reply's text under `key` from now on (it asks as it sends: ui/live_page.py)."""
+        still = self.screens.show(conversation.id, followed=True)
+        chat = to_chatbot(conversation, live=True)
+        offered = self.live.offer(conversation, still, key) if key and conversation.busy else None
+        status = self._status(conversation)
+        self._sent[conversation.id] = Sent(chat, still, offered, status)
+        look = busy_look(status) if conversation.busy else (gr.skip(),) * 3  # written already
         return chat, *look
 
     def reply(self, conversation_id: str):
         """Follow the reply the message just sent started."""
         conversation = self.session.conversation(conversation_id)
-        on_page = self._sent.pop(conversation.id, None)
+        sent = self._sent.pop(conversation.id, None)
         if conversation.busy or self.session.reply_unfollowed(conversation):  # else the message was refused
-            yield from self._stream(conversation, lambda still: self.session.follow(conversation, still), on_page)
-        else:
-            yield UNCHANGED  # a generator that yields nothing would blank every output (the Send label too)
+            yield from self._stream(conversation, lambda still: self.session.follow(conversation, still), sent)
+            return
+        if sent is not None:
+            self.screens.unfollow(sent.still)
+            self.live.withdraw(sent.key or "")
+        yield UNCHANGED  # a generator that yields nothing would blank every output (the Send label too)
 
     def stop(self, conversation_id: str | None):
         conversation = self.session.find(conversation_id)

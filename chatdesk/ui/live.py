@@ -3,8 +3,10 @@
 Each Gradio update costs the page tens of milliseconds (its state is looked up and copied for every output), and
 on a 2-core laptop that time is taken from the model. So the reply event sends the Chatbot when a reply starts
 and ends, and the page reads the text between from GET /chatdesk/live/<key>: one JSON line per change,
-{"add": text} to append or {"text": text} to replace what is shown. The event offers each reply under a new key,
-good while its window shows the reply.
+{"add": text} to append or {"text": text} to replace what is shown. Each reply is offered under a new key, good
+while its window shows the reply: one the page made as Enter sent the message (it asks at once, and its request
+waits for the send to offer the reply: no event's round trip before the first words), else one the reply event
+makes and sends the page.
 
 A response ends with {"more": true} when its lease is up: the page asks again and the reply goes on where it
 was. A browser opens at most 6 connections to one address, and each window already keeps two open (Gradio's
@@ -24,7 +26,8 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as NotYet  # the built-in TimeoutError from Python 3.11 on
 from contextlib import contextmanager
@@ -39,11 +42,15 @@ from chatdesk.core.session import ChatSession
 from chatdesk.ui.chatview import live_text
 
 LIVE_PATH = re.compile(r"/chatdesk/live/([\w-]{1,64})")
+PAGE_KEY = re.compile(r"page-[0-9a-f]{32}")  # a key the page made as it sent a message (look.py: 16 random bytes)
 HEADERS = [(b"content-type", b"application/x-ndjson; charset=utf-8"), (b"cache-control", b"no-store"),
            (b"x-content-type-options", b"nosniff")]
 LEASE = 0.25  # seconds a response lasts before the page asks again, while other windows read too
 ALONE_LEASE = 2.0  # the same, for a window reading alone (a third window's request may wait for it)
 ASKS_AGAIN = 1.0  # seconds within which a page whose response ended asks again
+OFFERED_WITHIN = 10.0  # seconds a page asking for its message's reply waits for the send to offer it
+LOOK_EVERY = 0.005  # seconds between looks for that offer
+KEPT_WITHDRAWN = 64  # the keys last withdrawn, remembered so that a page asking for one is answered at once
 MORE = {"more": True}  # a response's last line when the reply goes on
 log = logging.getLogger(__name__)
 
@@ -118,6 +125,7 @@ class LiveReplies:
     def __init__(self, session: ChatSession):
         self.session = session
         self._offered: dict[str, _Offer] = {}
+        self._withdrawn: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
 
     def crowded(self, offer: _Offer) -> bool:
@@ -126,14 +134,18 @@ class LiveReplies:
             others = [other for other in self._offered.values() if other is not offer]
         return any(other.read_lately() for other in others)
 
-    def offer(self, conversation: Conversation, still: Callable[[], bool]) -> str:
+    def offer(self, conversation: Conversation, still: Callable[[], bool], key: str = "") -> str | None:
         """Let the page read the conversation's reply while `still()` (its window shows it, followed by the
-        event offering it); returns the key. Offers whose window has moved on are dropped."""
-        key, ended = secrets.token_urlsafe(16), threading.Event()
+        event offering it); returns the key: `key` if the page made one (None if it is unfit), else a new one.
+        Offers whose window has moved on are dropped."""
+        ended = threading.Event()
         pieces = live_pieces(self.session, conversation, lambda: still() and not ended.is_set())
         for old in [k for k, offer in list(self._offered.items()) if not offer.still()]:
             self.withdraw(old)
         with self._lock:
+            if key and (not PAGE_KEY.fullmatch(key) or key in self._offered or key in self._withdrawn):
+                return None
+            key = key or secrets.token_urlsafe(16)
             self._offered[key] = _Offer(pieces, still, ended)
         return key
 
@@ -141,8 +153,26 @@ class LiveReplies:
         """Offer the reply under `key` no more (its event ended; the Chatbot shows the whole reply)."""
         with self._lock:
             offer = self._offered.pop(key, None)
+            if offer is not None:
+                self._withdrawn[key] = None
+                while len(self._withdrawn) > KEPT_WITHDRAWN:
+                    self._withdrawn.popitem(last=False)
         if offer is not None:
             offer.ended.set()  # its watcher returns at its next look (core/replies.WATCH_EVERY)
+
+    async def offered(self, key: str) -> _Offer | None:
+        """The reply offered under `key`; for a key the page made, waiting OFFERED_WITHIN for it (the page asks
+        as it sends the message, before the send offers the reply). None: withdrawn, or never offered."""
+        if not PAGE_KEY.fullmatch(key):
+            return self.find(key)
+        with anyio.move_on_after(OFFERED_WITHIN):
+            while (offer := self.find(key)) is None:
+                with self._lock:
+                    if key in self._withdrawn:
+                        return None
+                await anyio.sleep(LOOK_EVERY)
+            return offer
+        return None
 
     def find(self, key: str) -> _Offer | None:
         """The reply offered under `key`, if one is."""
@@ -162,7 +192,7 @@ class LiveTextRoute:
         if found is None or scope.get("method") != "GET":
             await self.app(scope, receive, send)
             return
-        offer = self.replies.find(found.group(1))
+        offer = await _unless_leaving(receive, self.replies.offered(found.group(1)))
         await send({"type": "http.response.start", "status": 404 if offer is None else 200, "headers": HEADERS})
         if offer is not None:
             with offer.reading():
@@ -189,6 +219,21 @@ async def _stream(offer: _Offer, receive: Receive, send: Send, crowded: Callable
                     break
         finally:
             tasks.cancel_scope.cancel()
+
+
+async def _unless_leaving(receive: Receive, waiting: Awaitable[_Offer | None]) -> _Offer | None:
+    """What `waiting` gives, or None if the page goes first."""
+    found = None
+
+    async def wait() -> None:
+        nonlocal found
+        found = await waiting
+        tasks.cancel_scope.cancel()
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(_notice_leaving, receive, tasks.cancel_scope)
+        tasks.start_soon(wait)
+    return found
 
 
 async def _notice_leaving(receive: Receive, scope: anyio.CancelScope) -> None:

@@ -8,6 +8,7 @@ from chatdesk.ui.access import ACCESS_CSS, ACCESS_JS, readable
 from chatdesk.ui.attach import CSS as ATTACH_CSS
 from chatdesk.ui.chatlist import CHATLIST_CSS
 from chatdesk.ui.keys import KEYS_CSS, keys_js
+from chatdesk.ui.live_page import PLACE, READ_LIVE_JS
 from chatdesk.ui.panel_look import CSS as PANEL_CSS
 
 SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "sans-serif")
@@ -39,66 +40,20 @@ _MARKS_JS = """
   redrawn();
 """
 # Runs once on load: the keyboard (keys.py), accessibility (access.py), and the marks on messages.
-PAGE_JS = "() => {\n" + keys_js() + ACCESS_JS + _MARKS_JS + "}"
+PAGE_JS = "() => {\n" + keys_js() + ACCESS_JS + _MARKS_JS + READ_LIVE_JS + "}"
 SHOW_MARKS = """(marks) => {
   window.chatdeskMarks = JSON.parse(marks || '{"stats": [], "leftOut": 0}');
   window.chatdeskApplyMarks && window.chatdeskApplyMarks();
 }"""
-# The live-text output holds the key of the reply being written ("" for none); the page reads the reply's text
-# under it (ui/live.py) and writes it as plain text under the last message, following it if scrolled down.
-LIVE_TEXT = """(key) => {
-  window.chatdeskLive?.abort();
-  if (!key) { document.querySelector('#chat .chatdesk-live')?.remove(); return; }
-  const reading = new AbortController();
-  window.chatdeskLive = reading;
-  let text = '', live = null;
-  const show = (piece) => {
-    text = 'add' in piece ? text + piece.add : piece.text;
-    const bots = document.querySelectorAll('#chat [data-testid="bot"]');
-    const bot = bots[bots.length - 1];
-    if (!bot) return;
-    const scroller = bot.closest('.bubble-wrap');  // the chat's own scroll box: it follows a growing reply
-    const following = scroller && scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
-    if (live && live.parentElement === bot && 'add' in piece) live.append(piece.add);
-    else {  // the first piece, or the Chatbot dropped the text (busy.DROP_LIVE_TEXT)
-      document.querySelector('#chat .chatdesk-live')?.remove();
-      live = document.createElement('div');
-      live.className = 'chatdesk-live';
-      live.textContent = text;
-      bot.appendChild(live);
-    }
-    if (following) scroller.scrollTop = scroller.scrollHeight;
-  };
-  const read = async () => {  // one response; true when the reply goes on (ui/live.py: LEASE)
-    const response = await fetch('/chatdesk/live/' + encodeURIComponent(key), {signal: reading.signal, cache: 'no-store'});
-    if (!response.ok || !response.body) return false;  // the reply had ended: the Chatbot shows it
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    let rest = '', more = false;
-    for (;;) {
-      const {value, done} = await reader.read();
-      if (done || reading.signal.aborted) return more && !reading.signal.aborted;
-      const lines = (rest + value).split('\\n');
-      rest = lines.pop();
-      for (const line of lines) {
-        if (!line || reading.signal.aborted) continue;
-        const piece = JSON.parse(line);
-        if (piece.more) more = true; else show(piece);
-      }
-    }
-  };
-  (async () => { while (await read()); })().catch(() => {});  // stopped, or the app went: the reply event says how the reply ended
-}"""
-# The reply's place while it is written (chatview.STREAMING_PLACEHOLDER, a zero-width space, is its whole
-# message): no buttons under it yet, three dots until its first words, and Gradio's own dots not as well. The
-# written reply hides the live text at once (busy.DROP_LIVE_TEXT removes it an event later).
-_PLACE = """[data-testid="bot"][aria-label="bot's message: \\200b"]"""
+# The reply's place while it is written: no buttons under it yet, three dots until its first words, and Gradio's
+# own dots not as well. The written reply hides the live text at once (live_page.DROP_LIVE_TEXT removes it).
 PLACE_CSS = f"""
-#chat .message-row:has({_PLACE}) + .message-buttons {{ visibility: hidden; }}
-#chat .message-row:has({_PLACE}) ~ .container .pending {{ display: none; }}
-#chat {_PLACE}:has(> .chatdesk-live) > .message-content {{ display: none; }}
-#chat [data-testid="bot"]:not({_PLACE}) > .chatdesk-live {{ display: none; }}
-#chat {_PLACE}:not(:has(> .chatdesk-live)) > .message-content > .md {{ display: none; }}
-#chat {_PLACE}:not(:has(> .chatdesk-live)) > .message-content::after {{
+#chat .message-row:has({PLACE}) + .message-buttons {{ visibility: hidden; }}
+#chat .message-row:has({PLACE}) ~ .container .pending {{ display: none; }}
+#chat {PLACE}:has(> .chatdesk-live) > .message-content {{ display: none; }}
+#chat [data-testid="bot"]:not({PLACE}) > .chatdesk-live {{ display: none; }}
+#chat {PLACE}:not(:has(> .chatdesk-live)) > .message-content > .md {{ display: none; }}
+#chat {PLACE}:not(:has(> .chatdesk-live)) > .message-content::after {{
   content: "\\2022\\2022\\2022"; letter-spacing: 3px; animation: chatdesk-waiting 1.2s ease-in-out infinite; }}
 @keyframes chatdesk-waiting {{ 50% {{ opacity: 0.3; }} }}
 """

@@ -17,18 +17,21 @@ class Screens:
 
     def __init__(self) -> None:
         self._shown: dict[str | None, tuple[str | None, object]] = {}
+        self._followed: dict[str | None, object] = {}  # the token an event follows the shown chat's reply under
         self._sending: dict[str | None, threading.Lock] = {}
         self._lock = threading.Lock()
 
-    def show(self, conversation_id: str | None) -> Callable[[], bool]:
+    def show(self, conversation_id: str | None, *, followed: bool = False) -> Callable[[], bool]:
         """This window now shows `conversation_id`: any event following a reply here stops; returns the
-        check a new follower asks before each update (whether the window still shows it, followed by it)."""
+        check a new follower asks before each update (whether the window still shows it, followed by it).
+        `followed`: an event follows its reply from now on (see follows())."""
         window, token = _window(), object()
         sending = self._sending_in(window)
         waited = sending.acquire(timeout=HOLD_AT_MOST)  # an update of the old chat reaches the page first
         try:
             with self._lock:
                 self._shown[window] = (conversation_id, token)
+                self._followed[window] = token if followed else None
         finally:
             if waited:
                 sending.release()
@@ -55,6 +58,19 @@ class Screens:
         window = _window()
         token = self._shown.get(window, (None, None))[1]
         return lambda: self._shown.get(window, (None, None))[1] is token
+
+    def follows(self, conversation_id: str) -> bool:
+        """Whether this window shows the conversation and an event follows its reply there."""
+        window = _window()
+        shown, token = self._shown.get(window, (None, None))
+        return shown == conversation_id and token is not None and self._followed.get(window) is token
+
+    def unfollow(self, still: Callable[[], bool]) -> None:
+        """The event following the shown chat's reply under `still` has ended."""
+        window = _window()
+        with self._lock:
+            if still():
+                self._followed[window] = None
 
     def shown(self) -> str | None:
         """The conversation this window shows (None when unknown)."""

@@ -5,7 +5,7 @@ import statistics
 from playwright.sync_api import expect
 
 from tests.apprunner import RunningApp
-from tests.e2e.chatpage import bots, open_page, wait_idle
+from tests.e2e.chatpage import bots, open_page, wait_idle, wait_words
 from tests.e2e.long_chat import seed_long_chat
 
 # Counts the copies of state Gradio's page script makes (Svelte's snapshots): about 700 for each update of the
@@ -71,6 +71,36 @@ def test_streaming_a_reply_leaves_the_earlier_messages_of_a_long_chat_alone(chro
     finally:
         assert app.stop() == 0
 
+
+
+# When the page asked for a reply's text, and when the reply's place appeared in the chat (its message a
+# zero-width space: chatview.STREAMING_PLACEHOLDER).
+WATCH_ASKING = """
+window.__asked = [];
+const fetched = window.fetch;
+window.fetch = (resource, ...rest) => {
+  if (String(resource).includes('/chatdesk/live/')) window.__asked.push(performance.now());
+  return fetched(resource, ...rest);
+};
+window.__place = null;
+new MutationObserver(() => {
+  const place = document.querySelector(`#chat [data-testid="bot"][aria-label="bot's message: \\u200b"]`);
+  if (place && window.__place === null) window.__place = performance.now();
+}).observe(document, {childList: true, subtree: true});
+"""
+
+
+def test_the_page_asks_for_the_replys_words_as_enter_sends_the_message(chromium, app):
+    """The first words wait for no event's round trip: the page asked for them once the reply event had begun
+    (223 ms from Enter to the first words, for a reply whose first token took 10 ms)."""
+    page = open_page(chromium, app.page_url, new_chat=True, script=WATCH_ASKING)
+    page.locator("#message textarea").fill("Write a haiku about the sea.")
+    page.locator("#message textarea").press("Enter")
+    wait_words(page, 5)
+    asked, place = page.evaluate("() => [window.__asked, window.__place]")
+    assert asked and place is not None and asked[0] < place, f"asked at {asked}, the reply's place at {place} ms"
+    wait_idle(page, 1)
+    page.context.close()
 
 
 # The chat's rows (messages and their button rows) that the browser draws (a row skipped as off screen, by

@@ -45,10 +45,10 @@ def test_opening_another_chat_stops_writing_the_reply_into_the_pane(session, eng
     handlers = Handlers(session)
     gate = engine.hold()
     engine.enqueue(["Once ", "upon ", "a ", "time."])
-    story = sent(session, handlers, "Tell me a story")
+    story = session.new_conversation()
+    _chat, send, stop, *_rest = handlers.add_message("Tell me a story", story.id)
+    assert not visible(send) and visible(stop)
     stream = handlers.reply(story.id)
-    first = next(stream)
-    assert not visible(first[2]) and visible(first[3])  # Send hidden, Stop shown
     text = handlers.live.find(next(stream)[1]).pieces  # the page reads the reply's text
     gate.release(1)
     assert next(text) == {"text": "Once "}
@@ -90,9 +90,9 @@ def test_a_reply_waiting_for_another_says_so_and_stop_cancels_it(session, engine
     first = handlers.reply(story.id)
     while story.generation is None:
         next(first)
-    greeting = sent(session, handlers, "Hello")  # in another chat: the window shows it now
+    greeting = session.new_conversation()  # another chat: the window shows it now
+    status = handlers.add_message("Hello", greeting.id)[3]  # as the send shows it, or the reply event soon after
     stream = handlers.reply(greeting.id)
-    status = ""
     while "Waiting" not in status:
         status = next(stream)[4]
     assert "“Tell me a story”" in status and 'data-busy="true"' in status

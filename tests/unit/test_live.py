@@ -15,26 +15,29 @@ from starlette.testclient import TestClient
 from chatdesk.engine import generation
 from chatdesk.ui.attach import AttachHandlers
 from chatdesk.ui.chatview import STREAMING_PLACEHOLDER
-from chatdesk.ui.handlers import Handlers
+from chatdesk.ui.handlers import UNCHANGED, Handlers
 from chatdesk.ui.live import LiveTextRoute
 from tests.unit.test_background_replies import wait_until
+from tests.unit.test_following import chats_in
 
 
-def sending(session, engine, tokens: list[str]):
-    """The window's handlers, a held reply to a message sent as Enter sends it, what that put on the page
-    (chat, Send, Stop, status, ...), and the reply event following it."""
-    handlers = Handlers(session)
+PAGE_KEY = "page-" + "0123456789abcdef" * 2  # as the page makes one (live_page.READ_LIVE_JS)
+
+
+def sending(session, engine, tokens: list[str], key: str = "", handlers=None):
+    """The window's handlers, a held reply to a message sent as Enter sends it (the page reading it under
+    `key`, if given), what that put on the page (chat, Send, Stop, status, ...), and the reply event following it."""
+    handlers = handlers or Handlers(session)
     gate = engine.hold()
     engine.enqueue(tokens)
     conversation = session.new_conversation()
-    sent = AttachHandlers(session, handlers.sent_to_page).send("Tell me a story", conversation.id, [])
+    sent = AttachHandlers(session, handlers.sent_to_page).send("Tell me a story", conversation.id, [], key)
     return handlers, gate, conversation, sent, handlers.reply(conversation.id)
 
 
 def following(session, engine, tokens: list[str]):
     """The window's handlers and its reply event, started on a held reply, and the key it offered the page."""
     handlers, gate, conversation, _sent, event = sending(session, engine, tokens)
-    next(event)  # Send turns into Stop
     return handlers, gate, conversation, event, next(event)[1]
 
 
@@ -175,8 +178,7 @@ def test_a_page_that_goes_stops_its_stream_while_the_reply_goes_on(session, engi
 def test_the_window_gets_the_chat_once_as_the_message_is_sent_and_once_at_the_reply_end(session, engine):
     _handlers, gate, _conversation, sent, event = sending(session, engine, ["Once ", "upon ", "a ", "time."])
     added = sent[0]
-    next(event)  # Send turns into Stop
-    first = next(event)
+    first = next(event)  # the key the page reads the reply's text under
     gate.release(10)
     chats = [update[0] for update in [first, *event] if isinstance(update[0], list)]
     assert added[-1]["role"] == "assistant"  # the reply's place, where the page writes its text
@@ -211,3 +213,53 @@ def test_a_reply_that_fails_before_its_first_words_puts_send_back_and_takes_its_
     chat, _live, send, stop, _status, _writing = updates[-1]
     assert send["visible"] is True and stop["visible"] is False
     assert chat == [{"role": "user", "content": "Tell me a story"}]
+
+
+def test_the_page_reads_the_first_words_under_its_own_key_asked_for_before_the_message_is_sent(session, engine,
+                                                                                              monkeypatch):
+    """The first words wait for no event's round trip: the page asks for them as Enter sends the message."""
+    monkeypatch.setattr("chatdesk.ui.live.ALONE_LEASE", 30)
+    handlers = Handlers(session)
+    with route(handlers) as client, ThreadPoolExecutor(1) as thread:
+        reading = thread.submit(client.get, f"/chatdesk/live/{PAGE_KEY}")
+        time.sleep(0.5)  # the page asks before the send is taken
+        _handlers, gate, conversation, _sent, event = sending(session, engine, ["Once ", "upon"], PAGE_KEY, handlers)
+        gate.release(1)
+        wait_until(lambda: conversation.messages[-1].content == "Once ")
+        updates = [next(event)]  # the reply event follows the reply, and offers the page no key of its own
+        gate.release(10)
+        updates += list(event)
+        assert lines(reading.result(5))[0] == {"text": "Once "}
+    assert all(update[1] in ("", {"__type__": "update"}) for update in updates)
+    assert handlers.live.find(PAGE_KEY) is None  # withdrawn at the reply's end
+
+
+def test_a_key_the_page_made_is_offered_once_and_only_in_its_own_form(session, engine):
+    handlers, gate, _conversation, _sent, _event = sending(session, engine, ["Once "], PAGE_KEY)
+    assert handlers.live.find(PAGE_KEY) is not None
+    for key in (PAGE_KEY, "page-guessable", "x" * 37):  # taken, or not as random as the page makes them
+        _handlers, _gate, _other, _sent, event = sending(session, engine, ["Hi"], key, handlers)
+        offered = next(event)[1]
+        assert offered not in (key, "") and handlers.live.find(offered) is not None  # the app's own key instead
+    gate.release(10)
+
+
+def test_the_page_asking_for_a_key_the_app_withdrew_or_never_offered_gets_no_text(session, engine, monkeypatch):
+    monkeypatch.setattr("chatdesk.ui.live.OFFERED_WITHIN", 1)
+    handlers, gate, conversation, _sent, event = sending(session, engine, ["Once "], PAGE_KEY)
+    gate.release(10)
+    list(event)
+    with route(handlers) as client:
+        started = time.monotonic()
+        assert client.get(f"/chatdesk/live/{PAGE_KEY}").status_code == 404
+        assert time.monotonic() - started < 0.5  # at once: the page stops asking
+        assert client.get("/chatdesk/live/page-" + "f" * 32).status_code == 404  # after OFFERED_WITHIN
+
+
+def test_a_new_chats_id_arriving_leaves_its_reply_to_the_event_following_it_since_the_send(session, engine):
+    """The follow of a new chat's id would take the reply over, and the page would read it again from the start."""
+    handlers, gate, conversation, _sent, event = sending(session, engine, ["Once ", "upon"], PAGE_KEY)
+    next(event)
+    assert list(handlers.follow(conversation.id)) == [UNCHANGED]
+    gate.release(10)
+    assert chats_in(list(event))[-1][-1]["content"] == "Once upon"
