@@ -72,8 +72,8 @@ def build_ui(session: ChatSession) -> Blocks:
                 panel = build_panel(session.host)
         shown = [conversation_id, chatbot, usage, details]
         streamed = [chatbot, live, send, stop, status, writing]
-        sending = wire_attach(demo, attach, session, [chatbot, send, stop, status], box, conversation_id, usage,
-                              live, handlers.sent_to_page)
+        sending = wire_attach(demo, attach, session, [chatbot, send, stop, status, writing], box, conversation_id,
+                              usage, live, handlers.sent_to_page)
         readout = [conversation_id, attach.pending, box]  # the readout counts the files waiting to be sent
         refresh = _wire(handlers, conversation_id, streamed, box, details, readout, usage, marks, bar, sending)
         _wire_details(handlers, conversation_id, chatbot, details, selected, versions, previous, following,
@@ -110,16 +110,17 @@ def _wire(handlers, conversation_id, streamed, box, details, readout, usage, mar
     # A reply is written in the background (core/replies.py); these events only follow it on screen, so they
     # take no turn: a reply asked for while another is written waits for it in the core, and says so.
     stream = {"show_progress": "minimal"}  # its timer is hidden by look.CSS
-    # A finished reply can look the same as its last streamed state, so no change event: refresh after it.
+    # Asked again after an event that may leave the Chatbot as it was (a reply stopped or refused before its first
+    # words), so no change event. A send needs none: its reply's end turns the reply's place into the reply.
     readouts = {"fn": handlers.usage, "inputs": readout, "outputs": [usage, marks], "queue": False,
                 "show_progress": "hidden", "api_visibility": "private"}
     added = sending  # the message with its attached files (ui/attach.py)
     reply = {"fn": handlers.reply, "inputs": [conversation_id], "outputs": streamed,
              "api_visibility": "private", **stream}
+    # The send marks the chat as written (writing), which refreshes the chat list; the reply's end changes the
+    # Chatbot, which refreshes the readouts (_wire_details).
     for trigger in (box.submit, send.click):
-        sent = trigger(**added)
-        sent.success(**reply).then(**readouts)
-        sent.success(**refresh)
+        trigger(**added).success(**reply)
     stop.click(handlers.stop, [conversation_id], None, queue=False, api_visibility="private")
     box.input(handlers.draft, [box, conversation_id], None, queue=False, trigger_mode="always_last",
               show_progress="hidden", api_name="window_draft", api_visibility="private")
@@ -138,10 +139,9 @@ def _wire(handlers, conversation_id, streamed, box, details, readout, usage, mar
     status.change(None, [status], None, js=SHOW_BUSY, queue=False, show_progress="hidden", **private)
     chatbot.change(None, None, None, js=DROP_LIVE_TEXT, queue=False, show_progress="hidden", **private)
     example = chatbot.example_select(handlers.example, [conversation_id],
-                                     [chatbot, send, stop, status, box, conversation_id], show_progress="hidden",
-                                     **private, **CHOOSING)
-    example.success(**reply).then(**readouts)
-    example.success(**refresh)
+                                     [chatbot, send, stop, status, writing, box, conversation_id],
+                                     show_progress="hidden", **private, **CHOOSING)
+    example.success(**reply)
     live.change(None, [live], None, js=LIVE_TEXT, queue=False, show_progress="hidden", **private)
     chatbot.like(handlers.like, [conversation_id], None, queue=False, **private)
     chatbot.copy(handlers.copy, [conversation_id], None, queue=False, **private)

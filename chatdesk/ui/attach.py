@@ -106,7 +106,7 @@ class AttachHandlers:
 
     def __init__(self, session: ChatSession, sent_to_page: Callable[[Conversation, str], tuple]):
         self.session = session
-        self.sent_to_page = sent_to_page  # (chat, Send, Stop, status) as a send shows them (Handlers.sent_to_page)
+        self.sent_to_page = sent_to_page  # (chat, Send, Stop, status, writing) as a send shows them (Handlers.sent_to_page)
 
     def attach(self, paths: list[str] | None, files: list[dict], text: str, conversation_id: str | None):
         """Read the files picked or dropped and add those that can be sent; say why about the others."""
@@ -132,13 +132,13 @@ class AttachHandlers:
         return file_marks(self.session.find(conversation_id))
 
     def send(self, text: str, conversation_id: str | None, files: list[dict], key: str = ""):
-        """Send the message with its files: (chat, Send, Stop, status, box, id, files); refused, all stay.
+        """Send the message with its files: (chat, Send, Stop, status, writing, box, id, files); refused, all stay.
         `key`: the page reads the reply's text under it (live_page.SEND_READING)."""
         conversation = self.session.conversation(conversation_id)
         try:
             self.session.send(conversation, text, [_attachment(f) for f in files or []])
         except UserError as error:
-            return refuse(str(error), outputs=7)
+            return refuse(str(error), outputs=8)
         return *self.sent_to_page(conversation, key), "", conversation.id, []
 
 
@@ -149,7 +149,7 @@ def _attachment(file: dict) -> Attachment:
 def wire_attach(demo: gr.Blocks, controls: AttachControls, session: ChatSession, sent: list, box, conversation_id,
                 usage, live, sent_to_page: Callable[[Conversation, str], tuple]) -> dict:
     """Connect attaching, dropping and the readout; returns the listener that sends a message with its files."""
-    chatbot = sent[0]  # sent: the chat, Send, Stop and the status line, as a message's send updates them
+    chatbot = sent[0]  # sent: the chat, Send, Stop, the status line and the chats written, as a send updates them
     handlers = AttachHandlers(session, sent_to_page)
     private = {"api_visibility": "private", "show_progress": "hidden"}
     controls.button.upload(handlers.attach, [controls.button, controls.pending, box, conversation_id],

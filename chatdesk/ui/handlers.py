@@ -77,7 +77,8 @@ class Handlers:
                  offered: list[str]) -> Iterator[tuple]:
         """_stream()'s updates; the live key it offers is added to `offered`."""
         on_page = sent.chat if sent else None
-        shown, marked, failed = False, False, None
+        shown, failed = False, None
+        marked = sent is not None  # the chat is marked in the list (writing)
         said = sent.status if sent else self._status(conversation)
         try:
             with self.screens.sending(still) as showing:
@@ -87,6 +88,8 @@ class Handlers:
                 if sent is None:  # else the send showed it
                     yield (gr.skip(), gr.skip(), *busy_look(said), gr.skip())
             for update in start(still):
+                if not update.busy:
+                    continue  # written and saved: the end shows it with Send back, in one update
                 streaming = update.generation is not None
                 chat = gr.skip()
                 if not (streaming and shown):
@@ -166,24 +169,28 @@ class Handlers:
         yield from self._stream(conversation, lambda still: self.session.follow(conversation, still))
 
     def add_message(self, text: str, conversation_id: str | None):
-        """Send the message, its reply starting at once: (chat, Send, Stop, status, box, id)."""
+        """Send the message, its reply starting at once: (chat, Send, Stop, status, writing, box, id)."""
         conversation = self.session.conversation(conversation_id)
         try:
             self.session.send(conversation, text)
         except UserError as error:
-            return refuse(str(error), outputs=6)  # the text stays in the box
+            return refuse(str(error), outputs=7)  # the text stays in the box
         return *self.sent_to_page(conversation), "", conversation.id
 
     def sent_to_page(self, conversation: Conversation, key: str = "") -> tuple:
-        """(chat, Send, Stop, status) as a message's send shows them, its reply's place and Stop at once; the
-        page may read the reply's text under `key` from now on (it asks as it sends: ui/live_page.py)."""
+        """(chat, Send, Stop, status, writing) as a message's send shows them: its reply's place, Stop, and the
+        chat marked in the list at once; the page may read the reply's text under `key` from now on (it asks
+        as it sends: ui/live_page.py)."""
         still = self.screens.show(conversation.id, followed=True)
         chat = to_chatbot(conversation, live=True)
         offered = self.live.offer(conversation, still, key) if key and conversation.busy else None
         status = self._status(conversation)
         self._sent[conversation.id] = Sent(chat, still, offered, status)
         look = busy_look(status) if conversation.busy else (gr.skip(),) * 3  # written already
-        return chat, *look
+        # with this chat even if its reply is written already: the change lists a new chat, and the reply
+        # event's last update takes the mark off
+        writing = " ".join(sorted(self.session.writing_ids() | {conversation.id}))
+        return chat, *look, writing
 
     def reply(self, conversation_id: str):
         """Follow the reply the message just sent started."""

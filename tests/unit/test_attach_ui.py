@@ -47,7 +47,7 @@ def test_the_readout_counts_the_files_waiting(handlers, session):
 
 def test_send_adds_the_message_with_its_files_and_empties_the_box_and_the_files(handlers, session):
     files = [{"name": "a.txt", "text": "one two three", "tokens": 6}]
-    chat, _send, _stop, _status, box, conversation_id, waiting = handlers.send("Read it", None, files)
+    chat, _send, _stop, _status, _writing, box, conversation_id, waiting = handlers.send("Read it", None, files)
     assert chat == [{"role": "user", "content": "Read it"}] and box == "" and waiting == []
     conversation = session.find(conversation_id)
     assert conversation.messages[0].meta["attachments"] == [{"name": "a.txt", "text": "one two three"}]

@@ -69,7 +69,7 @@ def test_a_reply_in_many_pieces_sends_the_window_no_more_updates_than_one_in_thr
             return window.result(5)
 
     few, many = updates(["Once ", "upon ", "time."]), updates([f"word{n} " for n in range(15)])  # max_tokens 20
-    assert len(many) == len(few) <= 3  # the first words, then the end
+    assert len(many) == len(few) == 1  # after the key to read the text under: the end
     assert "word14" in [update[0] for update in many if isinstance(update[0], list)][-1][-1]["content"]
 
 
@@ -259,7 +259,22 @@ def test_the_page_asking_for_a_key_the_app_withdrew_or_never_offered_gets_no_tex
 def test_a_new_chats_id_arriving_leaves_its_reply_to_the_event_following_it_since_the_send(session, engine):
     """The follow of a new chat's id would take the reply over, and the page would read it again from the start."""
     handlers, gate, conversation, _sent, event = sending(session, engine, ["Once ", "upon"], PAGE_KEY)
-    next(event)
     assert list(handlers.follow(conversation.id)) == [UNCHANGED]
     gate.release(10)
     assert chats_in(list(event))[-1][-1]["content"] == "Once upon"
+
+
+def test_a_message_read_under_the_pages_key_costs_the_window_no_update_until_the_replys_end(session, engine):
+    """At the first words the page has work enough: the send showed the reply's place and Stop, and marked the
+    chat in the list (its change refreshes the list)."""
+    handlers, gate, conversation, sent, event = sending(session, engine, ["Once ", "upon"], PAGE_KEY)
+    assert sent[4] == conversation.id
+    with ThreadPoolExecutor(1) as thread:
+        window = thread.submit(list, event)  # the window follows the reply as it is written
+        gate.release(1)
+        wait_until(lambda: conversation.messages[-1].content == "Once ")
+        time.sleep(0.3)  # the event sees the first words
+        gate.release(10)
+        updates = window.result(5)
+    assert len(updates) == 1 and updates[0][0][-1]["content"] == "Once upon"
+    assert updates[0][5] == ""  # the mark goes
