@@ -85,6 +85,15 @@ def rate(tokens: int, first: float, last: float) -> float:
     return (tokens - 1) / (last - first) if tokens > 1 and last > first else float("nan")
 
 
+def shown_rate(tokens: int, seen: list) -> float:
+    """Tokens per second from the reply's first text on the page to its last change, counting only the tokens
+    shown after the first text (estimated by the text's length): a first text that comes late, many tokens at
+    once, would otherwise count as fast."""
+    first_length, whole_length = seen[0][1], max(length for _time, length, _count in seen)
+    after_first = tokens * (whole_length - first_length) / whole_length
+    return rate(round(after_first) + 1, seen[0][0] / 1000, seen[-1][0] / 1000)
+
+
 def raw_rate(model: Path, threads: int, max_tokens: int, *, long: bool = False) -> float:
     """Plain llama-cpp-python streaming a chat reply, alone in this process (after the long chat's turns)."""
     from llama_cpp import Llama
@@ -185,7 +194,7 @@ def page_reply(page, message: str) -> dict:
     own = float(re.search(r"([\d.]+) tok/s", line).group(1))
     own_first = float(re.search(r"([\d.]+) s to first token", line).group(1))
     sent, first_words = page.evaluate("() => [window.__sent, window.__firstWords]")
-    return {"page": rate(tokens, seen[0][0] / 1000, seen[-1][0] / 1000), "own": own, "tokens": tokens,
+    return {"page": shown_rate(tokens, seen), "own": own, "tokens": tokens,
             "cpu_per_token_ms": 1000 * cpu / max(tokens, 1), "updates": len(seen),
             "first_ms": first_words - sent, "own_first_ms": 1000 * own_first}
 

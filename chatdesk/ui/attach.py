@@ -106,7 +106,7 @@ class AttachHandlers:
 
     def __init__(self, session: ChatSession, sent_to_page: Callable[[Conversation, str], tuple]):
         self.session = session
-        self.sent_to_page = sent_to_page  # (chat, Send, Stop, status, writing) as a send shows them (Handlers.sent_to_page)
+        self.sent_to_page = sent_to_page  # (chat, Send, Stop, status, writing) as a send shows them
 
     def attach(self, paths: list[str] | None, files: list[dict], text: str, conversation_id: str | None):
         """Read the files picked or dropped and add those that can be sent; say why about the others."""

@@ -42,7 +42,7 @@ from chatdesk.core.session import ChatSession
 from chatdesk.ui.chatview import live_text
 
 LIVE_PATH = re.compile(r"/chatdesk/live/([\w-]{1,64})")
-PAGE_KEY = re.compile(r"page-[0-9a-f]{32}")  # a key the page made as it sent a message (look.py: 16 random bytes)
+PAGE_KEY = re.compile(r"page-[0-9a-f]{32}")  # a key the page made as it sent a message (live_page.py: 16 random bytes)
 HEADERS = [(b"content-type", b"application/x-ndjson; charset=utf-8"), (b"cache-control", b"no-store"),
            (b"x-content-type-options", b"nosniff")]
 LEASE = 0.25  # seconds a response lasts before the page asks again, while other windows read too

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 # The reply's place while it is written: its whole message is chatview.STREAMING_PLACEHOLDER, a zero-width space.
 PLACE = """[data-testid="bot"][aria-label="bot's message: \\200b"]"""
+_JS_PLACE = PLACE.replace("\\", "\\\\")  # the same, in a JavaScript template literal
 
 # Runs once on load. chatdeskReadLive(key) reads the reply offered under `key` ("": none) and writes it as plain
 # text under the reply's place, following it if scrolled down. A message's send reads its reply under a key the
@@ -79,7 +80,7 @@ READ_LIVE_JS = """
     window.chatdeskReadLive(key);
     return key;
   };
-""".replace("PLACE", PLACE.replace("\\", "\\\\"))
+""".replace("PLACE", _JS_PLACE)
 # The live-text output holds the key of a reply the page should read ("" for none).
 LIVE_TEXT = """(key) => window.chatdeskReadLive(key)"""
 # A message's send: its inputs, with the key the page reads its reply under (ui/attach.py).
@@ -87,4 +88,4 @@ SEND_READING = """(text, id, files, key) => [text, id, files, window.chatdeskSen
 # The Chatbot changed: the live text goes unless it still hangs on the reply's place (the next piece of a reply
 # still followed puts it back if the Chatbot dropped it).
 DROP_LIVE_TEXT = """() => document.querySelectorAll('#chat .chatdesk-live').forEach(
-  (live) => live.parentElement?.matches(`#chat PLACE`) || live.remove())""".replace("PLACE", PLACE.replace("\\", "\\\\"))
+  (live) => live.parentElement?.matches(`#chat PLACE`) || live.remove())""".replace("PLACE", _JS_PLACE)
