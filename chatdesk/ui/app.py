@@ -7,7 +7,7 @@ from starlette.middleware import Middleware
 
 from chatdesk import paths
 from chatdesk.core.session import ChatSession
-from chatdesk.ui.attach import build_attach_button, build_chips, wire_attach
+from chatdesk.ui.attach import AttachHandlers, build_attach_button, build_chips, wire_attach
 from chatdesk.ui.blocks import Blocks
 from chatdesk.ui.busy import SHOW_BUSY, build_send_stop
 from chatdesk.ui.chatview import message_marks, usage_text
@@ -72,8 +72,8 @@ def build_ui(session: ChatSession) -> Blocks:
                 panel = build_panel(session.host)
         shown = [conversation_id, chatbot, usage, details]
         streamed = [chatbot, live, send, stop, status, writing]
-        sending = wire_attach(demo, attach, session, [chatbot, send, stop, status, writing], box, conversation_id,
-                              usage, live, handlers.sent_to_page)
+        sending = wire_attach(demo, attach, AttachHandlers(session, handlers.sent_to_page, handlers.live.decline),
+                              [chatbot, send, stop, status, writing, live], box, conversation_id, usage)
         readout = [conversation_id, attach.pending, box]  # the readout counts the files waiting to be sent
         refresh = _wire(handlers, conversation_id, streamed, box, details, readout, usage, marks, bar, sending)
         _wire_details(handlers, conversation_id, chatbot, details, selected, versions, previous, following,
@@ -139,7 +139,7 @@ def _wire(handlers, conversation_id, streamed, box, details, readout, usage, mar
     status.change(None, [status], None, js=SHOW_BUSY, queue=False, show_progress="hidden", **private)
     chatbot.change(None, None, None, js=DROP_LIVE_TEXT, queue=False, show_progress="hidden", **private)
     example = chatbot.example_select(handlers.example, [conversation_id],
-                                     [chatbot, send, stop, status, writing, box, conversation_id],
+                                     [chatbot, send, stop, status, writing, live, box, conversation_id],
                                      show_progress="hidden", **private, **CHOOSING)
     example.success(**reply)
     live.change(None, [live], None, js=LIVE_TEXT, queue=False, show_progress="hidden", **private)

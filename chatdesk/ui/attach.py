@@ -104,9 +104,11 @@ def _without(index: int):
 class AttachHandlers:
     """Attaching files, the readout with them, and sending a message with them."""
 
-    def __init__(self, session: ChatSession, sent_to_page: Callable[[Conversation, str], tuple]):
+    def __init__(self, session: ChatSession, sent_to_page: Callable[[Conversation, str], tuple],
+                 refused: Callable[[str], None]):
         self.session = session
-        self.sent_to_page = sent_to_page  # (chat, Send, Stop, status, writing) as a send shows them
+        self.sent_to_page = sent_to_page  # (chat, Send, Stop, status, writing, live text) as a send shows them
+        self.refused = refused  # the page's key for a message refused will not be offered (LiveReplies.decline)
 
     def attach(self, paths: list[str] | None, files: list[dict], text: str, conversation_id: str | None):
         """Read the files picked or dropped and add those that can be sent; say why about the others."""
@@ -132,13 +134,14 @@ class AttachHandlers:
         return file_marks(self.session.find(conversation_id))
 
     def send(self, text: str, conversation_id: str | None, files: list[dict], key: str = ""):
-        """Send the message with its files: (chat, Send, Stop, status, writing, box, id, files); refused, all stay.
-        `key`: the page reads the reply's text under it (live_page.SEND_READING)."""
+        """Send the message with its files: (chat, Send, Stop, status, writing, live text, box, id, files); refused,
+        all stay. `key`: the page reads the reply's text under it (live_page.SEND_READING)."""
         conversation = self.session.conversation(conversation_id)
         try:
             self.session.send(conversation, text, [_attachment(f) for f in files or []])
         except UserError as error:
-            return refuse(str(error), outputs=8)
+            self.refused(key)
+            return refuse(str(error), outputs=9)
         return *self.sent_to_page(conversation, key), "", conversation.id, []
 
 
@@ -146,11 +149,10 @@ def _attachment(file: dict) -> Attachment:
     return Attachment(file["name"], file["text"])
 
 
-def wire_attach(demo: gr.Blocks, controls: AttachControls, session: ChatSession, sent: list, box, conversation_id,
-                usage, live, sent_to_page: Callable[[Conversation, str], tuple]) -> dict:
+def wire_attach(demo: gr.Blocks, controls: AttachControls, handlers: AttachHandlers, sent: list, box,
+                conversation_id, usage) -> dict:
     """Connect attaching, dropping and the readout; returns the listener that sends a message with its files."""
-    chatbot = sent[0]  # sent: the chat, Send, Stop, the status line and the chats written, as a send updates them
-    handlers = AttachHandlers(session, sent_to_page)
+    chatbot, live = sent[0], sent[-1]  # the chat, Send, Stop, the status line, the chats written and the live text
     private = {"api_visibility": "private", "show_progress": "hidden"}
     controls.button.upload(handlers.attach, [controls.button, controls.pending, box, conversation_id],
                            [controls.pending, controls.button], **private)

@@ -145,7 +145,11 @@ class Handlers:
     def watch_writing(self):
         """While chats not on screen are being written, say when one ends (their marks in the chat list go),
         until this window shows another chat or follows a reply of its own."""
-        still, known = self.screens.unchanged(), self.session.writing_ids()
+        unchanged, known, shown = self.screens.unchanged(), self.session.writing_ids(), self.screens.shown()
+
+        def still() -> bool:
+            return unchanged() and not (shown and self.screens.follows(shown))  # a reply event says its end
+
         yield gr.skip()  # at least one update: none at all would blank the output
         while known and still():
             time.sleep(WATCH_EVERY)
@@ -169,28 +173,31 @@ class Handlers:
         yield from self._stream(conversation, lambda still: self.session.follow(conversation, still))
 
     def add_message(self, text: str, conversation_id: str | None):
-        """Send the message, its reply starting at once: (chat, Send, Stop, status, writing, box, id)."""
+        """Send the message, its reply starting at once: (chat, Send, Stop, status, writing, live, box, id)."""
         conversation = self.session.conversation(conversation_id)
         try:
             self.session.send(conversation, text)
         except UserError as error:
-            return refuse(str(error), outputs=7)  # the text stays in the box
+            return refuse(str(error), outputs=8)  # the text stays in the box
         return *self.sent_to_page(conversation), "", conversation.id
 
     def sent_to_page(self, conversation: Conversation, key: str = "") -> tuple:
-        """(chat, Send, Stop, status, writing) as a message's send shows them: its reply's place, Stop, and the
-        chat marked in the list at once; the page may read the reply's text under `key` from now on (it asks
-        as it sends: ui/live_page.py)."""
+        """(chat, Send, Stop, status, writing, live text) as a message's send shows them: its reply's place, Stop,
+        and the chat marked in the list at once; the page may read the reply's text under `key` from now on (it
+        asks as it sends: ui/live_page.py)."""
         still = self.screens.show(conversation.id, followed=True)
         chat = to_chatbot(conversation, live=True)
         offered = self.live.offer(conversation, still, key) if key and conversation.busy else None
+        if key and offered is None:
+            self.live.decline(key)  # the page reads the reply under a key the reply event sends
         status = self._status(conversation)
         self._sent[conversation.id] = Sent(chat, still, offered, status)
         look = busy_look(status) if conversation.busy else (gr.skip(),) * 3  # written already
         # with this chat even if its reply is written already: the change lists a new chat, and the reply
         # event's last update takes the mark off
         writing = " ".join(sorted(self.session.writing_ids() | {conversation.id}))
-        return chat, *look, writing
+        # the key the page reads already: its change at the reply's end, or on another chat, stops that reading
+        return chat, *look, writing, offered or gr.skip()
 
     def reply(self, conversation_id: str):
         """Follow the reply the message just sent started."""
@@ -202,7 +209,11 @@ class Handlers:
         if sent is not None:
             self.screens.unfollow(sent.still)
             self.live.withdraw(sent.key or "")
-        yield UNCHANGED  # a generator that yields nothing would blank every output (the Send label too)
+        if sent is None or not sent.still():
+            yield UNCHANGED  # a generator that yields nothing would blank every output (the Send label too)
+            return
+        ended = idle_look(_ended(conversation, None))  # followed by another event, which has ended
+        yield to_chatbot(conversation), "", *ended, self._writing()
 
     def stop(self, conversation_id: str | None):
         conversation = self.session.find(conversation_id)

@@ -48,7 +48,7 @@ HEADERS = [(b"content-type", b"application/x-ndjson; charset=utf-8"), (b"cache-c
 LEASE = 0.25  # seconds a response lasts before the page asks again, while other windows read too
 ALONE_LEASE = 2.0  # the same, for a window reading alone (a third window's request may wait for it)
 ASKS_AGAIN = 1.0  # seconds within which a page whose response ended asks again
-OFFERED_WITHIN = 10.0  # seconds a page asking for its message's reply waits for the send to offer it
+OFFERED_WITHIN = 60.0  # seconds a page asking for its message's reply waits for the send (queued) to offer it
 LOOK_EVERY = 0.005  # seconds between looks for that offer
 KEPT_WITHDRAWN = 64  # the keys last withdrawn, remembered so that a page asking for one is answered at once
 MORE = {"more": True}  # a response's last line when the reply goes on
@@ -155,10 +155,20 @@ class LiveReplies:
             offer = self._offered.pop(key, None)
             if offer is not None:
                 self._withdrawn[key] = None
-                while len(self._withdrawn) > KEPT_WITHDRAWN:
-                    self._withdrawn.popitem(last=False)
+                self._forget_withdrawn()
         if offer is not None:
             offer.ended.set()  # its watcher returns at its next look (core/replies.WATCH_EVERY)
+
+    def decline(self, key: str) -> None:
+        """The page's `key` will not be offered (its message was refused): a page asking for it hears so at once."""
+        with self._lock:
+            if PAGE_KEY.fullmatch(key) and key not in self._offered:
+                self._withdrawn[key] = None
+                self._forget_withdrawn()
+
+    def _forget_withdrawn(self) -> None:
+        while len(self._withdrawn) > KEPT_WITHDRAWN:
+            self._withdrawn.popitem(last=False)
 
     async def offered(self, key: str) -> _Offer | None:
         """The reply offered under `key`; for a key the page made, waiting OFFERED_WITHIN for it (the page asks

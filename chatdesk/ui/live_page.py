@@ -9,18 +9,22 @@ _JS_PLACE = PLACE.replace("\\", "\\\\")  # the same, in a JavaScript template li
 # Runs once on load. chatdeskReadLive(key) reads the reply offered under `key` ("": none) and writes it as plain
 # text under the reply's place, following it if scrolled down. A message's send reads its reply under a key the
 # page makes as Enter is pressed (chatdeskSendKey), so the first words wait for no event's round trip; they may
-# then come before the Chatbot shows the reply's place, and are written there once it does.
+# then come before the Chatbot shows the reply's place, and are written there once it does. (A message refused
+# is answered 404 at once; the send's outputs put the key in the live-text output, whose change then stops it.)
 READ_LIVE_JS = """
   const place = () => {
     const bots = document.querySelectorAll('#chat [data-testid="bot"]');
     const bot = bots[bots.length - 1];
     return bot && bot.matches(`#chat PLACE`) ? bot : null;
   };
+  const reads = (reading) => reading && !reading.done && !reading.signal.aborted;
   window.chatdeskReadLive = (key) => {
+    if (key && reads(window.chatdeskLive) && window.chatdeskLive.key === key) return;  // the send's, read since Enter
     window.chatdeskLive?.abort();
     document.querySelector('#chat .chatdesk-live')?.remove();
     if (!key) return;
     const reading = new AbortController();
+    reading.key = key;
     window.chatdeskLive = reading;
     let text = '', live = null, waiting = null;
     const stopWaiting = () => { waiting?.disconnect(); waiting = null; };
@@ -71,20 +75,18 @@ READ_LIVE_JS = """
     // stopped, or the app went: the reply event says how the reply ended
     (async () => { while (await read()); })().catch(() => {}).finally(() => { reading.done = true; stopWaiting(); });
   };
-  window.chatdeskSendKey = (text, files) => {
-    const shown = window.chatdeskLive;
-    if (!(text || '').trim() && !(files || []).length) return '';  // refused: nothing to send
-    if (shown && shown.started && !shown.done) return '';  // a reply shown here is still written: the app says
+  window.chatdeskSendKey = () => {
+    if (reads(window.chatdeskLive) && window.chatdeskLive.started) return '';  // a reply shown here goes on
     const bytes = crypto.getRandomValues(new Uint8Array(16));
     const key = 'page-' + Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
-    window.chatdeskReadLive(key);
+    setTimeout(() => window.chatdeskReadLive(key));  // after the send's own request: a window has 6 connections
     return key;
   };
 """.replace("PLACE", _JS_PLACE)
 # The live-text output holds the key of a reply the page should read ("" for none).
-LIVE_TEXT = """(key) => window.chatdeskReadLive(key)"""
+LIVE_TEXT = """(key) => window.chatdeskReadLive?.(key)"""
 # A message's send: its inputs, with the key the page reads its reply under (ui/attach.py).
-SEND_READING = """(text, id, files, key) => [text, id, files, window.chatdeskSendKey?.(text, files) || '']"""
+SEND_READING = """(text, id, files, key) => [text, id, files, window.chatdeskSendKey?.() || '']"""
 # The Chatbot changed: the live text goes unless it still hangs on the reply's place (the next piece of a reply
 # still followed puts it back if the Chatbot dropped it).
 DROP_LIVE_TEXT = """() => document.querySelectorAll('#chat .chatdesk-live').forEach(

@@ -23,7 +23,8 @@ def session(tmp_path):
 
 @pytest.fixture
 def handlers(session):
-    return AttachHandlers(session, Handlers(session).sent_to_page)
+    handlers = Handlers(session)
+    return AttachHandlers(session, handlers.sent_to_page, handlers.live.decline)
 
 
 def test_files_picked_are_read_and_those_that_cannot_be_are_left_out(handlers, tmp_path, monkeypatch):
@@ -47,7 +48,8 @@ def test_the_readout_counts_the_files_waiting(handlers, session):
 
 def test_send_adds_the_message_with_its_files_and_empties_the_box_and_the_files(handlers, session):
     files = [{"name": "a.txt", "text": "one two three", "tokens": 6}]
-    chat, _send, _stop, _status, _writing, box, conversation_id, waiting = handlers.send("Read it", None, files)
+    chat, _send, _stop, _status, _writing, _live, box, conversation_id, waiting = handlers.send("Read it", None,
+                                                                                               files)
     assert chat == [{"role": "user", "content": "Read it"}] and box == "" and waiting == []
     conversation = session.find(conversation_id)
     assert conversation.messages[0].meta["attachments"] == [{"name": "a.txt", "text": "one two three"}]

@@ -31,7 +31,8 @@ def sending(session, engine, tokens: list[str], key: str = "", handlers=None):
     gate = engine.hold()
     engine.enqueue(tokens)
     conversation = session.new_conversation()
-    sent = AttachHandlers(session, handlers.sent_to_page).send("Tell me a story", conversation.id, [], key)
+    sent = AttachHandlers(session, handlers.sent_to_page, handlers.live.decline).send("Tell me a story",
+                                                                                      conversation.id, [], key)
     return handlers, gate, conversation, sent, handlers.reply(conversation.id)
 
 
@@ -235,8 +236,8 @@ def test_the_page_reads_the_first_words_under_its_own_key_asked_for_before_the_m
 
 
 def test_a_key_the_page_made_is_offered_once_and_only_in_its_own_form(session, engine):
-    handlers, gate, _conversation, _sent, _event = sending(session, engine, ["Once "], PAGE_KEY)
-    assert handlers.live.find(PAGE_KEY) is not None
+    handlers, gate, _conversation, sent, _event = sending(session, engine, ["Once "], PAGE_KEY)
+    assert handlers.live.find(PAGE_KEY) is not None and sent[5] == PAGE_KEY  # the page's live-text output
     for key in (PAGE_KEY, "page-guessable", "x" * 37):  # taken, or not as random as the page makes them
         _handlers, _gate, _other, _sent, event = sending(session, engine, ["Hi"], key, handlers)
         offered = next(event)[1]
@@ -278,3 +279,16 @@ def test_a_message_read_under_the_pages_key_costs_the_window_no_update_until_the
         updates = window.result(5)
     assert len(updates) == 1 and updates[0][0][-1]["content"] == "Once upon"
     assert updates[0][5] == ""  # the mark goes
+
+
+def test_the_page_asking_for_the_reply_of_a_message_refused_hears_at_once_there_is_none(session, monkeypatch):
+    monkeypatch.setattr("chatdesk.ui.live.OFFERED_WITHIN", 30)
+    handlers = Handlers(session)
+    conversation = session.new_conversation()
+    outputs = AttachHandlers(session, handlers.sent_to_page, handlers.live.decline).send("  ", conversation.id, [],
+                                                                                         PAGE_KEY)
+    assert all(output == {"__type__": "update"} for output in outputs)  # refused: everything stays
+    with route(handlers) as client:
+        started = time.monotonic()
+        assert client.get(f"/chatdesk/live/{PAGE_KEY}").status_code == 404
+        assert time.monotonic() - started < 5
