@@ -49,7 +49,7 @@ LEASE = 0.25  # seconds a response lasts before the page asks again, while other
 ALONE_LEASE = 2.0  # the same, for a window reading alone (a third window's request may wait for it)
 ASKS_AGAIN = 1.0  # seconds within which a page whose response ended asks again
 OFFERED_WITHIN = 60.0  # seconds a page asking for its message's reply waits for the send (queued) to offer it
-LOOK_EVERY = 0.005  # seconds between looks for that offer
+LOOK_EVERY = (0.005, 0.05)  # seconds between looks for that offer: first, and at most (each look waits twice as long)
 KEPT_WITHDRAWN = 64  # the keys last withdrawn, remembered so that a page asking for one is answered at once
 MORE = {"more": True}  # a response's last line when the reply goes on
 log = logging.getLogger(__name__)
@@ -175,12 +175,14 @@ class LiveReplies:
         as it sends the message, before the send offers the reply). None: withdrawn, or never offered."""
         if not PAGE_KEY.fullmatch(key):
             return self.find(key)
+        pause, longest = LOOK_EVERY
         with anyio.move_on_after(OFFERED_WITHIN):
             while (offer := self.find(key)) is None:
                 with self._lock:
                     if key in self._withdrawn:
                         return None
-                await anyio.sleep(LOOK_EVERY)
+                await anyio.sleep(pause)  # a send that waits its turn costs the model no 200 looks a second
+                pause = min(2 * pause, longest)
             return offer
         return None
 
