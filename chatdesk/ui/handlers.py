@@ -161,15 +161,15 @@ class Handlers:
     def follow(self, conversation_id: str | None):
         """Follow the reply of the chat just put on screen, if it is still being written."""
         conversation = self.session.find(conversation_id)
-        if conversation is None or self.screens.shown() not in (None, conversation.id):
-            yield UNCHANGED
-            return
-        if self.screens.follows(conversation.id):  # a new chat's first message: its reply event follows it
-            yield UNCHANGED
-            return
-        if not conversation.busy:
-            yield (gr.skip(), "", *idle_look(), self._writing())
-            return
+        # a message sent meanwhile (its reply's place and Stop, its live text) reaches the page after this update
+        with self.screens.sending(self.screens.unchanged()) as showing:
+            if (conversation is None or not showing or self.screens.shown() not in (None, conversation.id)
+                    or self.screens.follows(conversation.id)):  # e.g. a new chat's first reply: its event follows
+                yield UNCHANGED
+                return
+            if not conversation.busy:
+                yield (gr.skip(), "", *idle_look(), self._writing())
+                return
         yield from self._stream(conversation, lambda still: self.session.follow(conversation, still))
 
     def add_message(self, text: str, conversation_id: str | None):

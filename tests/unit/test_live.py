@@ -292,3 +292,38 @@ def test_the_page_asking_for_the_reply_of_a_message_refused_hears_at_once_there_
         started = time.monotonic()
         assert client.get(f"/chatdesk/live/{PAGE_KEY}").status_code == 404
         assert time.monotonic() - started < 5
+
+
+def test_a_message_sent_as_its_new_chat_is_followed_keeps_its_reply_place_stop_and_text(session, engine,
+                                                                                          monkeypatch):
+    """New chat's follow finds no reply, and a message is sent before its update leaves: that update, coming
+    after the send's, put Send back and stopped the page reading the reply (CI saw no text for 120 s)."""
+    handlers = Handlers(session)
+    gate = engine.hold()
+    engine.enqueue(["Once ", "upon"])
+    conversation = session.new_conversation()
+    handlers.show(conversation)  # + New chat: its id's change follows it
+    arrived = []  # the updates as they reach the page: (Send, Stop, live text)
+    attach = AttachHandlers(session, handlers.sent_to_page, handlers.live.decline)
+
+    def send() -> None:
+        outputs = attach.send("Tell me a story", conversation.id, [], PAGE_KEY)
+        arrived.append((outputs[1], outputs[2], outputs[5]))
+
+    writing = handlers._writing
+
+    def sent_meanwhile() -> str:  # the follow has found the chat idle and makes its update
+        monkeypatch.setattr(handlers, "_writing", writing)
+        sender = threading.Thread(target=send)
+        sender.start()
+        sender.join(0.5)  # the send is answered, unless it waits for this update
+        return writing()
+
+    monkeypatch.setattr(handlers, "_writing", sent_meanwhile)
+    for _chat, live, send_button, stop, _status, _marks in handlers.follow(conversation.id):
+        arrived.append((send_button, stop, live))
+    wait_until(lambda: len(arrived) == 2)
+    gate.release(10)
+    live = [update[2] for update in arrived if update[2] != {"__type__": "update"}]
+    assert live[-1] == PAGE_KEY  # the page goes on reading the reply's text
+    assert arrived[-1][1]["visible"] and not arrived[-1][0]["visible"]  # Stop, not Send
