@@ -15,7 +15,7 @@ from chatdesk.ui.environment import app_made_at_launch
 from chatdesk.ui.handlers import FEEDBACK_OPTIONS, GENERATION, NO_DETAILS, Handlers
 from chatdesk.ui.kit import CHOOSING
 from chatdesk.ui.live import LiveTextRoute
-from chatdesk.ui.live_page import DROP_LIVE_TEXT, LIVE_TEXT
+from chatdesk.ui.live_page import DROP_LIVE_TEXT, LIVE_TEXT, SEND_LANDED
 from chatdesk.ui.look import SHOW_MARKS, SHOWN_CONVERSATION, launch_options
 from chatdesk.ui.message_actions import ActionHandlers, build_actions, temporary_button, wire_actions
 from chatdesk.ui.page_fixes import PageFixes
@@ -115,7 +115,7 @@ def _wire(handlers, conversation_id, streamed, box, details, readout, usage, mar
     readouts = {"fn": handlers.usage, "inputs": readout, "outputs": [usage, marks], "queue": False,
                 "show_progress": "hidden", "api_visibility": "private"}
     added = sending  # the message with its attached files (ui/attach.py)
-    reply = {"fn": handlers.reply, "inputs": [conversation_id], "outputs": streamed,
+    reply = {"fn": handlers.reply, "inputs": [conversation_id], "outputs": streamed, "js": SEND_LANDED,
              "api_visibility": "private", **stream}
     # The send marks the chat as written (writing), which refreshes the chat list; the reply's end changes the
     # Chatbot, which refreshes the readouts (_wire_details).

@@ -15,9 +15,10 @@ from chatdesk.core.file_room import check_room, file_tokens
 from chatdesk.core.session import ChatSession
 from chatdesk.errors import UserError
 from chatdesk.ui.attachview import SHOW_FILES, chip, file_marks
-from chatdesk.ui.chatview import usage_text
+from chatdesk.ui.busy import busy_look, idle_look
+from chatdesk.ui.chatview import to_chatbot, usage_text
 from chatdesk.ui.kit import CHOOSING, refuse
-from chatdesk.ui.live_page import SEND_READING
+from chatdesk.ui.live_page import SEND_READING, SETTLED, SHOW_SENT
 
 ATTACH_LABEL = "Attach files"
 # Files dropped on the message box go to the Attach files button's file input, as if picked with it; the input
@@ -141,8 +142,14 @@ class AttachHandlers:
             self.session.send(conversation, text, [_attachment(f) for f in files or []])
         except UserError as error:
             self.refused(key)
-            return refuse(str(error), outputs=9)
+            return *self._unsent(conversation), *refuse(str(error), outputs=6)
         return *self.sent_to_page(conversation, key), "", conversation.id, []
+
+    @staticmethod
+    def _unsent(conversation: Conversation) -> tuple:
+        """(chat, Send, Stop, status) as they were before the page showed the message refused (live_page.SHOW_SENT)."""
+        look = busy_look() if conversation.busy else idle_look()
+        return to_chatbot(conversation, live=conversation.busy), *look
 
 
 def _attachment(file: dict) -> Attachment:
@@ -160,7 +167,10 @@ def wire_attach(demo: gr.Blocks, controls: AttachControls, handlers: AttachHandl
                             **private)
     demo.load(None, None, None, js=DROP_JS, **private)
     marks = gr.Textbox("[]", visible="hidden", elem_id="attachment-marks")
-    chatbot.change(handlers.marks, [conversation_id], [marks], queue=False, trigger_mode="always_last", **private)
+    chatbot.change(handlers.marks, [conversation_id], [marks], queue=False, trigger_mode="always_last",
+                   js=f"async (id) => {{ {SETTLED} return [id]; }}", **private)
     marks.change(None, [marks], None, js=SHOW_FILES, queue=False, **private)
+    shows_sent = gr.Button("Show the message sent", visible="hidden", elem_id="show-sent")  # clicked by the page
+    shows_sent.click(None, [chatbot, sent[3]], sent[:4], js=SHOW_SENT, queue=False, **private)
     return {"fn": handlers.send, "inputs": [box, conversation_id, controls.pending, live], "js": SEND_READING,
             "outputs": [*sent, box, conversation_id, controls.pending], **private, **CHOOSING}

@@ -19,6 +19,7 @@ wait up to ALONE_LEASE.)
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -49,7 +50,6 @@ LEASE = 0.25  # seconds a response lasts before the page asks again, while other
 ALONE_LEASE = 2.0  # the same, for a window reading alone (a third window's request may wait for it)
 ASKS_AGAIN = 1.0  # seconds within which a page whose response ended asks again
 OFFERED_WITHIN = 60.0  # seconds a page asking for its message's reply waits for the send (queued) to offer it
-LOOK_EVERY = (0.005, 0.05)  # seconds between looks for that offer: first, and at most (each look waits twice as long)
 KEPT_WITHDRAWN = 64  # the keys last withdrawn, remembered so that a page asking for one is answered at once
 MORE = {"more": True}  # a response's last line when the reply goes on
 log = logging.getLogger(__name__)
@@ -126,6 +126,7 @@ class LiveReplies:
         self.session = session
         self._offered: dict[str, _Offer] = {}
         self._withdrawn: OrderedDict[str, None] = OrderedDict()
+        self._asking: dict[str, list[Callable[[], None]]] = {}  # a page's key: wake its requests waiting for it
         self._lock = threading.Lock()
 
     def crowded(self, offer: _Offer) -> bool:
@@ -147,6 +148,9 @@ class LiveReplies:
                 return None
             key = key or secrets.token_urlsafe(16)
             self._offered[key] = _Offer(pieces, still, ended)
+            waiting = self._asking.pop(key, [])
+        for wake in waiting:
+            wake()
         return key
 
     def withdraw(self, key: str) -> None:
@@ -165,6 +169,9 @@ class LiveReplies:
             if PAGE_KEY.fullmatch(key) and key not in self._offered:
                 self._withdrawn[key] = None
                 self._forget_withdrawn()
+            waiting = self._asking.pop(key, [])
+        for wake in waiting:
+            wake()
 
     def _forget_withdrawn(self) -> None:
         while len(self._withdrawn) > KEPT_WITHDRAWN:
@@ -175,16 +182,30 @@ class LiveReplies:
         as it sends the message, before the send offers the reply). None: withdrawn, or never offered."""
         if not PAGE_KEY.fullmatch(key):
             return self.find(key)
-        pause, longest = LOOK_EVERY
-        with anyio.move_on_after(OFFERED_WITHIN):
-            while (offer := self.find(key)) is None:
-                with self._lock:
-                    if key in self._withdrawn:
-                        return None
-                await anyio.sleep(pause)  # a send that waits its turn costs the model no 200 looks a second
-                pause = min(2 * pause, longest)
-            return offer
-        return None
+        loop, told = asyncio.get_running_loop(), asyncio.Event()
+
+        def wake() -> None:  # on the thread of the send offering it
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(told.set)
+
+        with self._lock:
+            if key in self._offered or key in self._withdrawn:
+                return self._offered.get(key)
+            self._asking.setdefault(key, []).append(wake)
+        try:
+            with anyio.move_on_after(OFFERED_WITHIN):
+                await told.wait()
+        finally:
+            self._stop_asking(key, wake)
+        return self.find(key)
+
+    def _stop_asking(self, key: str, wake: Callable[[], None]) -> None:
+        with self._lock:
+            waiting = self._asking.get(key, [])
+            if wake in waiting:
+                waiting.remove(wake)
+            if not waiting:
+                self._asking.pop(key, None)
 
     def find(self, key: str) -> _Offer | None:
         """The reply offered under `key`, if one is."""

@@ -1,6 +1,11 @@
-"""The page's half of a reply's live text (ui/live.py): reading it, and writing it under the reply's place."""
+"""The page's half of a reply's live text (ui/live.py): the message and its reply's place shown as Enter sends it,
+the reply's words read and written in that place."""
 
 from __future__ import annotations
+
+import json
+
+from chatdesk.ui.busy import WRITING, status_html
 
 # The reply's place while it is written: its whole message is chatview.STREAMING_PLACEHOLDER, a zero-width space.
 PLACE = """[data-testid="bot"][aria-label="bot's message: \\200b"]"""
@@ -82,11 +87,52 @@ READ_LIVE_JS = """
     setTimeout(() => window.chatdeskReadLive(key));  // after the send's own request: a window has 6 connections
     return key;
   };
-""".replace("PLACE", _JS_PLACE)
+""".replace("PLACE", _JS_PLACE) + """
+  // Enter shows the message and its reply's place at once, not when the send answers (a round trip of the app's
+  // queue and a render: 60-100 ms while the model takes both cores). A hidden button's click sets the Chatbot a
+  // moment after the send and the words' request have left; the send's answer then shows the same. Not for an
+  // empty message, nor while a reply is written here: both are refused, and a refusal puts the chat back. The
+  // text is shown with nothing that loads (no HTML, no image), as the app's page shows it (ui/external.py).
+  let sending = null;  // the message whose send has not answered: its text, and when it has
+  window.chatdeskSending = (text) => {
+    let land;
+    const landed = new Promise((resolve) => { land = resolve; });
+    const late = setTimeout(() => land(), ANSWERED_WITHIN_MS);  // a send that failed: what waits goes anyway
+    sending = {text, landed, land: () => { clearTimeout(late); land(); }};
+    setTimeout(() => document.querySelector('#show-sent')?.click());
+  };
+  window.chatdeskLanded = () => { sending?.land(); sending = null; };
+  window.chatdeskSettled = () => (sending ? sending.landed : Promise.resolve());
+  window.chatdeskShowSent = (chat, status) => {  // (chat, Send, Stop, status) as the send will show them
+    const said = (sending?.text || '').trim(), shown = chat || [];
+    const last = shown[shown.length - 1];
+    const placed = last?.role === 'assistant' && last.content?.[0]?.text === '\\u200b';  // answered already
+    if (!said || placed || document.querySelector('#chat')?.getAttribute('aria-busy') === 'true') {
+      window.chatdeskLanded();
+      return [chat, {__type__: 'update'}, {__type__: 'update'}, status];
+    }
+    const message = (role, text) => ({role, metadata: null, content: [{type: 'text', text}], options: null});
+    const inert = said.replaceAll('<', '&lt;').replaceAll('![', '!\\\\[');
+    return [[...shown, message('user', inert), message('assistant', '\\u200b')],
+            {__type__: 'update', visible: false}, {__type__: 'update', visible: true}, WRITING_STATUS];
+  };
+""".replace("ANSWERED_WITHIN_MS", "5000").replace("WRITING_STATUS", json.dumps(status_html(WRITING, busy=True)))
 # The live-text output holds the key of a reply the page should read ("" for none).
 LIVE_TEXT = """(key) => window.chatdeskReadLive?.(key)"""
-# A message's send: its inputs, with the key the page reads its reply under (ui/attach.py).
-SEND_READING = """(text, id, files, key) => [text, id, files, window.chatdeskSendKey?.() || '']"""
+# A message's send: its inputs, with the key the page reads its reply under (ui/attach.py); it shows the message.
+SEND_READING = """(text, id, files, key) => {
+  const made = window.chatdeskSendKey?.() || '';
+  window.chatdeskSending?.(text);  // after the key: the words' request leaves first
+  return [text, id, files, made];
+}"""
+# The hidden button's click: the message being sent, and its reply's place, in the Chatbot.
+SHOW_SENT = """(chat, status) => window.chatdeskShowSent?.(chat, status) || [chat, {__type__: 'update'},
+  {__type__: 'update'}, status]"""
+# The send has answered (the reply event follows it): what waited for it goes.
+SEND_LANDED = """(id) => { window.chatdeskLanded?.(); return [id]; }"""
+# The readouts asked as the Chatbot changes wait for the send of a message shown before its answer: asked at
+# once, they would count the chat without it, and take the app's time just as it starts the reply.
+SETTLED = "await window.chatdeskSettled?.();"
 # The Chatbot changed: the live text goes unless it still hangs on the reply's place (the next piece of a reply
 # still followed puts it back if the Chatbot dropped it).
 DROP_LIVE_TEXT = """() => document.querySelectorAll('#chat .chatdesk-live').forEach(

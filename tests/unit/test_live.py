@@ -287,7 +287,9 @@ def test_the_page_asking_for_the_reply_of_a_message_refused_hears_at_once_there_
     conversation = session.new_conversation()
     outputs = AttachHandlers(session, handlers.sent_to_page, handlers.live.decline).send("  ", conversation.id, [],
                                                                                          PAGE_KEY)
-    assert all(output == {"__type__": "update"} for output in outputs)  # refused: everything stays
+    chat, send, stop, _status, *others = outputs
+    assert chat == [] and send["visible"] and not stop["visible"]  # as it was before the page showed the message
+    assert all(output == {"__type__": "update"} for output in others)
     with route(handlers) as client:
         started = time.monotonic()
         assert client.get(f"/chatdesk/live/{PAGE_KEY}").status_code == 404
