@@ -199,6 +199,13 @@ class Handlers:
         # the key the page reads already: its change at the reply's end, or on another chat, stops that reading
         return chat, *look, writing, offered or gr.skip()
 
+    def unsent(self, conversation: Conversation) -> tuple:
+        """(chat, Send, Stop, status) as they were before the page showed a message the app refused
+        (live_page.SHOW_SENT)."""
+        if conversation.busy:
+            return to_chatbot(conversation, live=True), *busy_look(self._status(conversation))
+        return to_chatbot(conversation), *idle_look(_ended(conversation, None) if conversation.messages else "")
+
     def reply(self, conversation_id: str):
         """Follow the reply the message just sent started."""
         conversation = self.session.conversation(conversation_id)

@@ -20,6 +20,7 @@ wait up to ALONE_LEASE.)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
@@ -185,7 +186,7 @@ class LiveReplies:
         loop, told = asyncio.get_running_loop(), asyncio.Event()
 
         def wake() -> None:  # on the thread of the send offering it
-            if not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop has closed: the app is quitting
                 loop.call_soon_threadsafe(told.set)
 
         with self._lock:

@@ -93,7 +93,7 @@ READ_LIVE_JS = """
   // moment after the send and the words' request have left; the send's answer then shows the same. Not for an
   // empty message, nor while a reply is written here: both are refused, and a refusal puts the chat back. The
   // text is shown with nothing that loads (no HTML, no image), as the app's page shows it (ui/external.py).
-  let sending = null;  // the message whose send has not answered: its text, and when it has
+  let sending = null;  // the message whose send has not answered: its text, the chat before it, a Stop pressed
   window.chatdeskSending = (text) => {
     let land;
     const landed = new Promise((resolve) => { land = resolve; });
@@ -101,20 +101,34 @@ READ_LIVE_JS = """
     sending = {text, landed, land: () => { clearTimeout(late); land(); }};
     setTimeout(() => document.querySelector('#show-sent')?.click());
   };
-  window.chatdeskLanded = () => { sending?.land(); sending = null; };
+  window.chatdeskLanded = () => {
+    if (sending?.stopped) setTimeout(() => document.querySelector('#stop-btn')?.click());  // now it has a reply
+    sending?.land();
+    sending = null;
+  };
   window.chatdeskSettled = () => (sending ? sending.landed : Promise.resolve());
+  window.chatdeskStopPressed = () => { if (sending) sending.stopped = true; };
+  const keep = {__type__: 'update'};
   window.chatdeskShowSent = (chat, status) => {  // (chat, Send, Stop, status) as the send will show them
     const said = (sending?.text || '').trim(), shown = chat || [];
     const last = shown[shown.length - 1];
     const placed = last?.role === 'assistant' && last.content?.[0]?.text === '\\u200b';  // answered already
     if (!said || placed || document.querySelector('#chat')?.getAttribute('aria-busy') === 'true') {
       window.chatdeskLanded();
-      return [chat, {__type__: 'update'}, {__type__: 'update'}, status];
+      return [chat, keep, keep, status];
     }
+    sending.before = [chat, status];
     const message = (role, text) => ({role, metadata: null, content: [{type: 'text', text}], options: null});
     const inert = said.replaceAll('<', '&lt;').replaceAll('![', '!\\\\[');
-    return [[...shown, message('user', inert), message('assistant', '\\u200b')],
+    const idle = shown.map((old) => (old.options ? {...old, options: null} : old));  // no Redo while it writes
+    return [[...idle, message('user', inert), message('assistant', '\\u200b')],
             {__type__: 'update', visible: false}, {__type__: 'update', visible: true}, WRITING_STATUS];
+  };
+  window.chatdeskUnsent = () => {  // the send failed: the chat and the look as they were
+    const before = sending?.before;
+    window.chatdeskLanded();
+    return before ? [before[0], {__type__: 'update', visible: true}, {__type__: 'update', visible: false},
+                     before[1]] : [keep, keep, keep, keep];
   };
 """.replace("ANSWERED_WITHIN_MS", "5000").replace("WRITING_STATUS", json.dumps(status_html(WRITING, busy=True)))
 # The live-text output holds the key of a reply the page should read ("" for none).
@@ -130,9 +144,15 @@ SHOW_SENT = """(chat, status) => window.chatdeskShowSent?.(chat, status) || [cha
   {__type__: 'update'}, status]"""
 # The send has answered (the reply event follows it): what waited for it goes.
 SEND_LANDED = """(id) => { window.chatdeskLanded?.(); return [id]; }"""
-# The readouts asked as the Chatbot changes wait for the send of a message shown before its answer: asked at
-# once, they would count the chat without it, and take the app's time just as it starts the reply.
-SETTLED = "await window.chatdeskSettled?.();"
+# The send failed (an error, not a refusal): the message shown before its answer goes.
+SEND_FAILED = """() => window.chatdeskUnsent?.() || [{__type__: 'update'}, {__type__: 'update'}, {__type__: 'update'},
+  {__type__: 'update'}]"""
+# Stop pressed before the send has answered: pressed again once it has (the reply has not begun yet).
+STOP_PRESSED = """(id) => { window.chatdeskStopPressed?.(); return [id]; }"""
+# The first of the Chatbot's change listeners: those after it (the readouts) wait for the send of a message shown
+# before its answer. Asked at once, they would count the chat without it, with the inputs of that moment, and take
+# the app's time just as it starts the reply.
+SETTLED = """async () => { await window.chatdeskSettled?.(); }"""
 # The Chatbot changed: the live text goes unless it still hangs on the reply's place (the next piece of a reply
 # still followed puts it back if the Chatbot dropped it).
 DROP_LIVE_TEXT = """() => document.querySelectorAll('#chat .chatdesk-live').forEach(

@@ -8,7 +8,7 @@ from chatdesk.ui.access import ACCESS_CSS, ACCESS_JS, readable
 from chatdesk.ui.attach import CSS as ATTACH_CSS
 from chatdesk.ui.chatlist import CHATLIST_CSS
 from chatdesk.ui.keys import KEYS_CSS, keys_js
-from chatdesk.ui.live_page import PLACE, READ_LIVE_JS, SETTLED
+from chatdesk.ui.live_page import PLACE, READ_LIVE_JS
 from chatdesk.ui.panel_look import CSS as PANEL_CSS
 
 SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "sans-serif")
@@ -70,13 +70,8 @@ OFFSCREEN_CSS = f"""
 #chat .message-wrap > .message-buttons{_EARLIER_ROW} {{
   content-visibility: auto; contain-intrinsic-size: auto 25px; overflow-clip-margin: 8px; }}
 """
-# Clear empties the chat in the page before the new conversation's id arrives: an empty chat has no id. The text
-# in the message box is read once a send has answered (the box is empty then, unless the message was refused).
-SHOWN_CONVERSATION = """async (id, files, text) => {
-  SETTLED
-  const typed = document.querySelector('#message textarea')?.value ?? text;
-  return [document.querySelector('#chat [data-testid="user"]') ? id : null, files, typed];
-}""".replace("SETTLED", SETTLED)
+# Clear empties the chat in the page before the new conversation's id arrives: an empty chat has no id.
+SHOWN_CONVERSATION = """(id, files, text) => [document.querySelector('#chat [data-testid="user"]') ? id : null, files, text]"""
 CSS = """
 #details { font-size: 0.9em; }
 #context-usage { text-align: right; opacity: 0.8; }

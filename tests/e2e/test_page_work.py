@@ -4,8 +4,8 @@ import statistics
 
 from playwright.sync_api import expect
 
-from tests.apprunner import RunningApp
 from chatdesk.ui.live_page import PLACE
+from tests.apprunner import RunningApp
 from tests.e2e.chatpage import bots, open_page, wait_idle, wait_words
 from tests.e2e.long_chat import seed_long_chat
 
@@ -131,6 +131,20 @@ def test_enter_shows_the_message_its_replys_place_and_stop_before_the_app_answer
     let_go(page, held)
     wait_idle(page, 1)
     expect(page.locator("#chat [data-testid='user']")).to_have_count(1)
+    page.context.close()
+
+
+def test_stop_pressed_before_the_app_answers_stops_the_reply(chromium, long_app):
+    """Stop shows as Enter is pressed, before the reply exists: pressed then, it stops the reply once it does."""
+    page = open_page(chromium, long_app.page_url, new_chat=True)
+    held = held_sends(page)
+    page.locator("#message textarea").fill("Write a long story about a lighthouse keeper.")
+    page.locator("#message textarea").press("Enter")
+    page.get_by_role("button", name="Stop").click()
+    let_go(page, held)
+    expect(page.locator("#reply-status")).to_contain_text("Reply stopped", timeout=30_000)
+    expect(page.get_by_role("button", name="Send", exact=True)).to_be_visible()
+    expect(page.locator("#chat [data-testid='user']")).to_have_count(1)  # the message stays
     page.context.close()
 
 
