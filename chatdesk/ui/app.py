@@ -126,7 +126,7 @@ def _wire(handlers, conversation_id, streamed, box, details, readout, usage, mar
         sent = trigger(**added)
         sent.success(**reply)
         sent.failure(None, None, [chatbot, send, stop, status], js=SEND_FAILED, **QUIET)
-    stop.click(handlers.stop, [conversation_id], None, js=STOP_PRESSED, queue=False, api_visibility="private")
+    stop.click(handlers.stop, [conversation_id, live], None, js=STOP_PRESSED, queue=False, api_visibility="private")
     box.input(handlers.draft, [box, conversation_id], None, queue=False, trigger_mode="always_last",
               show_progress="hidden", api_name="window_draft", api_visibility="private")
     private = {"api_visibility": "private"}

@@ -137,8 +137,9 @@ class AttachHandlers:
         the chat and the look as they were, the rest as it is. `key`: the page reads the reply's text under it
         (live_page.SEND_READING)."""
         conversation = self.session.conversation(conversation_id)
+        send = self.session.add_user_message if self.window.stopped_early(key) else self.session.send
         try:
-            self.session.send(conversation, text, [_attachment(f) for f in files or []])
+            send(conversation, text, [_attachment(f) for f in files or []])  # stopped: kept, unanswered
         except UserError as error:
             self.window.live.decline(key)
             return *self.window.unsent(conversation), *refuse(str(error), outputs=5)

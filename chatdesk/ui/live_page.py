@@ -93,21 +93,17 @@ READ_LIVE_JS = """
   // moment after the send and the words' request have left; the send's answer then shows the same. Not for an
   // empty message, nor while a reply is written here: both are refused, and a refusal puts the chat back. The
   // text is shown with nothing that loads (no HTML, no image), as the app's page shows it (ui/external.py).
-  let sending = null;  // the message whose send has not answered: its text, the chat before it, a Stop pressed
-  window.chatdeskSending = (text) => {
+  let sending = null;  // the message whose send has not answered: its text, its key, the chat before it
+  window.chatdeskSending = (text, key) => {
     let land;
     const landed = new Promise((resolve) => { land = resolve; });
     const late = setTimeout(() => land(), ANSWERED_WITHIN_MS);  // a send that failed: what waits goes anyway
-    sending = {text, landed, land: () => { clearTimeout(late); land(); }};
+    sending = {text, key, landed, land: () => { clearTimeout(late); land(); }};
     setTimeout(() => document.querySelector('#show-sent')?.click());
   };
-  window.chatdeskLanded = () => {
-    if (sending?.stopped) setTimeout(() => document.querySelector('#stop-btn')?.click());  // now it has a reply
-    sending?.land();
-    sending = null;
-  };
+  window.chatdeskLanded = () => { sending?.land(); sending = null; };
   window.chatdeskSettled = () => (sending ? sending.landed : Promise.resolve());
-  window.chatdeskStopPressed = () => { if (sending) sending.stopped = true; };
+  window.chatdeskSendingKey = () => sending?.key || '';
   const keep = {__type__: 'update'};
   window.chatdeskShowSent = (chat, status) => {  // (chat, Send, Stop, status) as the send will show them
     const said = (sending?.text || '').trim(), shown = chat || [];
@@ -136,7 +132,7 @@ LIVE_TEXT = """(key) => window.chatdeskReadLive?.(key)"""
 # A message's send: its inputs, with the key the page reads its reply under (ui/attach.py); it shows the message.
 SEND_READING = """(text, id, files, key) => {
   const made = window.chatdeskSendKey?.() || '';
-  window.chatdeskSending?.(text);  // after the key: the words' request leaves first
+  window.chatdeskSending?.(text, made);  // after the key: the words' request leaves first
   return [text, id, files, made];
 }"""
 # The hidden button's click: the message being sent, and its reply's place, in the Chatbot.
@@ -147,8 +143,9 @@ SEND_LANDED = """(id) => { window.chatdeskLanded?.(); return [id]; }"""
 # The send failed (an error, not a refusal): the message shown before its answer goes.
 SEND_FAILED = """() => window.chatdeskUnsent?.() || [{__type__: 'update'}, {__type__: 'update'}, {__type__: 'update'},
   {__type__: 'update'}]"""
-# Stop pressed before the send has answered: pressed again once it has (the reply has not begun yet).
-STOP_PRESSED = """(id) => { window.chatdeskStopPressed?.(); return [id]; }"""
+# Stop, with the key of a message whose send has not answered (it shows Stop already): the app stops its reply
+# as soon as it begins.
+STOP_PRESSED = """(id, key) => [id, window.chatdeskSendingKey?.() || '']"""
 # The first of the Chatbot's change listeners: those after it (the readouts) wait for the send of a message shown
 # before its answer. Asked at once, they would count the chat without it, with the inputs of that moment, and take
 # the app's time just as it starts the reply.

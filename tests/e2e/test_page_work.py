@@ -135,7 +135,7 @@ def test_enter_shows_the_message_its_replys_place_and_stop_before_the_app_answer
 
 
 def test_stop_pressed_before_the_app_answers_stops_the_reply(chromium, long_app):
-    """Stop shows as Enter is pressed, before the reply exists: pressed then, it stops the reply once it does."""
+    """Stop shows as Enter is pressed, before the send reaches the app: pressed then, the message gets no reply."""
     page = open_page(chromium, long_app.page_url, new_chat=True)
     held = held_sends(page)
     page.locator("#message textarea").fill("Write a long story about a lighthouse keeper.")

@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from chatdesk.engine import generation
 from chatdesk.ui.attach import AttachHandlers
+from chatdesk.ui.busy import STOPPED
 from chatdesk.ui.chatview import STREAMING_PLACEHOLDER
 from chatdesk.ui.handlers import UNCHANGED, Handlers
 from chatdesk.ui.live import LiveTextRoute
@@ -342,3 +343,15 @@ def test_a_message_refused_while_its_chat_waits_its_turn_leaves_the_status_sayin
     assert "Waiting for the reply in" in status and stop["visible"] and not send["visible"]
     assert [message["content"] for message in chat][-1] == STREAMING_PLACEHOLDER
     gate.release(10)
+
+
+def test_stop_pressed_before_the_send_reaches_the_app_stops_its_reply_as_it_begins(session, engine):
+    """The page shows Stop as Enter is pressed; Stop's request, not queued, overtakes the message's send."""
+    handlers = Handlers(session)
+    engine.enqueue(["Once ", "upon ", "a ", "time."])
+    conversation = session.new_conversation()
+    handlers.stop(conversation.id, PAGE_KEY)  # no reply yet
+    AttachHandlers(session, handlers).send("Tell me a story", conversation.id, [], PAGE_KEY)
+    *_updates, (chat, _live, send, _stop, status, _writing) = list(handlers.reply(conversation.id))
+    assert [message["role"] for message in chat] == ["user"]  # the message stays, unanswered
+    assert STOPPED in status and send["visible"]
