@@ -15,15 +15,13 @@ from chatdesk.ui.environment import app_made_at_launch
 from chatdesk.ui.handlers import FEEDBACK_OPTIONS, GENERATION, NO_DETAILS, Handlers
 from chatdesk.ui.kit import CHOOSING
 from chatdesk.ui.live import LiveTextRoute
-from chatdesk.ui.live_page import DROP_LIVE_TEXT, LIVE_TEXT, SEND_FAILED, SEND_LANDED, SETTLED, STOP_PRESSED
+from chatdesk.ui.live_page import DROP_LIVE_TEXT, LIVE_TEXT
 from chatdesk.ui.look import SHOW_MARKS, SHOWN_CONVERSATION, launch_options
 from chatdesk.ui.message_actions import ActionHandlers, build_actions, temporary_button, wire_actions
 from chatdesk.ui.page_fixes import PageFixes
 from chatdesk.ui.quiet import quiet_queue
 from chatdesk.ui.settings_panel import PanelHandlers, build_header, build_panel, wire_panel
 from chatdesk.ui.sidebar import SidebarHandlers, build_sidebar, wire_sidebar
-
-QUIET = {"queue": False, "show_progress": "hidden", "api_visibility": "private"}  # a page-only event
 
 STARTERS = (
     "Explain what a large language model is in two sentences.",
@@ -74,8 +72,7 @@ def build_ui(session: ChatSession) -> Blocks:
                 panel = build_panel(session.host)
         shown = [conversation_id, chatbot, usage, details]
         streamed = [chatbot, live, send, stop, status, writing]
-        chatbot.change(None, None, None, js=SETTLED, **QUIET)  # first: the readouts below wait for a send
-        sending = wire_attach(demo, attach, AttachHandlers(session, handlers),
+        sending = wire_attach(demo, attach, AttachHandlers(session, handlers.sent_to_page, handlers.live.decline),
                               [chatbot, send, stop, status, writing, live], box, conversation_id, usage)
         readout = [conversation_id, attach.pending, box]  # the readout counts the files waiting to be sent
         refresh = _wire(handlers, conversation_id, streamed, box, details, readout, usage, marks, bar, sending)
@@ -118,15 +115,13 @@ def _wire(handlers, conversation_id, streamed, box, details, readout, usage, mar
     readouts = {"fn": handlers.usage, "inputs": readout, "outputs": [usage, marks], "queue": False,
                 "show_progress": "hidden", "api_visibility": "private"}
     added = sending  # the message with its attached files (ui/attach.py)
-    reply = {"fn": handlers.reply, "inputs": [conversation_id], "outputs": streamed, "js": SEND_LANDED,
+    reply = {"fn": handlers.reply, "inputs": [conversation_id], "outputs": streamed,
              "api_visibility": "private", **stream}
     # The send marks the chat as written (writing), which refreshes the chat list; the reply's end changes the
     # Chatbot, which refreshes the readouts (_wire_details).
     for trigger in (box.submit, send.click):
-        sent = trigger(**added)
-        sent.success(**reply)
-        sent.failure(None, None, [chatbot, send, stop, status], js=SEND_FAILED, **QUIET)
-    stop.click(handlers.stop, [conversation_id, live], None, js=STOP_PRESSED, queue=False, api_visibility="private")
+        trigger(**added).success(**reply)
+    stop.click(handlers.stop, [conversation_id], None, queue=False, api_visibility="private")
     box.input(handlers.draft, [box, conversation_id], None, queue=False, trigger_mode="always_last",
               show_progress="hidden", api_name="window_draft", api_visibility="private")
     private = {"api_visibility": "private"}

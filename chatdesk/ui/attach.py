@@ -16,9 +16,8 @@ from chatdesk.core.session import ChatSession
 from chatdesk.errors import UserError
 from chatdesk.ui.attachview import SHOW_FILES, chip, file_marks
 from chatdesk.ui.chatview import usage_text
-from chatdesk.ui.handlers import Handlers
 from chatdesk.ui.kit import CHOOSING, refuse
-from chatdesk.ui.live_page import SEND_READING, SHOW_SENT
+from chatdesk.ui.live_page import SEND_READING
 
 ATTACH_LABEL = "Attach files"
 # Files dropped on the message box go to the Attach files button's file input, as if picked with it; the input
@@ -105,9 +104,11 @@ def _without(index: int):
 class AttachHandlers:
     """Attaching files, the readout with them, and sending a message with them."""
 
-    def __init__(self, session: ChatSession, window: Handlers):
+    def __init__(self, session: ChatSession, sent_to_page: Callable[[Conversation, str], tuple],
+                 refused: Callable[[str], None]):
         self.session = session
-        self.window = window  # what a message's send shows in the window (Handlers.sent_to_page, unsent)
+        self.sent_to_page = sent_to_page  # (chat, Send, Stop, status, writing, live text) as a send shows them
+        self.refused = refused  # the page's key for a message refused will not be offered (LiveReplies.decline)
 
     def attach(self, paths: list[str] | None, files: list[dict], text: str, conversation_id: str | None):
         """Read the files picked or dropped and add those that can be sent; say why about the others."""
@@ -134,19 +135,14 @@ class AttachHandlers:
 
     def send(self, text: str, conversation_id: str | None, files: list[dict], key: str = ""):
         """Send the message with its files: (chat, Send, Stop, status, writing, live text, box, id, files); refused,
-        the chat and the look as they were, the rest as it is. `key`: the page reads the reply's text under it
-        (live_page.SEND_READING)."""
+        all stay. `key`: the page reads the reply's text under it (live_page.SEND_READING)."""
         conversation = self.session.conversation(conversation_id)
-        send = self.session.add_user_message if self.window.stopped_early(key) else self.session.send
         try:
-            send(conversation, text, [_attachment(f) for f in files or []])  # stopped: kept, unanswered
+            self.session.send(conversation, text, [_attachment(f) for f in files or []])
         except UserError as error:
-            self.window.live.decline(key)
-            return *self.window.unsent(conversation), *refuse(str(error), outputs=5)
-        except Exception:
-            self.window.live.decline(key)  # the page stops asking for the reply's words at once
-            raise
-        return *self.window.sent_to_page(conversation, key), "", conversation.id, []
+            self.refused(key)
+            return refuse(str(error), outputs=9)
+        return *self.sent_to_page(conversation, key), "", conversation.id, []
 
 
 def _attachment(file: dict) -> Attachment:
@@ -166,7 +162,5 @@ def wire_attach(demo: gr.Blocks, controls: AttachControls, handlers: AttachHandl
     marks = gr.Textbox("[]", visible="hidden", elem_id="attachment-marks")
     chatbot.change(handlers.marks, [conversation_id], [marks], queue=False, trigger_mode="always_last", **private)
     marks.change(None, [marks], None, js=SHOW_FILES, queue=False, **private)
-    shows_sent = gr.Button("Show the message sent", visible="hidden", elem_id="show-sent")  # clicked by the page
-    shows_sent.click(None, [chatbot, sent[3]], sent[:4], js=SHOW_SENT, queue=False, **private)
     return {"fn": handlers.send, "inputs": [box, conversation_id, controls.pending, live], "js": SEND_READING,
             "outputs": [*sent, box, conversation_id, controls.pending], **private, **CHOOSING}

@@ -76,8 +76,7 @@ element.addEventListener('click', (event) => {
                              row.querySelector('[data-action="ask-purge"]').focus(); return; }
   send(action, row);
 });
-// a click elsewhere closes a row's menu; the page's own clicks (live_page.py's hidden button) do not
-document.addEventListener('click', (event) => !event.isTrusted || element.contains(event.target) || closeMenus(null));
+document.addEventListener('click', (event) => element.contains(event.target) || closeMenus(null));
 element.addEventListener('keydown', (event) => {
   if (event.key !== 'Escape') return;
   const menu = event.target.closest?.('.row-menu, .row-confirm');

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -20,7 +19,7 @@ from chatdesk.ui.chatview import format_details, message_marks, to_chatbot, usag
 from chatdesk.ui.display import from_display
 from chatdesk.ui.external import restore_hidden
 from chatdesk.ui.kit import refuse
-from chatdesk.ui.live import KEPT_WITHDRAWN, PAGE_KEY, LiveReplies
+from chatdesk.ui.live import LiveReplies
 from chatdesk.ui.screens import Screens
 from chatdesk.ui.sidebar import UNTITLED
 
@@ -60,8 +59,6 @@ class Handlers:
         self._rating = threading.Lock()  # Gradio 6.31 sends a reason click twice at once
         self.live = LiveReplies(session)  # the replies' text as the page reads it (ui/live.py)
         self._sent: dict[str, Sent] = {}  # what a message's send put on the page, for the reply() after it
-        self._stopped_early: OrderedDict[str, None] = OrderedDict()  # the keys of sends Stop came before
-        self._stopping = threading.Lock()
 
     def _stream(self, conversation: Conversation, start, sent: Sent | None = None) -> Iterator[tuple]:
         """(chat, live text, Send, Stop, status, writing) as a reply is written, while this window shows its chat;
@@ -202,21 +199,6 @@ class Handlers:
         # the key the page reads already: its change at the reply's end, or on another chat, stops that reading
         return chat, *look, writing, offered or gr.skip()
 
-    def stopped_early(self, key: str) -> bool:
-        """Whether Stop was pressed before the send of the message under `key` reached the app (once)."""
-        with self._stopping:
-            if key not in self._stopped_early:
-                return False
-            del self._stopped_early[key]
-            return True
-
-    def unsent(self, conversation: Conversation) -> tuple:
-        """(chat, Send, Stop, status) as they were before the page showed a message the app refused
-        (live_page.SHOW_SENT)."""
-        if conversation.busy:
-            return to_chatbot(conversation, live=True), *busy_look(self._status(conversation))
-        return to_chatbot(conversation), *idle_look(_ended(conversation, None) if conversation.messages else "")
-
     def reply(self, conversation_id: str):
         """Follow the reply the message just sent started."""
         conversation = self.session.conversation(conversation_id)
@@ -233,14 +215,7 @@ class Handlers:
         ended = idle_look(_ended(conversation, None))  # followed by another event, which has ended
         yield to_chatbot(conversation), "", *ended, self._writing()
 
-    def stop(self, conversation_id: str | None, key: str = ""):
-        """Stop the chat's reply; `key`: that of a message whose send had not answered (the page showed it, and
-        Stop, as Enter was pressed): it gets no reply (stopped_early())."""
-        if PAGE_KEY.fullmatch(key or ""):
-            with self._stopping:
-                self._stopped_early[key] = None
-                while len(self._stopped_early) > KEPT_WITHDRAWN:
-                    self._stopped_early.popitem(last=False)
+    def stop(self, conversation_id: str | None):
         conversation = self.session.find(conversation_id)
         if conversation is not None:
             self.session.stop(conversation)

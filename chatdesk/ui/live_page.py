@@ -1,11 +1,6 @@
-"""The page's half of a reply's live text (ui/live.py): the message and its reply's place shown as Enter sends it,
-the reply's words read and written in that place."""
+"""The page's half of a reply's live text (ui/live.py): reading it, and writing it under the reply's place."""
 
 from __future__ import annotations
-
-import json
-
-from chatdesk.ui.busy import WRITING, status_html
 
 # The reply's place while it is written: its whole message is chatview.STREAMING_PLACEHOLDER, a zero-width space.
 PLACE = """[data-testid="bot"][aria-label="bot's message: \\200b"]"""
@@ -87,69 +82,11 @@ READ_LIVE_JS = """
     setTimeout(() => window.chatdeskReadLive(key));  // after the send's own request: a window has 6 connections
     return key;
   };
-""".replace("PLACE", _JS_PLACE) + """
-  // Enter shows the message and its reply's place at once, not when the send answers (a round trip of the app's
-  // queue and a render: 60-100 ms while the model takes both cores). A hidden button's click sets the Chatbot a
-  // moment after the send and the words' request have left; the send's answer then shows the same. Not for an
-  // empty message, nor while a reply is written here: both are refused, and a refusal puts the chat back. The
-  // text is shown with nothing that loads (no HTML, no image), as the app's page shows it (ui/external.py).
-  let sending = null;  // the message whose send has not answered: its text, its key, the chat before it
-  window.chatdeskSending = (text, key) => {
-    let land;
-    const landed = new Promise((resolve) => { land = resolve; });
-    const late = setTimeout(() => land(), ANSWERED_WITHIN_MS);  // a send that failed: what waits goes anyway
-    sending = {text, key, landed, land: () => { clearTimeout(late); land(); }};
-    setTimeout(() => document.querySelector('#show-sent')?.click());
-  };
-  window.chatdeskLanded = () => { sending?.land(); sending = null; };
-  window.chatdeskSettled = () => (sending ? sending.landed : Promise.resolve());
-  window.chatdeskSendingKey = () => sending?.key || '';
-  const keep = {__type__: 'update'};
-  window.chatdeskShowSent = (chat, status) => {  // (chat, Send, Stop, status) as the send will show them
-    const said = (sending?.text || '').trim(), shown = chat || [];
-    const last = shown[shown.length - 1];
-    const placed = last?.role === 'assistant' && last.content?.[0]?.text === '\\u200b';  // answered already
-    if (!said || placed || document.querySelector('#chat')?.getAttribute('aria-busy') === 'true') {
-      window.chatdeskLanded();
-      return [chat, keep, keep, status];
-    }
-    sending.before = [chat, status];
-    const message = (role, text) => ({role, metadata: null, content: [{type: 'text', text}], options: null});
-    const inert = said.replaceAll('<', '&lt;').replaceAll('![', '!\\\\[');
-    const idle = shown.map((old) => (old.options ? {...old, options: null} : old));  // no Redo while it writes
-    return [[...idle, message('user', inert), message('assistant', '\\u200b')],
-            {__type__: 'update', visible: false}, {__type__: 'update', visible: true}, WRITING_STATUS];
-  };
-  window.chatdeskUnsent = () => {  // the send failed: the chat and the look as they were
-    const before = sending?.before;
-    window.chatdeskLanded();
-    return before ? [before[0], {__type__: 'update', visible: true}, {__type__: 'update', visible: false},
-                     before[1]] : [keep, keep, keep, keep];
-  };
-""".replace("ANSWERED_WITHIN_MS", "5000").replace("WRITING_STATUS", json.dumps(status_html(WRITING, busy=True)))
+""".replace("PLACE", _JS_PLACE)
 # The live-text output holds the key of a reply the page should read ("" for none).
 LIVE_TEXT = """(key) => window.chatdeskReadLive?.(key)"""
-# A message's send: its inputs, with the key the page reads its reply under (ui/attach.py); it shows the message.
-SEND_READING = """(text, id, files, key) => {
-  const made = window.chatdeskSendKey?.() || '';
-  window.chatdeskSending?.(text, made);  // after the key: the words' request leaves first
-  return [text, id, files, made];
-}"""
-# The hidden button's click: the message being sent, and its reply's place, in the Chatbot.
-SHOW_SENT = """(chat, status) => window.chatdeskShowSent?.(chat, status) || [chat, {__type__: 'update'},
-  {__type__: 'update'}, status]"""
-# The send has answered (the reply event follows it): what waited for it goes.
-SEND_LANDED = """(id) => { window.chatdeskLanded?.(); return [id]; }"""
-# The send failed (an error, not a refusal): the message shown before its answer goes.
-SEND_FAILED = """() => window.chatdeskUnsent?.() || [{__type__: 'update'}, {__type__: 'update'}, {__type__: 'update'},
-  {__type__: 'update'}]"""
-# Stop, with the key of a message whose send has not answered (it shows Stop already): the app stops its reply
-# as soon as it begins.
-STOP_PRESSED = """(id, key) => [id, window.chatdeskSendingKey?.() || '']"""
-# The first of the Chatbot's change listeners: those after it (the readouts) wait for the send of a message shown
-# before its answer. Asked at once, they would count the chat without it, with the inputs of that moment, and take
-# the app's time just as it starts the reply.
-SETTLED = """async () => { await window.chatdeskSettled?.(); }"""
+# A message's send: its inputs, with the key the page reads its reply under (ui/attach.py).
+SEND_READING = """(text, id, files, key) => [text, id, files, window.chatdeskSendKey?.() || '']"""
 # The Chatbot changed: the live text goes unless it still hangs on the reply's place (the next piece of a reply
 # still followed puts it back if the Chatbot dropped it).
 DROP_LIVE_TEXT = """() => document.querySelectorAll('#chat .chatdesk-live').forEach(

@@ -14,7 +14,6 @@ from starlette.testclient import TestClient
 
 from chatdesk.engine import generation
 from chatdesk.ui.attach import AttachHandlers
-from chatdesk.ui.busy import STOPPED
 from chatdesk.ui.chatview import STREAMING_PLACEHOLDER
 from chatdesk.ui.handlers import UNCHANGED, Handlers
 from chatdesk.ui.live import LiveTextRoute
@@ -32,7 +31,7 @@ def sending(session, engine, tokens: list[str], key: str = "", handlers=None):
     gate = engine.hold()
     engine.enqueue(tokens)
     conversation = session.new_conversation()
-    sent = AttachHandlers(session, handlers).send("Tell me a story",
+    sent = AttachHandlers(session, handlers.sent_to_page, handlers.live.decline).send("Tell me a story",
                                                                                       conversation.id, [], key)
     return handlers, gate, conversation, sent, handlers.reply(conversation.id)
 
@@ -286,11 +285,9 @@ def test_the_page_asking_for_the_reply_of_a_message_refused_hears_at_once_there_
     monkeypatch.setattr("chatdesk.ui.live.OFFERED_WITHIN", 30)
     handlers = Handlers(session)
     conversation = session.new_conversation()
-    outputs = AttachHandlers(session, handlers).send("  ", conversation.id, [],
+    outputs = AttachHandlers(session, handlers.sent_to_page, handlers.live.decline).send("  ", conversation.id, [],
                                                                                          PAGE_KEY)
-    chat, send, stop, _status, *others = outputs
-    assert chat == [] and send["visible"] and not stop["visible"]  # as it was before the page showed the message
-    assert all(output == {"__type__": "update"} for output in others)
+    assert all(output == {"__type__": "update"} for output in outputs)  # refused: everything stays
     with route(handlers) as client:
         started = time.monotonic()
         assert client.get(f"/chatdesk/live/{PAGE_KEY}").status_code == 404
@@ -307,7 +304,7 @@ def test_a_message_sent_as_its_new_chat_is_followed_keeps_its_reply_place_stop_a
     conversation = session.new_conversation()
     handlers.show(conversation)  # + New chat: its id's change follows it
     arrived = []  # the updates as they reach the page: (Send, Stop, live text)
-    attach = AttachHandlers(session, handlers)
+    attach = AttachHandlers(session, handlers.sent_to_page, handlers.live.decline)
 
     def send() -> None:
         outputs = attach.send("Tell me a story", conversation.id, [], PAGE_KEY)
@@ -330,28 +327,3 @@ def test_a_message_sent_as_its_new_chat_is_followed_keeps_its_reply_place_stop_a
     live = [update[2] for update in arrived if update[2] != {"__type__": "update"}]
     assert live[-1] == PAGE_KEY  # the page goes on reading the reply's text
     assert arrived[-1][1]["visible"] and not arrived[-1][0]["visible"]  # Stop, not Send
-
-
-def test_a_message_refused_while_its_chat_waits_its_turn_leaves_the_status_saying_so(session, engine):
-    """The page shows a message as Enter is pressed; refused, the status line goes back to what it said."""
-    handlers, gate, _story, _sent, _event = sending(session, engine, ["Once ", "upon"])
-    attach = AttachHandlers(session, handlers)
-    waiting = session.new_conversation()
-    attach.send("Tell me another", waiting.id, [])
-    wait_until(lambda: session.replies.waits_for(waiting) is not None)
-    chat, send, stop, status, *_rest = attach.send("And a third", waiting.id, [], PAGE_KEY)
-    assert "Waiting for the reply in" in status and stop["visible"] and not send["visible"]
-    assert [message["content"] for message in chat][-1] == STREAMING_PLACEHOLDER
-    gate.release(10)
-
-
-def test_stop_pressed_before_the_send_reaches_the_app_stops_its_reply_as_it_begins(session, engine):
-    """The page shows Stop as Enter is pressed; Stop's request, not queued, overtakes the message's send."""
-    handlers = Handlers(session)
-    engine.enqueue(["Once ", "upon ", "a ", "time."])
-    conversation = session.new_conversation()
-    handlers.stop(conversation.id, PAGE_KEY)  # no reply yet
-    AttachHandlers(session, handlers).send("Tell me a story", conversation.id, [], PAGE_KEY)
-    *_updates, (chat, _live, send, _stop, status, _writing) = list(handlers.reply(conversation.id))
-    assert [message["role"] for message in chat] == ["user"]  # the message stays, unanswered
-    assert STOPPED in status and send["visible"]
