@@ -108,7 +108,7 @@ class AttachHandlers:
                  refused: Callable[[str], None]):
         self.session = session
         self.sent_to_page = sent_to_page  # (chat, Send, Stop, status, writing, live text) as a send shows them
-        self.refused = refused  # the page's key for a message refused will not be offered (LiveReplies.decline)
+        self.refused = refused  # the page's key for a message refused will not be offered (LiveReplies.refuse)
 
     def attach(self, paths: list[str] | None, files: list[dict], text: str, conversation_id: str | None):
         """Read the files picked or dropped and add those that can be sent; say why about the others."""

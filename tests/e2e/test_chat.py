@@ -30,8 +30,8 @@ def test_send_shows_the_message_at_once_and_streams_the_reply(chromium, long_app
 
 FIRST_FRAME = """() => new Promise((resolve) => {
   const chat = document.querySelector('#chat');
-  const placed = () => [...chat.querySelectorAll('[data-testid="bot"]')].find(
-    (bot) => bot.getAttribute('aria-label') === "bot's message: \\u200b");
+  const placed = () => [...chat.querySelectorAll('[data-testid="bot"]')].find(  // the Chatbot's, not the page's own
+    (bot) => bot.getAttribute('aria-label') === "bot's message: \\u200b" && !bot.closest('[data-chatdesk-sent]'));
   new MutationObserver((_, observer) => {
     const place = placed();
     if (!place) return;

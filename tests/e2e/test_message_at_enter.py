@@ -1,0 +1,51 @@
+"""The message sent and its reply's first words show at once, before Gradio's answer to the send reaches the page."""
+
+from playwright.sync_api import expect
+
+from tests.e2e.chatpage import box, open_page, toast_text, users, wait_idle
+
+# Holds the page's stream of Gradio's event messages for `window.__hold` ms when it opens: the send's answer (the
+# Chatbot's own rows, Stop) comes that late, as it may on a busy laptop, while the reply's words do not wait.
+HOLD_EVENTS = """
+const realFetch = window.fetch;
+window.fetch = (resource, ...rest) => String(resource.url || resource).includes('/queue/data') && window.__hold
+  ? new Promise((resolve) => setTimeout(resolve, window.__hold)).then(() => realFetch(resource, ...rest))
+  : realFetch(resource, ...rest);
+"""
+USER_BOX = """() => { const rows = document.querySelectorAll('#chat [data-testid="user"]');
+  const user = rows[rows.length - 1]; const r = user.getBoundingClientRect();
+  return [!!user.closest('[data-chatdesk-sent]'), Math.round(r.x), Math.round(r.y), Math.round(r.width)]; }"""
+WORDS = "() => (document.querySelector('#chat .chatdesk-live')?.textContent || '').trim().length"
+
+
+def test_the_message_and_its_replys_words_show_before_the_send_is_answered(chromium, app):
+    """Before, the page drew nothing until Gradio's answer to the send came: 70-100 ms after Enter with the
+    model on both cores, and the words waited for it too."""
+    page = open_page(chromium, app.page_url, new_chat=True, script=HOLD_EVENTS)
+    page.evaluate("() => window.__hold = 4000")
+    box(page).fill("Write a story about a lighthouse keeper.")
+    box(page).press("Enter")
+    expect(users(page)).to_have_text(["Write a story about a lighthouse keeper."], timeout=1_000)
+    page.wait_for_function(f"() => ({WORDS})() > 20", timeout=3_000)
+    drawn_at_enter = page.evaluate(USER_BOX)
+    assert drawn_at_enter[0], "the message shown is the page's own, before the send's answer"
+    expect(page.get_by_role("button", name="Send", exact=True)).to_be_visible()  # the answer has not come
+    expect(page.get_by_text("Ask anything.")).to_be_hidden()
+    page.wait_for_function("() => !document.querySelector('#chat [data-chatdesk-sent]')", timeout=15_000)
+    assert page.evaluate(USER_BOX) == [False, *drawn_at_enter[1:]], "the Chatbot's row moved the message"
+    wait_idle(page, 1)
+    expect(users(page)).to_have_text(["Write a story about a lighthouse keeper."])
+    page.context.close()
+
+
+def test_a_message_refused_after_enter_leaves_the_chat_as_it_was(chromium, app):
+    page = open_page(chromium, app.page_url, new_chat=True)
+    crowded = "🦊" * 1_900  # short enough to be drawn at Enter, too many tokens for the context
+    box(page).fill(crowded)
+    box(page).press("Enter")
+    assert "tokens" in toast_text(page)
+    expect(users(page)).to_have_count(0)
+    expect(page.locator('#chat [data-testid="bot"]')).to_have_count(0)
+    expect(page.get_by_text("Ask anything.")).to_be_visible()
+    assert box(page).input_value() == crowded
+    page.context.close()
