@@ -73,7 +73,7 @@ class _Offer:
     pieces: Iterator[dict]
     still: Callable[[], bool]  # its window shows it, followed by the event offering it
     ended: threading.Event = field(default_factory=threading.Event)  # withdrawn: the pieces stop
-    _pending: Future | None = None  # a piece asked for that has not come yet: the next response's
+    _pending: asyncio.Future | None = None  # a piece asked for that has not come yet: the next response's
     responses: int = 0  # open now (on the server's event loop)
     last_read: float = -math.inf  # when its last response ended
 
@@ -93,10 +93,10 @@ class _Offer:
 
     async def next_piece(self, timeout: float) -> dict | None:
         """The next piece (None at the reply's end), or MORE if none comes within `timeout`."""
-        if self._pending is None:
-            self._pending = _ask_next(self.pieces)
+        if self._pending is None:  # on the server's event loop, which every response of the offer runs on
+            self._pending = asyncio.wrap_future(_ask_next(self.pieces))
         try:  # shielded: a piece that comes after the timeout is the next response's
-            piece = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._pending)), max(timeout, 0))
+            piece = await asyncio.wait_for(asyncio.shield(self._pending), max(timeout, 0))
         except TimeoutError:
             return MORE
         self._pending = None

@@ -89,25 +89,30 @@ READ_LIVE_JS = """
   };
 """.replace("PLACE", _JS_PLACE)
 # The Chatbot's rows for a message just sent and its reply's place (Gradio 6's classes, so they look the same),
-# and a button row's height under each (empty: their buttons come with the Chatbot's own rows).
-_SENT_ROWS = """<div class="message-row bubble user-row svelte-1nr59td" data-chatdesk-sent aria-hidden="true">
+# a button row's height under each (empty: their buttons come with the Chatbot's own rows), and the room the
+# Chatbot keeps under a reply being written.
+_BUTTONS_ROW = """<div class="message-buttons-SIDE bubble message-buttons svelte-704d7y">
+<div class="icon-button-wrapper hide-top-corner svelte-1pnho82"><div class="icon-button svelte-3jwzs9 padded">
+<div class="svelte-3jwzs9 small"></div></div></div></div>"""
+_SENT_ROWS = ("""<div class="message-row bubble user-row svelte-1nr59td">
 <div class="flex-wrap svelte-1nr59td role"><div class="user svelte-1nr59td message">
 <div class="message svelte-1nr59td panel-full-width"><div data-testid="user" dir="ltr" class="svelte-1nr59td">
-<div class="message-content"><span class="md svelte-1hf8a14 chatbot prose"><p></p></span></div></div></div></div></div></div>
-<div class="message-buttons-right bubble message-buttons svelte-704d7y" data-chatdesk-sent><div class="icon-button-wrapper hide-top-corner svelte-1pnho82"><div class="icon-button svelte-3jwzs9 padded"><div class="svelte-3jwzs9 small"></div></div></div></div>
-<div class="message-row bubble bot-row svelte-1nr59td" data-chatdesk-sent aria-hidden="true">
+<div class="message-content"><span class="md svelte-1hf8a14 chatbot prose"><p></p></span></div></div></div></div></div></div>"""
+              + _BUTTONS_ROW.replace("SIDE", "right") + """<div class="message-row bubble bot-row svelte-1nr59td">
 <div class="flex-wrap svelte-1nr59td role"><div class="bot svelte-1nr59td message">
 <div class="message svelte-1nr59td panel-full-width">
-<div data-testid="bot" dir="ltr" aria-label="bot's message: \u200b" class="svelte-1nr59td latest">
-<div class="message-content"><span class="md svelte-1hf8a14 chatbot prose"></span></div></div></div></div></div></div>
-<div class="message-buttons-left bubble message-buttons svelte-704d7y" data-chatdesk-sent><div class="icon-button-wrapper hide-top-corner svelte-1pnho82"><div class="icon-button svelte-3jwzs9 padded"><div class="svelte-3jwzs9 small"></div></div></div></div>""".replace("\n", "")
+<div data-testid="bot" dir="ltr" aria-label="bot's message: \\u200b" class="svelte-1nr59td latest">
+<div class="message-content"><span class="md svelte-1hf8a14 chatbot prose"></span></div></div></div></div></div></div>"""
+              + _BUTTONS_ROW.replace("SIDE", "left") + """<div class="container svelte-stpvyx"></div>""").replace("\n", "")
 SENT_AT_MOST = 4_000  # characters of a message drawn at Enter; a longer one waits for the Chatbot
 
 # Runs once on load. chatdeskShowSent(text) draws the message and its reply's place at the chat's end as Enter
 # sends it: the Chatbot draws them when the send's answer comes, 70-100 ms later while the model takes both
 # cores, and the reply's first words are often there before it. They are written in the place drawn here and
 # move to the Chatbot's own place, in the same frame as it draws its rows (which replace these). A message
-# refused takes them away (its reply's request is answered 410).
+# refused takes them away (its reply's request is answered 410). The rows go in a list of their own after the
+# Chatbot's: added to its list, they would change which of its rows are the last few (look.OFFSCREEN_CSS), and
+# the browser would work out the style of every message again.
 SHOW_SENT_JS = """
   const SENT = '[data-chatdesk-sent]';
   const drawnByChatbot = (node) => node.nodeType === 1 && !node.matches(SENT)
@@ -118,27 +123,23 @@ SHOW_SENT_JS = """
     const live = document.querySelector(`#chat ${SENT} .chatdesk-live`);
     const place = [...document.querySelectorAll(`#chat PLACE`)].filter((bot) => !bot.closest(SENT)).pop();
     if (live && place) place.appendChild(live);
-    document.querySelectorAll(`#chat ${SENT}`).forEach((row) => row.remove());
+    document.querySelectorAll(`#chat ${SENT}`).forEach((list) => list.remove());
     document.querySelector('#chat .placeholder-content')?.style.removeProperty('display');
   };
   window.chatdeskShowSent = (text) => {
     window.chatdeskDropSent();
     const scroller = document.querySelector('#chat .bubble-wrap');
     if (!scroller || !text.trim() || text.length > SENT_AT_MOST) return;
-    const rows = document.createElement('template');
-    rows.innerHTML = `SENT_ROWS`;
-    const message = rows.content.querySelector('[data-testid="user"] p');
+    const list = document.createElement('div');
+    list.className = 'message-wrap svelte-kpz1';
+    list.toggleAttribute('data-chatdesk-sent', true);
+    list.setAttribute('aria-hidden', 'true');  // the Chatbot's own rows are read out
+    list.innerHTML = `SENT_ROWS`;
+    const message = list.querySelector('[data-testid="user"] p');
     message.textContent = text.trim();
     message.style.whiteSpace = 'pre-wrap';
-    let list = scroller.querySelector(':scope > .message-wrap');
-    if (!list) {  // a new chat: its welcome makes way
-      scroller.querySelector('.placeholder-content')?.style.setProperty('display', 'none', 'important');
-      list = document.createElement('div');
-      list.className = 'message-wrap svelte-kpz1';
-      list.toggleAttribute('data-chatdesk-sent', true);
-      scroller.appendChild(list);
-    }
-    list.insertBefore(rows.content, list.querySelector(':scope > .options'));
+    scroller.querySelector(':scope > .placeholder-content')?.style.setProperty('display', 'none', 'important');
+    scroller.appendChild(list);
     scroller.scrollTop = scroller.scrollHeight;
     const watch = new MutationObserver((records) => records.some(
       (record) => [...record.addedNodes].some(drawnByChatbot)) && window.chatdeskDropSent());

@@ -57,8 +57,9 @@ PLACE_CSS = f"""
 #chat {PLACE}:not(:has(> .chatdesk-live)) > .message-content::after {{
   content: "\\2022\\2022\\2022"; letter-spacing: 3px; animation: chatdesk-waiting 1.2s ease-in-out infinite; }}
 @keyframes chatdesk-waiting {{ 50% {{ opacity: 0.3; }} }}
-#chat .message-buttons[data-chatdesk-sent] {{ visibility: hidden; }}
-#chat .message-wrap:has(> [data-chatdesk-sent]) > .options {{ display: none; }}
+#chat [data-chatdesk-sent] > .message-buttons {{ visibility: hidden; }}
+#chat .message-wrap:has(+ [data-chatdesk-sent]) {{ margin-bottom: 0; }}
+#chat .message-wrap:has(+ [data-chatdesk-sent]) > .options {{ display: none !important; }}
 """
 # Chromium repaints the whole chat (up to 4,000 px above the view) each time a streamed reply grows it: the
 # scroll box's grown bottom edge moves its cull rect. Earlier messages off screen are skipped instead, so a
