@@ -81,10 +81,8 @@ READ_LIVE_JS = """
     if (reads(window.chatdeskLive) && window.chatdeskLive.started) return '';  // a reply shown here goes on
     const bytes = crypto.getRandomValues(new Uint8Array(16));
     const key = 'page-' + Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
-    setTimeout(() => {  // after the send's own request: a window has 6 connections, and the send goes first
-      window.chatdeskReadLive(key);
-      if (!files?.length) window.chatdeskShowSent(text || '');
-    });
+    if (!files?.length) window.chatdeskShowSent(text || '');  // before the send leaves: its answer replaces it
+    setTimeout(() => window.chatdeskReadLive(key));  // after the send's own request: a window has 6 connections
     return key;
   };
 """.replace("PLACE", _JS_PLACE)
@@ -140,7 +138,7 @@ SHOW_SENT_JS = """
     message.style.whiteSpace = 'pre-wrap';
     scroller.querySelector(':scope > .placeholder-content')?.style.setProperty('display', 'none', 'important');
     scroller.appendChild(list);
-    scroller.scrollTop = scroller.scrollHeight;
+    requestAnimationFrame(() => list.isConnected && (scroller.scrollTop = scroller.scrollHeight));  // no layout now
     const watch = new MutationObserver((records) => records.some(
       (record) => [...record.addedNodes].some(drawnByChatbot)) && window.chatdeskDropSent());
     watch.observe(scroller, {childList: true, subtree: true});
