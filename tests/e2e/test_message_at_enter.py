@@ -55,3 +55,20 @@ def test_a_message_refused_after_enter_leaves_the_chat_as_it_was(chromium, app):
     expect(page.get_by_text("Ask anything.")).to_be_visible()
     assert box(page).input_value() == crowded
     page.context.close()
+
+
+def test_a_message_drawn_at_enter_loads_nothing_it_names(chromium, app):
+    """A remote image in a message (Markdown or HTML) would tell a server when the message was written."""
+    page = open_page(chromium, app.page_url, new_chat=True, script=HOLD_EVENTS)
+    asked = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.evaluate("() => window.__hold = true")
+    box(page).fill("See ![chart](http://203.0.113.9/c.png) and <img src='http://203.0.113.9/i.png'>")
+    box(page).press("Enter")
+    drawn = page.locator("#chat [data-chatdesk-sent] [data-testid='user']")
+    expect(drawn).to_have_text("See ![chart](http://203.0.113.9/c.png) and <img src='http://203.0.113.9/i.png'>")
+    expect(drawn.locator("img")).to_have_count(0)
+    page.evaluate("() => window.__hold = false")
+    wait_idle(page, 1)
+    assert not [url for url in asked if "203.0.113.9" in url]
+    page.context.close()

@@ -31,8 +31,8 @@ def sending(session, engine, tokens: list[str], key: str = "", handlers=None):
     gate = engine.hold()
     engine.enqueue(tokens)
     conversation = session.new_conversation()
-    sent = AttachHandlers(session, handlers.sent_to_page, handlers.live.refuse).send("Tell me a story",
-                                                                                      conversation.id, [], key)
+    attach = AttachHandlers(session, handlers.sent_to_page, handlers.live.refuse)
+    sent = attach.send("Tell me a story", conversation.id, [], key)
     return handlers, gate, conversation, sent, handlers.reply(conversation.id)
 
 
@@ -286,9 +286,28 @@ def test_the_page_asking_for_the_reply_of_a_message_refused_hears_at_once_that_i
     monkeypatch.setattr("chatdesk.ui.live.OFFERED_WITHIN", 30)
     handlers = Handlers(session)
     conversation = session.new_conversation()
-    outputs = AttachHandlers(session, handlers.sent_to_page, handlers.live.refuse).send("  ", conversation.id, [],
-                                                                                         PAGE_KEY)
+    attach = AttachHandlers(session, handlers.sent_to_page, handlers.live.refuse)
+    outputs = attach.send("  ", conversation.id, [], PAGE_KEY)
     assert all(output == {"__type__": "update"} for output in outputs)  # refused: everything stays
+    with route(handlers) as client:
+        started = time.monotonic()
+        assert client.get(f"/chatdesk/live/{PAGE_KEY}").status_code == 410
+        assert time.monotonic() - started < 5
+
+
+def test_a_send_that_fails_tells_the_page_at_once_to_take_its_message_away(session, monkeypatch):
+    """An error the app did not expect (a full disk, say): the page asked for the reply's words under its key, and
+    would have waited OFFERED_WITHIN with the message it drew still on screen."""
+    monkeypatch.setattr("chatdesk.ui.live.OFFERED_WITHIN", 30)
+    handlers = Handlers(session)
+    conversation = session.new_conversation()
+
+    def full_disk(*_args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(session, "send", full_disk)
+    with pytest.raises(OSError):
+        AttachHandlers(session, handlers.sent_to_page, handlers.live.refuse).send("Hi", conversation.id, [], PAGE_KEY)
     with route(handlers) as client:
         started = time.monotonic()
         assert client.get(f"/chatdesk/live/{PAGE_KEY}").status_code == 410
