@@ -72,7 +72,7 @@ def build_ui(session: ChatSession) -> Blocks:
                 panel = build_panel(session.host)
         shown = [conversation_id, chatbot, usage, details]
         streamed = [chatbot, live, send, stop, status, writing]
-        sending = wire_attach(demo, attach, AttachHandlers(session, handlers.sent_to_page, handlers.live.decline),
+        sending = wire_attach(demo, attach, AttachHandlers(session, handlers.sent_to_page, handlers.live.refuse),
                               [chatbot, send, stop, status, writing, live], box, conversation_id, usage)
         readout = [conversation_id, attach.pending, box]  # the readout counts the files waiting to be sent
         refresh = _wire(handlers, conversation_id, streamed, box, details, readout, usage, marks, bar, sending)

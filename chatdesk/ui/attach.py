@@ -108,7 +108,7 @@ class AttachHandlers:
                  refused: Callable[[str], None]):
         self.session = session
         self.sent_to_page = sent_to_page  # (chat, Send, Stop, status, writing, live text) as a send shows them
-        self.refused = refused  # the page's key for a message refused will not be offered (LiveReplies.decline)
+        self.refused = refused  # the page's key for a message refused will not be offered (LiveReplies.refuse)
 
     def attach(self, paths: list[str] | None, files: list[dict], text: str, conversation_id: str | None):
         """Read the files picked or dropped and add those that can be sent; say why about the others."""
@@ -134,14 +134,17 @@ class AttachHandlers:
         return file_marks(self.session.find(conversation_id))
 
     def send(self, text: str, conversation_id: str | None, files: list[dict], key: str = ""):
-        """Send the message with its files: (chat, Send, Stop, status, writing, live text, box, id, files); refused,
-        all stay. `key`: the page reads the reply's text under it (live_page.SEND_READING)."""
+        """Send the message with its files: (chat, Send, Stop, status, writing, live text, box, id, files); refused
+        or failed, all stay. `key`: the page reads the reply's text under it (live_page.SEND_READING)."""
         conversation = self.session.conversation(conversation_id)
         try:
             self.session.send(conversation, text, [_attachment(f) for f in files or []])
         except UserError as error:
             self.refused(key)
             return refuse(str(error), outputs=9)
+        except Exception:
+            self.refused(key)  # the page takes away the message it drew at once; Gradio says what failed
+            raise
         return *self.sent_to_page(conversation, key), "", conversation.id, []
 
 

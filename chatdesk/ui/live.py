@@ -31,12 +31,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import Future
-from concurrent.futures import TimeoutError as NotYet  # the built-in TimeoutError from Python 3.11 on
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import anyio
-from anyio.to_thread import run_sync
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chatdesk.core.conversation import Conversation
@@ -75,7 +73,7 @@ class _Offer:
     pieces: Iterator[dict]
     still: Callable[[], bool]  # its window shows it, followed by the event offering it
     ended: threading.Event = field(default_factory=threading.Event)  # withdrawn: the pieces stop
-    _pending: Future | None = None  # a piece asked for that has not come yet: the next response's
+    _pending: asyncio.Future | None = None  # a piece asked for that has not come yet: the next response's
     responses: int = 0  # open now (on the server's event loop)
     last_read: float = -math.inf  # when its last response ended
 
@@ -95,11 +93,11 @@ class _Offer:
 
     async def next_piece(self, timeout: float) -> dict | None:
         """The next piece (None at the reply's end), or MORE if none comes within `timeout`."""
-        if self._pending is None:
-            self._pending = _ask_next(self.pieces)
-        try:
-            piece = await run_sync(self._pending.result, max(timeout, 0))
-        except NotYet:
+        if self._pending is None:  # on the server's event loop, which every response of the offer runs on
+            self._pending = asyncio.wrap_future(_ask_next(self.pieces))
+        try:  # shielded: a piece that comes after the timeout is the next response's
+            piece = await asyncio.wait_for(asyncio.shield(self._pending), max(timeout, 0))
+        except TimeoutError:
             return MORE
         self._pending = None
         return piece
@@ -126,7 +124,7 @@ class LiveReplies:
     def __init__(self, session: ChatSession):
         self.session = session
         self._offered: dict[str, _Offer] = {}
-        self._withdrawn: OrderedDict[str, None] = OrderedDict()
+        self._withdrawn: OrderedDict[str, bool] = OrderedDict()  # True: its message was refused
         self._asking: dict[str, list[Callable[[], None]]] = {}  # a page's key: wake its requests waiting for it
         self._lock = threading.Lock()
 
@@ -159,16 +157,17 @@ class LiveReplies:
         with self._lock:
             offer = self._offered.pop(key, None)
             if offer is not None:
-                self._withdrawn[key] = None
+                self._withdrawn[key] = False
                 self._forget_withdrawn()
         if offer is not None:
             offer.ended.set()  # its watcher returns at its next look (core/replies.WATCH_EVERY)
 
-    def decline(self, key: str) -> None:
-        """The page's `key` will not be offered (its message was refused): a page asking for it hears so at once."""
+    def decline(self, key: str, refused: bool = False) -> None:
+        """The page's `key` will not be offered (the reply event sends its own, or its message was `refused`): a
+        page asking for it hears so at once."""
         with self._lock:
             if PAGE_KEY.fullmatch(key) and key not in self._offered:
-                self._withdrawn[key] = None
+                self._withdrawn[key] = refused
                 self._forget_withdrawn()
             waiting = self._asking.pop(key, [])
         for wake in waiting:
@@ -208,6 +207,15 @@ class LiveReplies:
             if not waiting:
                 self._asking.pop(key, None)
 
+    def refuse(self, key: str) -> None:
+        """The message the page made `key` for was refused: its page takes the message away."""
+        self.decline(key, refused=True)
+
+    def refused(self, key: str) -> bool:
+        """Whether the message the page made `key` for was refused."""
+        with self._lock:
+            return self._withdrawn.get(key, False)
+
     def find(self, key: str) -> _Offer | None:
         """The reply offered under `key`, if one is."""
         with self._lock:
@@ -226,8 +234,10 @@ class LiveTextRoute:
         if found is None or scope.get("method") != "GET":
             await self.app(scope, receive, send)
             return
-        offer = await _unless_leaving(receive, self.replies.offered(found.group(1)))
-        await send({"type": "http.response.start", "status": 404 if offer is None else 200, "headers": HEADERS})
+        key = found.group(1)
+        offer = await _unless_leaving(receive, self.replies.offered(key))
+        status = 200 if offer is not None else 410 if self.replies.refused(key) else 404
+        await send({"type": "http.response.start", "status": status, "headers": HEADERS})
         if offer is not None:
             with offer.reading():
                 await _stream(offer, receive, send, lambda: self.replies.crowded(offer))

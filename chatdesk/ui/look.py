@@ -8,7 +8,7 @@ from chatdesk.ui.access import ACCESS_CSS, ACCESS_JS, readable
 from chatdesk.ui.attach import CSS as ATTACH_CSS
 from chatdesk.ui.chatlist import CHATLIST_CSS
 from chatdesk.ui.keys import KEYS_CSS, keys_js
-from chatdesk.ui.live_page import PLACE, READ_LIVE_JS
+from chatdesk.ui.live_page import PLACE, READ_LIVE_JS, SHOW_SENT_JS
 from chatdesk.ui.panel_look import CSS as PANEL_CSS
 
 SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "sans-serif")
@@ -41,7 +41,7 @@ _MARKS_JS = """
 """
 # Runs once on load: the keyboard (keys.py), accessibility (access.py), the marks on messages, and the reading of
 # a reply's live text (live_page.py).
-PAGE_JS = "() => {\n" + keys_js() + ACCESS_JS + _MARKS_JS + READ_LIVE_JS + "}"
+PAGE_JS = "() => {\n" + keys_js() + ACCESS_JS + _MARKS_JS + READ_LIVE_JS + SHOW_SENT_JS + "}"
 SHOW_MARKS = """(marks) => {
   window.chatdeskMarks = JSON.parse(marks || '{"stats": [], "leftOut": 0}');
   window.chatdeskApplyMarks && window.chatdeskApplyMarks();
@@ -57,6 +57,9 @@ PLACE_CSS = f"""
 #chat {PLACE}:not(:has(> .chatdesk-live)) > .message-content::after {{
   content: "\\2022\\2022\\2022"; letter-spacing: 3px; animation: chatdesk-waiting 1.2s ease-in-out infinite; }}
 @keyframes chatdesk-waiting {{ 50% {{ opacity: 0.3; }} }}
+#chat [data-chatdesk-sent] > .message-buttons {{ visibility: hidden; }}
+#chat .message-wrap:has(+ [data-chatdesk-sent]) {{ margin-bottom: 0; }}
+#chat .message-wrap:has(+ [data-chatdesk-sent]) > .options {{ display: none !important; }}
 """
 # Chromium repaints the whole chat (up to 4,000 px above the view) each time a streamed reply grows it: the
 # scroll box's grown bottom edge moves its cull rect. Earlier messages off screen are skipped instead, so a

@@ -30,8 +30,8 @@ def test_send_shows_the_message_at_once_and_streams_the_reply(chromium, long_app
 
 FIRST_FRAME = """() => new Promise((resolve) => {
   const chat = document.querySelector('#chat');
-  const placed = () => [...chat.querySelectorAll('[data-testid="bot"]')].find(
-    (bot) => bot.getAttribute('aria-label') === "bot's message: \\u200b");
+  const placed = () => [...chat.querySelectorAll('[data-testid="bot"]')].find(  // the Chatbot's, not the page's own
+    (bot) => bot.getAttribute('aria-label') === "bot's message: \\u200b" && !bot.closest('[data-chatdesk-sent]'));
   new MutationObserver((_, observer) => {
     const place = placed();
     if (!place) return;
@@ -46,6 +46,7 @@ FIRST_FRAME = """() => new Promise((resolve) => {
         send: shown('#send-btn'),
         buttons: buttons ? getComputedStyle(buttons).visibility : 'none',
         dots: getComputedStyle(place.querySelector('.message-content'), '::after').content,
+        words: !!place.querySelector('.chatdesk-live')?.textContent.trim(),  // written before the Chatbot drew it
         gradioDots: !!pending && pending.offsetParent !== null,
       });
     });
@@ -59,7 +60,9 @@ def test_enter_puts_the_reply_place_with_waiting_dots_and_stop_in_the_same_frame
     page.evaluate(f"() => {{ window.firstFrame = ({FIRST_FRAME})(); }}")
     box(page).press("Enter")
     seen = page.evaluate("() => window.firstFrame")
-    assert seen == {"stop": True, "send": False, "buttons": "hidden", "dots": '"•••"', "gradioDots": False}, seen
+    words, dots = seen.pop("words"), seen.pop("dots")
+    assert words or dots == '"•••"', "the waiting dots, or the words already written there"
+    assert seen == {"stop": True, "send": False, "buttons": "hidden", "gradioDots": False}, seen
     wait_idle(page, count=1)
     expect(message_button(page, "Retry")).to_be_visible()  # a written reply has its buttons
 

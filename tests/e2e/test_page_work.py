@@ -73,8 +73,8 @@ def test_streaming_a_reply_leaves_the_earlier_messages_of_a_long_chat_alone(chro
 
 
 
-# When the page asked for a reply's text, and when the reply's place appeared in the chat (its message a
-# zero-width space: chatview.STREAMING_PLACEHOLDER).
+# When the page asked for a reply's text, and when the Chatbot drew the reply's place in the chat (its message a
+# zero-width space: chatview.STREAMING_PLACEHOLDER), not the page as Enter sent the message.
 WATCH_ASKING = """
 window.__asked = [];
 const fetched = window.fetch;
@@ -84,7 +84,8 @@ window.fetch = (resource, ...rest) => {
 };
 window.__place = null;
 new MutationObserver(() => {
-  const place = document.querySelector(`#chat [data-testid="bot"][aria-label="bot's message: \\u200b"]`);
+  const place = document.querySelector(
+    `#chat [data-testid="bot"][aria-label="bot's message: \\u200b"]:not([data-chatdesk-sent] *)`);
   if (place && window.__place === null) window.__place = performance.now();
 }).observe(document, {childList: true, subtree: true});
 """

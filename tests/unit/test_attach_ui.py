@@ -24,7 +24,7 @@ def session(tmp_path):
 @pytest.fixture
 def handlers(session):
     handlers = Handlers(session)
-    return AttachHandlers(session, handlers.sent_to_page, handlers.live.decline)
+    return AttachHandlers(session, handlers.sent_to_page, handlers.live.refuse)
 
 
 def test_files_picked_are_read_and_those_that_cannot_be_are_left_out(handlers, tmp_path, monkeypatch):

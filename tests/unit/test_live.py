@@ -31,8 +31,8 @@ def sending(session, engine, tokens: list[str], key: str = "", handlers=None):
     gate = engine.hold()
     engine.enqueue(tokens)
     conversation = session.new_conversation()
-    sent = AttachHandlers(session, handlers.sent_to_page, handlers.live.decline).send("Tell me a story",
-                                                                                      conversation.id, [], key)
+    attach = AttachHandlers(session, handlers.sent_to_page, handlers.live.refuse)
+    sent = attach.send("Tell me a story", conversation.id, [], key)
     return handlers, gate, conversation, sent, handlers.reply(conversation.id)
 
 
@@ -281,16 +281,36 @@ def test_a_message_read_under_the_pages_key_costs_the_window_no_update_until_the
     assert updates[0][5] == ""  # the mark goes
 
 
-def test_the_page_asking_for_the_reply_of_a_message_refused_hears_at_once_there_is_none(session, monkeypatch):
+def test_the_page_asking_for_the_reply_of_a_message_refused_hears_at_once_that_it_was_refused(session, monkeypatch):
+    """410, not 404: the page takes away the message it drew as Enter sent it (live_page.SHOW_SENT_JS)."""
     monkeypatch.setattr("chatdesk.ui.live.OFFERED_WITHIN", 30)
     handlers = Handlers(session)
     conversation = session.new_conversation()
-    outputs = AttachHandlers(session, handlers.sent_to_page, handlers.live.decline).send("  ", conversation.id, [],
-                                                                                         PAGE_KEY)
+    attach = AttachHandlers(session, handlers.sent_to_page, handlers.live.refuse)
+    outputs = attach.send("  ", conversation.id, [], PAGE_KEY)
     assert all(output == {"__type__": "update"} for output in outputs)  # refused: everything stays
     with route(handlers) as client:
         started = time.monotonic()
-        assert client.get(f"/chatdesk/live/{PAGE_KEY}").status_code == 404
+        assert client.get(f"/chatdesk/live/{PAGE_KEY}").status_code == 410
+        assert time.monotonic() - started < 5
+
+
+def test_a_send_that_fails_tells_the_page_at_once_to_take_its_message_away(session, monkeypatch):
+    """An error the app did not expect (a full disk, say): the page asked for the reply's words under its key, and
+    would have waited OFFERED_WITHIN with the message it drew still on screen."""
+    monkeypatch.setattr("chatdesk.ui.live.OFFERED_WITHIN", 30)
+    handlers = Handlers(session)
+    conversation = session.new_conversation()
+
+    def full_disk(*_args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(session, "send", full_disk)
+    with pytest.raises(OSError):
+        AttachHandlers(session, handlers.sent_to_page, handlers.live.refuse).send("Hi", conversation.id, [], PAGE_KEY)
+    with route(handlers) as client:
+        started = time.monotonic()
+        assert client.get(f"/chatdesk/live/{PAGE_KEY}").status_code == 410
         assert time.monotonic() - started < 5
 
 
@@ -304,7 +324,7 @@ def test_a_message_sent_as_its_new_chat_is_followed_keeps_its_reply_place_stop_a
     conversation = session.new_conversation()
     handlers.show(conversation)  # + New chat: its id's change follows it
     arrived = []  # the updates as they reach the page: (Send, Stop, live text)
-    attach = AttachHandlers(session, handlers.sent_to_page, handlers.live.decline)
+    attach = AttachHandlers(session, handlers.sent_to_page, handlers.live.refuse)
 
     def send() -> None:
         outputs = attach.send("Tell me a story", conversation.id, [], PAGE_KEY)

@@ -1,0 +1,74 @@
+"""The message sent and its reply's first words show at once, before Gradio's answer to the send reaches the page."""
+
+from playwright.sync_api import expect
+
+from tests.e2e.chatpage import box, open_page, toast_text, users, wait_idle
+
+# Holds the page's stream of Gradio's event messages while `window.__hold` is set, when it opens: the send's answer
+# (the Chatbot's own rows, Stop) comes that late, as it may on a busy laptop, while the reply's words do not wait.
+HOLD_EVENTS = """
+const realFetch = window.fetch;
+const released = () => new Promise((resolve) => {
+  const look = () => (window.__hold ? setTimeout(look, 20) : resolve());
+  look();
+});
+window.fetch = (resource, ...rest) => String(resource.url || resource).includes('/queue/data') && window.__hold
+  ? released().then(() => realFetch(resource, ...rest)) : realFetch(resource, ...rest);
+"""
+USER_BOX = """() => { const rows = document.querySelectorAll('#chat [data-testid="user"]');
+  const user = rows[rows.length - 1]; const r = user.getBoundingClientRect();
+  return [!!user.closest('[data-chatdesk-sent]'), Math.round(r.x), Math.round(r.y), Math.round(r.width)]; }"""
+WORDS = "() => (document.querySelector('#chat .chatdesk-live')?.textContent || '').trim().length"
+
+
+def test_the_message_and_its_replys_words_show_before_the_send_is_answered(chromium, app):
+    """Before, the page drew nothing until Gradio's answer to the send came: 70-100 ms after Enter with the
+    model on both cores, and the words waited for it too. In a new chat, then under the Chatbot's own rows."""
+    page = open_page(chromium, app.page_url, new_chat=True, script=HOLD_EVENTS)
+    messages = ["Write a story about a lighthouse keeper.", "Now write one about his dog."]
+    for sent, message in enumerate(messages):
+        page.evaluate("() => window.__hold = true")
+        box(page).fill(message)
+        box(page).press("Enter")
+        expect(users(page)).to_have_text(messages[:sent + 1], timeout=1_000)
+        page.wait_for_function(f"() => ({WORDS})() > 20", timeout=8_000)
+        drawn_at_enter = page.evaluate(USER_BOX)
+        assert drawn_at_enter[0], "the message shown is the page's own, before the send's answer"
+        expect(page.get_by_role("button", name="Send", exact=True)).to_be_visible()  # the answer has not come
+        expect(page.get_by_text("Ask anything.")).to_be_hidden()
+        page.evaluate("() => window.__hold = false")
+        page.wait_for_function("() => !document.querySelector('#chat [data-chatdesk-sent]')", timeout=15_000)
+        wait_idle(page, sent + 1)  # two short exchanges: the chat does not scroll
+        assert page.evaluate(USER_BOX) == [False, *drawn_at_enter[1:]], "the Chatbot's row moved the message"
+    expect(users(page)).to_have_text(messages)
+    page.context.close()
+
+
+def test_a_message_refused_after_enter_leaves_the_chat_as_it_was(chromium, app):
+    page = open_page(chromium, app.page_url, new_chat=True)
+    crowded = "🦊" * 1_900  # short enough to be drawn at Enter, too many tokens for the context
+    box(page).fill(crowded)
+    box(page).press("Enter")
+    assert "tokens" in toast_text(page)
+    expect(users(page)).to_have_count(0)
+    expect(page.locator('#chat [data-testid="bot"]')).to_have_count(0)
+    expect(page.get_by_text("Ask anything.")).to_be_visible()
+    assert box(page).input_value() == crowded
+    page.context.close()
+
+
+def test_a_message_drawn_at_enter_loads_nothing_it_names(chromium, app):
+    """A remote image in a message (Markdown or HTML) would tell a server when the message was written."""
+    page = open_page(chromium, app.page_url, new_chat=True, script=HOLD_EVENTS)
+    asked = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.evaluate("() => window.__hold = true")
+    box(page).fill("See ![chart](http://203.0.113.9/c.png) and <img src='http://203.0.113.9/i.png'>")
+    box(page).press("Enter")
+    drawn = page.locator("#chat [data-chatdesk-sent] [data-testid='user']")
+    expect(drawn).to_have_text("See ![chart](http://203.0.113.9/c.png) and <img src='http://203.0.113.9/i.png'>")
+    expect(drawn.locator("img")).to_have_count(0)
+    page.evaluate("() => window.__hold = false")
+    wait_idle(page, 1)
+    assert not [url for url in asked if "203.0.113.9" in url]
+    page.context.close()
