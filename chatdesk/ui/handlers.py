@@ -161,14 +161,18 @@ class Handlers:
     def follow(self, conversation_id: str | None):
         """Follow the reply of the chat just put on screen, if it is still being written."""
         conversation = self.session.find(conversation_id)
-        # a message sent meanwhile (its reply's place and Stop, its live text) reaches the page after this update
         with self.screens.sending(self.screens.unchanged()) as showing:
             if (conversation is None or not showing or self.screens.shown() not in (None, conversation.id)
                     or self.screens.follows(conversation.id)):  # e.g. a new chat's first reply: its event follows
                 yield UNCHANGED
                 return
+            # Only what must change: Gradio's page may apply this update after a message's send that came with
+            # it (updates of two events read in one go), whose Stop and live text it would then take away.
             if not conversation.busy:
-                yield (gr.skip(), "", *idle_look(), self._writing())
+                yield (gr.skip(), "", *idle_look(), self._writing()) if self.screens.take_busy_look() else UNCHANGED
+                return
+            if self.session.reply_unfollowed(conversation):  # a message just sent: its reply event follows it
+                yield UNCHANGED
                 return
         yield from self._stream(conversation, lambda still: self.session.follow(conversation, still))
 

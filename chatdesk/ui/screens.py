@@ -18,6 +18,7 @@ class Screens:
     def __init__(self) -> None:
         self._shown: dict[str | None, tuple[str | None, object]] = {}
         self._followed: dict[str | None, object] = {}  # the token an event follows the shown chat's reply under
+        self._looks_busy: set[str | None] = set()  # windows whose page may show Stop and a reply's live text
         self._sending: dict[str | None, threading.Lock] = {}
         self._lock = threading.Lock()
 
@@ -32,6 +33,8 @@ class Screens:
             with self._lock:
                 self._shown[window] = (conversation_id, token)
                 self._followed[window] = token if followed else None
+                if followed:
+                    self._looks_busy.add(window)
         finally:
             if waited:
                 sending.release()
@@ -71,6 +74,16 @@ class Screens:
         with self._lock:
             if still():
                 self._followed[window] = None
+                self._looks_busy.discard(window)  # its last update put Send back
+
+    def take_busy_look(self) -> bool:
+        """Whether this window's page may still show Stop and the live text of a reply no event follows (its
+        chat was left while the reply was written); the caller sends it Send back."""
+        window = _window()
+        with self._lock:
+            busy = window in self._looks_busy
+            self._looks_busy.discard(window)
+        return busy
 
     def shown(self) -> str | None:
         """The conversation this window shows (None when unknown)."""
