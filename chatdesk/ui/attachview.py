@@ -13,7 +13,7 @@ from chatdesk.core.conversation import Conversation
 SHOW_FILES = """(marks) => {
   window.chatdeskFiles = JSON.parse(marks || '[]');
   const apply = () => {
-    document.querySelectorAll('#chat [data-testid="user"]').forEach((element, index) => {
+    document.querySelectorAll('#chat [data-testid="user"]:not([data-chatdesk-sent] *)').forEach((element, index) => {
       const names = window.chatdeskFiles[index] || [];
       let chips = element.querySelector(':scope > .attachment-chips');
       if (chips && chips.dataset.names === JSON.stringify(names)) return;

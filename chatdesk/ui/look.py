@@ -15,26 +15,35 @@ SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans",
 MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace")
 _MARKS_JS = """
   // Marks kept on message elements, outside their text (so copy and edit skip them):
-  // the speed line under each reply, and the oldest messages the model no longer sees.
+  // the speed line under each reply, and the oldest messages the model no longer sees. The Chatbot's own
+  // messages only: not the message the page drew at Enter (live_page.SHOW_SENT_JS), which has none yet.
   window.chatdeskMarks = {stats: [], leftOut: 0};
   window.chatdeskApplyMarks = () => {
     const marks = window.chatdeskMarks;
-    document.querySelectorAll('#chat [data-testid="bot"]').forEach((element, index) => {
+    const chatbots = (selector) => document.querySelectorAll(`#chat :is(${selector}):not([data-chatdesk-sent] *)`);
+    chatbots('[data-testid="bot"]').forEach((element, index) => {
       const line = marks.stats[index] || "";
       if (element.getAttribute("data-stats") !== line) element.setAttribute("data-stats", line);
     });
-    document.querySelectorAll('#chat [data-testid="user"], #chat [data-testid="bot"]').forEach((element, index) => {
+    chatbots('[data-testid="user"], [data-testid="bot"]').forEach((element, index) => {
       if (index < marks.leftOut) element.setAttribute("data-left-out", "");
       else if (element.hasAttribute("data-left-out")) element.removeAttribute("data-left-out");
     });
   };
-  const live = (record) => record.target.closest?.(".chatdesk-live");  // the streamed text: no marks change
+  // The page's own rows (the streamed text, the message drawn at Enter) change no marks.
+  const OURS = ".chatdesk-live, [data-chatdesk-sent]";
+  const ours = (record) => record.target.closest?.(OURS)
+    || [...record.addedNodes, ...record.removedNodes].every((node) => node.matches?.(OURS));
   const redrawn = () => {
     window.chatdeskApplyMarks();
     window.chatdeskDecorateKeys();
     window.chatdeskDecorateAccess();
   };
-  new MutationObserver((records) => records.every(live) || redrawn())
+  // Once a frame at most, before it is drawn: each walks the whole chat, and one update of Gradio's changes
+  // the page many times (a long chat's every message, Send and Stop, the status line).
+  let asked = false;
+  const redrawSoon = () => asked || (asked = true, requestAnimationFrame(() => { asked = false; redrawn(); }));
+  new MutationObserver((records) => records.every(ours) || redrawSoon())
     .observe(document.body, {childList: true, subtree: true});
   document.addEventListener("click", () => setTimeout(window.chatdeskDecorateAccess, 0));  // accordions
   redrawn();

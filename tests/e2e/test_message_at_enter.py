@@ -72,3 +72,19 @@ def test_a_message_drawn_at_enter_loads_nothing_it_names(chromium, app):
     wait_idle(page, 1)
     assert not [url for url in asked if "203.0.113.9" in url]
     page.context.close()
+
+
+def test_a_message_drawn_at_enter_shows_no_mark_of_the_chat_before(chromium, app):
+    """The speed lines come with the chat's readouts, after + New chat's answer: a message sent before them was
+    drawn with the chat before's first speed line under its reply's place (CI: taken for a finished reply)."""
+    page = open_page(chromium, app.page_url, new_chat=True, script=HOLD_EVENTS)
+    page.evaluate("() => { window.__hold = true; window.chatdeskMarks = {stats: ['97.0 tok/s'], leftOut: 1}; }")
+    box(page).fill("Write a story about a lighthouse keeper.")
+    box(page).press("Enter")
+    drawn = page.locator("#chat [data-chatdesk-sent]")
+    expect(drawn.locator("[data-testid='bot']")).to_have_count(1)
+    page.evaluate("() => window.chatdeskApplyMarks()")  # as the page's next change does
+    assert drawn.locator("[data-stats]:not([data-stats='']), [data-left-out]").count() == 0
+    page.evaluate("() => window.__hold = false")
+    wait_idle(page, 1)
+    page.context.close()
