@@ -167,6 +167,8 @@ window.requestAnimationFrame = (callback) => {
 
 def test_an_idle_page_runs_no_timer(chromium, app):
     page = open_page(chromium, app.page_url, script=COUNT_TRACKER_FRAMES)
+    page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="status-tracker"]')]
+        .every((tracker) => tracker.classList.contains('hide'))""")  # no event of the page's loading is pending
     page.wait_for_timeout(1000)  # the page settles
     before = page.evaluate("() => window.__trackerFrames")
     page.wait_for_timeout(2000)
