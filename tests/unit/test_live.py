@@ -325,17 +325,20 @@ def test_a_new_chats_follow_changes_nothing_a_send_beside_it_shows(session, engi
     gate = engine.hold()
     engine.enqueue(["Once ", "upon"])
     session.send(conversation, "Tell me a story")  # a send started the reply; its answer is not made yet
-    assert next(handlers.follow(conversation.id)) == UNCHANGED  # the send's reply event follows its reply
+    follow = handlers.follow(conversation.id)
+    assert next(follow) == UNCHANGED  # the send's reply event follows its reply
+    follow.close()
     assert handlers.sent_to_page(conversation, PAGE_KEY)[-1] == PAGE_KEY  # the page reads its text
     gate.release(10)
 
 
 def test_a_chat_left_while_its_reply_is_written_gives_the_next_chat_send_back(session, engine):
-    handlers, gate, _conversation, _sent, event = sending(session, engine, ["Once ", "upon"], PAGE_KEY)
-    next(event)
+    handlers, gate, _conversation, _sent, _event = sending(session, engine, ["Once ", "upon"], PAGE_KEY)
     other = session.new_conversation()
     handlers.show(other)  # + New chat while the reply is written: the reply event stops writing to the page
-    _chat, live, send, stop, _status, _marks = next(handlers.follow(other.id))
+    follow = handlers.follow(other.id)
+    _chat, live, send, stop, _status, _marks = next(follow)
+    follow.close()
     assert live == "" and send["visible"] and not stop["visible"]
     assert list(handlers.follow(other.id)) == [UNCHANGED]  # once: Send is back already
     gate.release(10)
