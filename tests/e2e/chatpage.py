@@ -80,14 +80,15 @@ def chat_state(page: Page) -> str:
 
 
 def _wait_replied(page: Page, text: str) -> None:
-    page.wait_for_function("""(text) => {
+    shown = page.wait_for_function("""(text) => {
         const plain = (s) => s.replace(/\\s+/g, ' ').trim();
         const users = document.querySelectorAll('#chat [data-testid="user"]');
         const bots = document.querySelectorAll('#chat [data-testid="bot"]');
-        return users.length && bots.length === users.length
-            && plain(users[users.length - 1].innerText).includes(plain(text).slice(0, 60));
+        return users.length && bots.length === users.length  // the Chatbot's rows, not those drawn at Enter
+            && !document.querySelector('#chat [data-chatdesk-sent]')
+            && plain(users[users.length - 1].innerText).includes(plain(text).slice(0, 60)) && users.length;
     }""", arg=text, timeout=REPLY_TIMEOUT)
-    wait_idle(page, count=users(page).count())
+    wait_idle(page, count=shown.json_value())
 
 
 CHAT_STATE = """() => {
