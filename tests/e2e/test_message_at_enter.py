@@ -4,16 +4,24 @@ from playwright.sync_api import expect
 
 from tests.e2e.chatpage import box, open_page, toast_text, users, wait_idle
 
-# Holds the page's stream of Gradio's event messages while `window.__hold` is set, when it opens: the send's answer
-# (the Chatbot's own rows, Stop) comes that late, as it may on a busy laptop, while the reply's words do not wait.
+# Holds what Gradio's event stream brings the page while `window.__hold` is set, on a stream open already (an
+# event of + New chat may still be running) or opened later: the send's answer (the Chatbot's own rows, Stop) comes
+# that late, as it may on a busy laptop, while the reply's words do not wait.
 HOLD_EVENTS = """
 const realFetch = window.fetch;
 const released = () => new Promise((resolve) => {
   const look = () => (window.__hold ? setTimeout(look, 20) : resolve());
   look();
 });
-window.fetch = (resource, ...rest) => String(resource.url || resource).includes('/queue/data') && window.__hold
-  ? released().then(() => realFetch(resource, ...rest)) : realFetch(resource, ...rest);
+const held = (body) => body.pipeThrough(new TransformStream({
+  transform: async (chunk, out) => { await released(); out.enqueue(chunk); },
+}));
+window.fetch = async (resource, ...rest) => {
+  const response = await realFetch(resource, ...rest);
+  if (!String(resource.url || resource).includes('/queue/data') || !response.body) return response;
+  const {status, statusText, headers} = response;
+  return new Response(held(response.body), {status, statusText, headers});
+};
 """
 USER_BOX = """() => { const rows = document.querySelectorAll('#chat [data-testid="user"]');
   const user = rows[rows.length - 1]; const r = user.getBoundingClientRect();

@@ -98,6 +98,8 @@ def test_the_preset_shown_is_the_one_the_settings_match(chromium, app):
 
     page.get_by_role("spinbutton", name="Temperature").fill("0.33")
     save(page)
+    expect(page.locator("#settings-note")).to_contain_text("Settings saved")  # not "Not saved", nor nothing
+    assert saved(app)["temperature"] == 0.33
     expect(preset).to_have_value("Custom")
 
 
