@@ -73,13 +73,15 @@ def build_ui(session: ChatSession) -> Blocks:
                 panel = build_panel(session.host)
         shown = [conversation_id, chatbot, usage, details]
         streamed = [chatbot, live, send, stop, status, writing]
-        sending = wire_attach(demo, attach, AttachHandlers(session, handlers.sent_to_page, handlers.live.refuse),
-                              [chatbot, send, stop, status, writing, live], box, conversation_id, usage)
+        sending, files = wire_attach(demo, attach,
+                                     AttachHandlers(session, handlers.sent_to_page, handlers.live.refuse),
+                                     [chatbot, send, stop, status, writing, live], box, conversation_id, usage)
+        all_marks = [marks, files]  # the messages' speed lines and their files' names, both put by the readouts
         readout = [conversation_id, attach.pending, box]  # the readout counts the files waiting to be sent
-        refresh = _wire(handlers, conversation_id, streamed, (box, typed), details, readout, usage, marks, bar,
+        refresh = _wire(handlers, conversation_id, streamed, (box, typed), details, readout, usage, all_marks, bar,
                         sending)
         _wire_details(handlers, conversation_id, chatbot, details, selected, versions, previous, following,
-                      readout, usage, marks)
+                      readout, usage, all_marks)
         wire_sidebar(bar, SidebarHandlers(session, handlers.show), conversation_id, shown)
         wire_actions(demo, actions, ActionHandlers(session, handlers.show), conversation_id,
                      [*shown, bar.title, bar.system_prompt], refresh)
@@ -115,7 +117,7 @@ def _wire(handlers, conversation_id, streamed, boxes, details, readout, usage, m
     stream = {"show_progress": "minimal"}  # its timer is hidden by look.CSS
     # Asked again after an event that may leave the Chatbot as it was (a reply stopped or refused before its first
     # words), so no change event. A send needs none: its reply's end turns the reply's place into the reply.
-    readouts = {"fn": handlers.usage, "inputs": readout, "outputs": [usage, marks], "queue": False,
+    readouts = {"fn": handlers.usage, "inputs": readout, "outputs": [usage, *marks], "queue": False,
                 "show_progress": "hidden", "api_visibility": "private"}
     added = sending  # the message with its attached files (ui/attach.py)
     reply = {"fn": handlers.reply, "inputs": [conversation_id], "outputs": streamed,
@@ -171,9 +173,10 @@ def _wire_details(handlers, conversation_id, chatbot, details, selected, version
     for button, step in ((previous, -1), (following, 1)):
         button.click(handlers.step_version, [conversation_id, selected, gr.State(step)], [chatbot, *shown],
                      show_progress="hidden", api_visibility="private")
-    chatbot.change(handlers.usage, readout, [usage, marks], trigger_mode="always_last",
+    chatbot.change(handlers.usage, readout, [usage, *marks], trigger_mode="always_last",
                    js=SHOWN_CONVERSATION, **private)
-    marks.change(None, [marks], None, js=SHOW_MARKS, **private)
+    speed_lines = marks[0]
+    speed_lines.change(None, [speed_lines], None, js=SHOW_MARKS, **private)
 
 
 def serve_page(demo: Blocks, host: str, port: int, middleware: list) -> None:

@@ -14,7 +14,7 @@ from chatdesk.core.conversation import Conversation
 from chatdesk.core.file_room import check_room, file_tokens
 from chatdesk.core.session import ChatSession
 from chatdesk.errors import UserError
-from chatdesk.ui.attachview import SHOW_FILES, chip, file_marks
+from chatdesk.ui.attachview import SHOW_FILES, chip
 from chatdesk.ui.chatview import usage_text
 from chatdesk.ui.kit import CHOOSING, refuse
 from chatdesk.ui.live_page import SEND_READING
@@ -129,10 +129,6 @@ class AttachHandlers:
         """The context readout: with files waiting, the tokens the chat would take with them and the message."""
         return usage_text(self.session, self.session.find(conversation_id), files, text)
 
-    def marks(self, conversation_id: str | None) -> str:
-        """The names of the files of each user message on screen, for the page to show as chips."""
-        return file_marks(self.session.find(conversation_id))
-
     def send(self, text: str, conversation_id: str | None, files: list[dict], key: str = ""):
         """Send the message with its files: (chat, Send, Stop, status, writing, live text, box, id, files); refused
         or failed, all stay. `key`: the page reads the reply's text under it (live_page.SEND_READING)."""
@@ -153,9 +149,10 @@ def _attachment(file: dict) -> Attachment:
 
 
 def wire_attach(demo: gr.Blocks, controls: AttachControls, handlers: AttachHandlers, sent: list, box,
-                conversation_id, usage) -> dict:
-    """Connect attaching, dropping and the readout; returns the listener that sends a message with its files."""
-    chatbot, live = sent[0], sent[-1]  # the chat, Send, Stop, the status line, the chats written and the live text
+                conversation_id, usage) -> tuple[dict, gr.Textbox]:
+    """Connect attaching, dropping and the readout; returns the listener that sends a message with its files,
+    and the output the chat's readouts put each message's file names in (file_marks), for the page's chips."""
+    live = sent[-1]  # after the chat, Send, Stop, the status line and the chats written
     private = {"api_visibility": "private", "show_progress": "hidden"}
     controls.button.upload(handlers.attach, [controls.button, controls.pending, box, conversation_id],
                            [controls.pending, controls.button], **private)
@@ -163,7 +160,6 @@ def wire_attach(demo: gr.Blocks, controls: AttachControls, handlers: AttachHandl
                             **private)
     demo.load(None, None, None, js=DROP_JS, **private)
     marks = gr.Textbox("[]", visible="hidden", elem_id="attachment-marks")
-    chatbot.change(handlers.marks, [conversation_id], [marks], queue=False, trigger_mode="always_last", **private)
     marks.change(None, [marks], None, js=SHOW_FILES, queue=False, **private)
     return {"fn": handlers.send, "inputs": [box, conversation_id, controls.pending, live], "js": SEND_READING,
-            "outputs": [*sent, box, conversation_id, controls.pending], **private, **CHOOSING}
+            "outputs": [*sent, box, conversation_id, controls.pending], **private, **CHOOSING}, marks

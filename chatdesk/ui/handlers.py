@@ -14,6 +14,7 @@ from chatdesk.core.conversation import CONTINUE, NEXT_VERSION, PREVIOUS_VERSION,
 from chatdesk.core.replies import WATCH_EVERY
 from chatdesk.core.session import ChatSession
 from chatdesk.errors import UserError
+from chatdesk.ui.attachview import file_marks
 from chatdesk.ui.busy import FINISHED, STOPPED, WRITING, busy_look, idle_look, waiting_text
 from chatdesk.ui.chatview import format_details, message_marks, to_chatbot, usage_text
 from chatdesk.ui.display import from_display
@@ -318,7 +319,8 @@ class Handlers:
         yield (to_chatbot(conversation), "", *(gr.skip(),) * 4)
 
     def usage(self, conversation_id: str | None, files: list[dict] | None = None, text: str = ""):
-        """The context readout (counting the files waiting to be sent, if any) and the marks of the messages."""
+        """The context readout (counting the files waiting to be sent, if any), the marks of the messages (speed
+        lines) and their files' names (one event for all three: each costs the page a pass over its state)."""
         conversation = self.session.find(conversation_id)
         generation = conversation.generation if conversation is not None else None
         if generation is not None:
@@ -326,9 +328,10 @@ class Handlers:
             # once, to count the message sent and take the old speed line off a reply being rewritten, then at
             # the reply's end.
             if generation in self._marked:
-                return gr.skip(), gr.skip()
+                return gr.skip(), gr.skip(), gr.skip()
             self._marked.add(generation)
-        return usage_text(self.session, conversation, files, text), message_marks(conversation)
+        return usage_text(self.session, conversation, files, text), message_marks(conversation), \
+            file_marks(conversation)
 
     def api_chat(self, message: str, conversation_id: str = "") -> Iterator[str]:
         """Send a message and stream the growing reply (a new conversation unless an id is given)."""

@@ -53,7 +53,7 @@ def test_send_adds_the_message_with_its_files_and_empties_the_box_and_the_files(
     assert chat == [{"role": "user", "content": "Read it"}] and box == "" and waiting == []
     conversation = session.find(conversation_id)
     assert conversation.messages[0].meta["attachments"] == [{"name": "a.txt", "text": "one two three"}]
-    assert json.loads(handlers.marks(conversation_id)) == [["a.txt"]]
+    assert json.loads(file_marks(conversation)) == [["a.txt"]]
     assert file_marks(None) == "[]"
 
 
@@ -64,6 +64,7 @@ def test_the_readout_after_a_reply_still_counts_the_files_waiting(session):
     session.send(conversation, "Hello")
     list(session.replies.follow(conversation))
     files = [{"name": "a.txt", "text": "one two three", "tokens": 6}]
-    readout, _marks = handlers.usage(conversation.id, files, "Next")
+    readout, _marks, sent_files = handlers.usage(conversation.id, files, "Next")
     assert readout.endswith("tokens with this message and 1 file")
+    assert json.loads(sent_files) == [[]]  # the files of each message sent: none
     assert handlers.usage(conversation.id)[0] == f"Context: {conversation.tokens_used:,} / 200 tokens"

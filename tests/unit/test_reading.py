@@ -93,7 +93,7 @@ def test_the_context_readout_counts_the_message_while_it_is_read(session, engine
     next(updates)
     gate.release()
     next(updates)  # reading, no word written yet
-    readout, _marks = handlers.usage(conversation.id)
+    readout, _marks, _files = handlers.usage(conversation.id)
     assert readout == usage_text(session, conversation) == "Context: 17 / 4,000 tokens"  # the new message and the system prompt
     gate.release()
     list(updates)
