@@ -9,6 +9,7 @@ from chatdesk.ui.attach import CSS as ATTACH_CSS
 from chatdesk.ui.chatlist import CHATLIST_CSS
 from chatdesk.ui.keys import KEYS_CSS, keys_js
 from chatdesk.ui.live_page import PLACE, READ_LIVE_JS, SHOW_SENT_JS
+from chatdesk.ui.page_fixes import STREAM_JS
 from chatdesk.ui.panel_look import CSS as PANEL_CSS
 
 SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "sans-serif")
@@ -50,7 +51,7 @@ _MARKS_JS = """
 """
 # Runs once on load: the keyboard (keys.py), accessibility (access.py), the marks on messages, and the reading of
 # a reply's live text (live_page.py).
-PAGE_JS = "() => {\n" + keys_js() + ACCESS_JS + _MARKS_JS + READ_LIVE_JS + SHOW_SENT_JS + "}"
+PAGE_JS = "() => {\n" + STREAM_JS + keys_js() + ACCESS_JS + _MARKS_JS + READ_LIVE_JS + SHOW_SENT_JS + "}"
 SHOW_MARKS = """(marks) => {
   window.chatdeskMarks = JSON.parse(marks || '{"stats": [], "leftOut": 0}');
   window.chatdeskApplyMarks && window.chatdeskApplyMarks();

@@ -26,6 +26,54 @@ STATUS_TRACKER = re.compile(r"statustracker-[\w-]+\.js")
 # each tracker counts once, when its event starts.
 TIMER_LOOP = "W&&ze()"
 TIMER_LOOP_MENDED = "void`counted once: chatdesk`"
+# Runs once on load (look.PAGE_JS). Gradio's page sends an event on the stream of event messages
+# it has open, and the app closes that stream once none of the page's events is left: an event sent just before
+# the page reads that the stream closed waited for its answer on a stream that had ended, until some later event
+# opened another (a message sent stayed as the page drew it, without its reply's end). An event sent while a
+# stream is open is now let through once that stream has brought it, or has ended (the page then opens another).
+STREAM_JS = """{
+  const fetched = window.fetch;
+  let reading = null;  // the stream the page reads now: the events it brought, and its end
+  const watched = (response, signal) => {
+    const stream = {ids: new Set(), waiting: new Map()};
+    stream.ended = new Promise((resolve) => { stream.end = () => setTimeout(resolve, 10); });  // read by the page
+    signal?.addEventListener('abort', stream.end);
+    const decoder = new TextDecoder();
+    let rest = '';
+    const look = (chunk) => {
+      const lines = (rest + decoder.decode(chunk, {stream: true})).split('\\n');
+      rest = lines.pop();
+      for (const line of lines.map((whole) => whole.slice(0, 200))) {  // the message's kind and event come first
+        if (line.includes('"msg":"close_stream"')) stream.end();
+        const id = /"event_id":"([\\w-]+)"/.exec(line)?.[1];
+        if (id) { stream.ids.add(id); stream.waiting.get(id)?.(); }
+      }
+    };
+    const body = response.body.pipeThrough(new TransformStream({
+      transform: (chunk, out) => { out.enqueue(chunk); look(chunk); },
+      flush: stream.end,
+    }));
+    reading = stream;
+    stream.ended.then(() => reading === stream && (reading = null));
+    const {status, statusText, headers} = response;
+    return new Response(body, {status, statusText, headers});
+  };
+  const brought = (stream, id) => (stream.ids.has(id) ? null
+    : new Promise((resolve) => stream.waiting.set(id, resolve)));
+  window.fetch = async (resource, init) => {
+    const url = String(resource.url || resource);
+    const response = await fetched(resource, init);
+    if (url.includes('/queue/data')) {
+      return response.ok && response.body ? watched(response, resource.signal || init?.signal) : response;
+    }
+    const stream = reading;
+    if (!stream || !url.includes('/queue/join') || !response.ok) return response;
+    const {event_id: id} = await response.clone().json();
+    const late = new Promise((resolve) => setTimeout(resolve, 2000));  // as Gradio's page did before
+    await Promise.race([stream.ended, brought(stream, id), late]);
+    return response;
+  };
+}"""
 
 
 class PageFixes:

@@ -2,6 +2,7 @@
 
 import re
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.e2e.chatpage import box, context_tokens, open_page, toast_text, users, wait_idle
@@ -44,9 +45,13 @@ def test_a_text_file_and_a_pdf_show_as_chips_count_in_the_readout_and_reach_the_
     expect(page.locator("#context-usage")).not_to_contain_text("files")
     assert page.locator('#chat [data-testid="bot"]').last.inner_text().strip()
     # the reply was written to a prompt holding the files: the chat now takes at least what the readout said
-    page.wait_for_function("(least) => { const m = document.querySelector('#context-usage').innerText"
-                           ".match(/Context: ([\\d,]+)/); return m && +m[1].replace(/,/g, '') >= least; }",
-                           arg=pending)
+    try:
+        page.wait_for_function("(least) => { const m = document.querySelector('#context-usage').innerText"
+                               ".match(/Context: ([\\d,]+)/); return m && +m[1].replace(/,/g, '') >= least; }",
+                               arg=pending)
+    except PlaywrightTimeout:
+        raise AssertionError(f"the readout says {page.locator('#context-usage').inner_text()!r}, not at least "
+                             f"{pending} tokens") from None
     page.screenshot(path=str(artifact("attach-sent.png")))
 
 
