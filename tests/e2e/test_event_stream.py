@@ -3,23 +3,12 @@
 from playwright.sync_api import expect
 
 from tests.e2e.chatpage import box, open_page, send, users, wait_idle
+from tests.e2e.event_streams import STREAM_HOLD, hold_from_now
 
 # Holds the app's word that it closed one of Gradio's event streams (and all after it on that stream) while
 # `window.__hold` is set: the page then takes the stream for open a while, as a busy page does; `window.__streams`
 # counts the streams open.
-HOLD_CLOSING = """
-const realFetch = window.fetch;
-window.__streams = 0;
-const released = () => new Promise((resolve) => {
-  const look = () => (window.__hold ? setTimeout(look, 20) : resolve());
-  look();
-});
-const counted = async (response) => {  // until the stream ends, however it ends
-  window.__streams += 1;
-  const reader = response.clone().body.getReader();
-  try { while (!(await reader.read()).done); } catch (error) { /* stopped by the page */ }
-  window.__streams -= 1;
-};
+HOLD_CLOSING = STREAM_HOLD + """
 const CLOSING = 'data: {"msg":"close_stream"';
 const held = (response) => {
   counted(response);
@@ -53,8 +42,7 @@ def test_a_message_sent_as_the_app_closes_the_event_stream_gets_its_answer(chrom
     without Stop or its reply's end, until some later event opened another stream (CI: Settings not saved)."""
     page = open_page(chromium, app.page_url, new_chat=True, script=HOLD_CLOSING)
     send(page, "Say hello.")
-    page.wait_for_function("() => window.__streams === 0")
-    page.evaluate("() => window.__hold = true")
+    hold_from_now(page)
     page.click("#new-chat")  # its events take a stream, which the app closes once they end
     expect(users(page)).to_have_count(0)
     page.wait_for_timeout(1_000)

@@ -3,25 +3,14 @@
 from playwright.sync_api import expect
 
 from tests.e2e.chatpage import box, open_page, toast_text, users, wait_idle
+from tests.e2e.event_streams import STREAM_HOLD, hold_from_now
 
 # Holds Gradio's event stream, when it opens while `window.__hold` is set: the send's answer (the Chatbot's own
 # rows, Stop) comes that late, as it may on a busy laptop, while the reply's words do not wait. `window.__streams`
 # counts the streams open: a stream open already (an event of + New chat may still run) would bring the answer at
 # once. (Holding what an open stream brings would hold its end too, and Gradio's page then sends the next event
 # on a stream the app has closed, whose answer never comes.)
-HOLD_EVENTS = """
-const realFetch = window.fetch;
-window.__streams = 0;
-const released = () => new Promise((resolve) => {
-  const look = () => (window.__hold ? setTimeout(look, 20) : resolve());
-  look();
-});
-const counted = async (response) => {  // until the stream ends, however it ends
-  window.__streams += 1;
-  const reader = response.clone().body.getReader();
-  try { while (!(await reader.read()).done); } catch (error) { /* stopped by the page */ }
-  window.__streams -= 1;
-};
+HOLD_EVENTS = STREAM_HOLD + """
 window.fetch = async (resource, ...rest) => {
   if (!String(resource.url || resource).includes('/queue/data')) return realFetch(resource, ...rest);
   if (window.__hold) await released();
@@ -30,14 +19,6 @@ window.fetch = async (resource, ...rest) => {
   return response;
 };
 """
-
-
-def hold(page) -> None:
-    """Hold Gradio's event stream from the next time it opens."""
-    page.wait_for_function("() => window.__streams === 0")
-    page.evaluate("() => window.__hold = true")
-
-
 USER_BOX = """() => { const rows = document.querySelectorAll('#chat [data-testid="user"]');
   const user = rows[rows.length - 1]; const r = user.getBoundingClientRect();
   return [!!user.closest('[data-chatdesk-sent]'), Math.round(r.x), Math.round(r.y), Math.round(r.width)]; }"""
@@ -50,7 +31,7 @@ def test_the_message_and_its_replys_words_show_before_the_send_is_answered(chrom
     page = open_page(chromium, app.page_url, new_chat=True, script=HOLD_EVENTS)
     messages = ["Write a story about a lighthouse keeper.", "Now write one about his dog."]
     for sent, message in enumerate(messages):
-        hold(page)
+        hold_from_now(page)
         box(page).fill(message)
         box(page).press("Enter")
         expect(users(page)).to_have_text(messages[:sent + 1], timeout=1_000)
@@ -85,7 +66,7 @@ def test_a_message_drawn_at_enter_loads_nothing_it_names(chromium, app):
     page = open_page(chromium, app.page_url, new_chat=True, script=HOLD_EVENTS)
     asked = []
     page.on("request", lambda request: asked.append(request.url))
-    hold(page)
+    hold_from_now(page)
     box(page).fill("See ![chart](http://203.0.113.9/c.png) and <img src='http://203.0.113.9/i.png'>")
     box(page).press("Enter")
     drawn = page.locator("#chat [data-chatdesk-sent] [data-testid='user']")
@@ -101,7 +82,7 @@ def test_a_message_drawn_at_enter_shows_no_mark_of_the_chat_before(chromium, app
     """The speed lines come with the chat's readouts, after + New chat's answer: a message sent before them was
     drawn with the chat before's first speed line under its reply's place (CI: taken for a finished reply)."""
     page = open_page(chromium, app.page_url, new_chat=True, script=HOLD_EVENTS)
-    hold(page)
+    hold_from_now(page)
     page.evaluate("() => { window.chatdeskMarks = {stats: ['97.0 tok/s'], leftOut: 1}; }")
     box(page).fill("Write a story about a lighthouse keeper.")
     box(page).press("Enter")
