@@ -128,8 +128,8 @@ def _wire(handlers, conversation_id, streamed, boxes, details, readout, usage, m
         trigger(**added).success(**reply)
     stop.click(handlers.stop, [conversation_id], None, queue=False, api_visibility="private")
     # Gradio's message box reports an input at every key pressed, Enter that sends included: the text goes to
-    # the app (which computes it ahead) only when it changed, so that sending costs the page no event (each
-    # costs it 5-16 ms as the reply starts, more in a long chat)
+    # the app (which computes it ahead) only when it changed, so that sending starts no event on the app for it
+    # (each costs the page 5-16 ms as the reply starts, more in a long chat)
     box.input(None, [box], [typed], js="(text) => text", queue=False, show_progress="hidden",
               api_visibility="private")
     typed.change(handlers.draft, [typed, conversation_id], None, queue=False, trigger_mode="always_last",

@@ -327,8 +327,8 @@ class Handlers:
             # Not redrawn for every streamed update (on 2 cores that cost the page half its token rate):
             # once, to count the message sent and take the old speed line off a reply being rewritten, then at
             # the reply's end.
-            if generation in self._marked:
-                return gr.skip(), gr.skip(), gr.skip()
+            if generation in self._marked:  # the files' names still: this may be another chat's page
+                return gr.skip(), gr.skip(), file_marks(conversation)
             self._marked.add(generation)
         return usage_text(self.session, conversation, files, text), message_marks(conversation), \
             file_marks(conversation)

@@ -49,8 +49,8 @@ _MARKS_JS = """
   document.addEventListener("click", () => setTimeout(window.chatdeskDecorateAccess, 0));  // accordions
   redrawn();
 """
-# Runs once on load: the keyboard (keys.py), accessibility (access.py), the marks on messages, and the reading of
-# a reply's live text (live_page.py).
+# Runs once on load: the mend of Gradio's event streams (page_fixes.py), the keyboard (keys.py), accessibility
+# (access.py), the marks on messages, and the reading of a reply's live text (live_page.py).
 PAGE_JS = "() => {\n" + STREAM_JS + keys_js() + ACCESS_JS + _MARKS_JS + READ_LIVE_JS + SHOW_SENT_JS + "}"
 SHOW_MARKS = """(marks) => {
   window.chatdeskMarks = JSON.parse(marks || '{"stats": [], "leftOut": 0}');

@@ -1,5 +1,5 @@
-"""Gradio's page files as chatdesk serves them: from memory, kept by the browser, and mended where they need it.
-Each fix says what it mends, and a test checks it applies."""
+"""Gradio's page files as chatdesk serves them: from memory, kept by the browser, and mended where they need it;
+and a mend of Gradio's page that runs in it (STREAM_JS). Each fix says what it mends, and a test checks it."""
 
 from __future__ import annotations
 
@@ -26,11 +26,13 @@ STATUS_TRACKER = re.compile(r"statustracker-[\w-]+\.js")
 # each tracker counts once, when its event starts.
 TIMER_LOOP = "W&&ze()"
 TIMER_LOOP_MENDED = "void`counted once: chatdesk`"
-# Runs once on load (look.PAGE_JS). Gradio's page sends an event on the stream of event messages
-# it has open, and the app closes that stream once none of the page's events is left: an event sent just before
-# the page reads that the stream closed waited for its answer on a stream that had ended, until some later event
-# opened another (a message sent stayed as the page drew it, without its reply's end). An event sent while a
-# stream is open is now let through once that stream has brought it, or has ended (the page then opens another).
+LATE_MS = 10_000  # the longest an event's answer waits for the event stream open when it was sent (STREAM_JS)
+# Runs once on load (look.PAGE_JS). Gradio's page sends an event on the stream of event messages it has open, and
+# the app closes that stream once none of the page's events is left: an event sent just before the page read that
+# the stream had closed waited for its answer on a stream that had ended, until some later event opened another
+# (a message sent stayed as the page drew it, without its reply's end). The answer to an event sent while a stream
+# is open now reaches Gradio's page once that stream has brought the event, or has ended (closed by the app, the
+# page then opens another for it); after LATE_MS at most, in case neither comes.
 STREAM_JS = """{
   const fetched = window.fetch;
   let reading = null;  // the stream the page reads now: the events it brought, and its end
@@ -42,21 +44,22 @@ STREAM_JS = """{
     let rest = '';
     const look = (chunk) => {
       const lines = (rest + decoder.decode(chunk, {stream: true})).split('\\n');
-      rest = lines.pop();
-      for (const line of lines.map((whole) => whole.slice(0, 200))) {  // the message's kind and event come first
+      rest = lines.pop().slice(0, 200);  // the message's kind and event come first: the rest may be long
+      for (const line of lines.map((whole) => whole.slice(0, 200))) {
         if (line.includes('"msg":"close_stream"')) stream.end();
         const id = /"event_id":"([\\w-]+)"/.exec(line)?.[1];
         if (id) { stream.ids.add(id); stream.waiting.get(id)?.(); }
       }
     };
-    const body = response.body.pipeThrough(new TransformStream({
-      transform: (chunk, out) => { out.enqueue(chunk); look(chunk); },
-      flush: stream.end,
-    }));
+    const passed = new TransformStream({transform: (chunk, out) => {
+      out.enqueue(chunk);
+      try { look(chunk); } catch (error) { stream.end(); }  // never in the way of Gradio's own reading
+    }});
+    response.body.pipeTo(passed.writable).then(stream.end, stream.end);  // ended, failed or stopped
     reading = stream;
     stream.ended.then(() => reading === stream && (reading = null));
     const {status, statusText, headers} = response;
-    return new Response(body, {status, statusText, headers});
+    return new Response(passed.readable, {status, statusText, headers});
   };
   const brought = (stream, id) => (stream.ids.has(id) ? null
     : new Promise((resolve) => stream.waiting.set(id, resolve)));
@@ -69,11 +72,11 @@ STREAM_JS = """{
     const stream = reading;
     if (!stream || !url.includes('/queue/join') || !response.ok) return response;
     const {event_id: id} = await response.clone().json();
-    const late = new Promise((resolve) => setTimeout(resolve, 2000));  // as Gradio's page did before
+    const late = new Promise((resolve) => setTimeout(resolve, LATE_MS));
     await Promise.race([stream.ended, brought(stream, id), late]);
     return response;
   };
-}"""
+}""".replace("LATE_MS", str(LATE_MS))
 
 
 class PageFixes:

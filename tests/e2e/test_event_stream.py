@@ -2,6 +2,7 @@
 
 from playwright.sync_api import expect
 
+from chatdesk.ui.page_fixes import LATE_MS
 from tests.e2e.chatpage import box, open_page, send, users, wait_idle
 from tests.e2e.event_streams import STREAM_HOLD, hold_from_now
 
@@ -20,7 +21,7 @@ const held = (response) => {
       const closing = text.indexOf(CLOSING);
       if (!holding && closing > 0) out.enqueue(encoder.encode(text.slice(0, closing)));
       if (holding || closing >= 0) {
-        holding = true;
+        holding = window.__heldClose = true;
         await released();
       }
       out.enqueue(encoder.encode(holding && closing > 0 ? text.slice(closing) : text));
@@ -45,13 +46,14 @@ def test_a_message_sent_as_the_app_closes_the_event_stream_gets_its_answer(chrom
     hold_from_now(page)
     page.click("#new-chat")  # its events take a stream, which the app closes once they end
     expect(users(page)).to_have_count(0)
-    page.wait_for_timeout(1_000)
+    page.wait_for_function("() => window.__heldClose")
+    page.wait_for_timeout(500)
     box(page).fill("Write a story about a lighthouse keeper.")
     box(page).press("Enter")  # sent while the page takes the stream for open
     page.wait_for_timeout(500)
     page.evaluate("() => window.__hold = false")
     expect(page.locator("#chat [data-testid='user']:not([data-chatdesk-sent] *)")).to_have_text(
-        ["Write a story about a lighthouse keeper."], timeout=10_000)
+        ["Write a story about a lighthouse keeper."], timeout=LATE_MS / 2)  # not the mend's last resort
     wait_idle(page, 1)
     expect(users(page)).to_have_count(1)
     page.context.close()

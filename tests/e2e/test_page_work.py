@@ -110,7 +110,7 @@ window.__events = [];
 const requested = window.fetch;
 window.fetch = (resource, init, ...rest) => {
   if (/\\/(run\\/predict|queue\\/join)/.test(String(resource.url || resource))) {
-    window.__events.push(JSON.parse(init.body).data);
+    window.__events.push(JSON.parse(init?.body || '{}').data);
   }
   return requested(resource, init, ...rest);
 };

@@ -5,8 +5,10 @@ import json
 import pytest
 
 from chatdesk.config import Settings
+from chatdesk.core.attachments import Attachment
 from chatdesk.core.host import ModelHost
 from chatdesk.core.session import ChatSession
+from chatdesk.engine.generation import Generation
 from chatdesk.store.database import Store
 from chatdesk.ui.attach import AttachHandlers
 from chatdesk.ui.attachview import file_marks
@@ -68,3 +70,14 @@ def test_the_readout_after_a_reply_still_counts_the_files_waiting(session):
     assert readout.endswith("tokens with this message and 1 file")
     assert json.loads(sent_files) == [[]]  # the files of each message sent: none
     assert handlers.usage(conversation.id)[0] == f"Context: {conversation.tokens_used:,} / 200 tokens"
+
+
+def test_the_readouts_give_the_files_names_while_a_reply_is_written(session):
+    """A chat shown again while its reply is written (another chat shown meanwhile, or a page opened anew) gets
+    its own messages' file chips, not those of the chat shown before."""
+    readouts = Handlers(session)
+    conversation = session.conversation(None)
+    session.add_user_message(conversation, "Read it", [Attachment("a.txt", "one two three")])
+    conversation.generation = Generation()  # its reply being written
+    first, again = readouts.usage(conversation.id), readouts.usage(conversation.id)
+    assert json.loads(first[2]) == json.loads(again[2]) == [["a.txt"]]
