@@ -26,6 +26,23 @@ STATUS_TRACKER = re.compile(r"statustracker-[\w-]+\.js")
 # each tracker counts once, when its event starts.
 TIMER_LOOP = "W&&ze()"
 TIMER_LOOP_MENDED = "void`counted once: chatdesk`"
+# At every status change of any event (waiting, started, done), Gradio 6.31's page hands each component an event
+# ever updated its loading status again: a search of the page's layout and a copy of the component's whole state
+# (the Chatbot's is the whole chat) for each. Typing and sending a message made about 9,000 of them, and as the
+# reply starts they take the page about a fifth of a core that the model writes slower for. Its status tracker
+# (the class whose `current` the page reads) now gives the page only the statuses that changed since it last read
+# them, and all of them after the page is redrawn (a redraw registers the events again).
+STATUS_CLASS = re.compile(r"current=\{\};fn_outputs=\{\}.*?\}resolve_args\(\w\)\{", re.S)
+STATUS_MENDS = (
+    ("this.current", "this.all"),  # every status, as the class kept them all
+    ("current={};", "all={};handed=new Map;get current(){let e={};for(let[t,n]of Object.entries(this.all))"
+                    "this.handed.get(t)!==n&&(this.handed.set(t,n),e[t]=n);return e}"),
+    ("register(e,t,n,r){", "register(e,t,n,r){this.handed.clear(),"),
+    # an event's change cleared the cache figures of every other status, each a new one even when they were clear
+    ("n.fn_index!==e.fn_index&&(", "n.fn_index!==e.fn_index&&[n.used_cache,n.cache_duration,n.avg_time,"
+                                   "n.cache_event_id].some(e=>e!=null)&&("),
+    ("set_status(e,t){this.all[e].status=t}", "set_status(e,t){this.all[e]={...this.all[e],status:t}}"),
+)
 LATE_MS = 10_000  # the longest an event's answer waits for the event stream open when it was sent (STREAM_JS)
 # Runs once on load (look.PAGE_JS). Gradio's page sends an event on the stream of event messages it has open, and
 # the app closes that stream once none of the page's events is left: an event sent just before the page read that
@@ -80,7 +97,7 @@ STREAM_JS = """{
 
 
 class PageFixes:
-    """ASGI middleware that serves Gradio's page files from memory, with the status tracker's timer stopped."""
+    """ASGI middleware that serves Gradio's page files from memory, with the status tracker mended."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -116,12 +133,35 @@ def gradio_assets():
 
 @cache
 def mended_status_tracker(name: str) -> str | None:
-    """The script `name` with its timer mended; None when there is no such script or it has changed."""
+    """The script `name` with its timer and the statuses it hands over mended; None when there is no such script
+    or neither mend fits it."""
     try:
         script = gradio_assets().joinpath(name).read_text("utf-8")
     except OSError:
         return None
-    if script.count(TIMER_LOOP) != 1:
+    timed = script.replace(TIMER_LOOP, TIMER_LOOP_MENDED) if script.count(TIMER_LOOP) == 1 else None
+    if timed is None:
         log.warning("Gradio's %s has changed: its timer is left as it is", name)
+    mended = statuses_mended(timed or script)
+    if mended is None:
+        log.warning("Gradio's %s has changed: the page is handed every loading status at every change", name)
+    return mended or timed
+
+
+def statuses_mended(script: str) -> str | None:
+    """`script` with its status tracker handing over only the statuses that changed (STATUS_MENDS); None when the
+    class is not as expected."""
+    found = list(STATUS_CLASS.finditer(script))
+    if len(found) != 1:
         return None
-    return script.replace(TIMER_LOOP, TIMER_LOOP_MENDED)
+    start, end = found[0].span()
+    tracker = script[start:end]
+    first, *others = STATUS_MENDS
+    if tracker.count(first[0]) < 2:
+        return None
+    tracker = tracker.replace(*first)
+    for old, new in others:
+        if tracker.count(old) != 1:
+            return None
+        tracker = tracker.replace(old, new)
+    return script[:start] + tracker + script[end:]
