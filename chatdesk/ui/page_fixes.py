@@ -43,6 +43,14 @@ STATUS_MENDS = (
                                    "n.cache_event_id].some(e=>e!=null)&&("),
     ("set_status(e,t){this.all[e].status=t}", "set_status(e,t){this.all[e]={...this.all[e],status:t}}"),
 )
+CORE = re.compile(r"core-[\w-]+\.js")
+# Handing a component its loading status, Gradio 6.31's page first copies the component's value (and each of its
+# children's) into its layout, as for an update of its other properties, which a status leaves alone: for the
+# Chatbot a copy of the whole chat, at each step of each event that updates it, as the page sends a message and
+# its reply starts. Now a status alone is handed over without the copies.
+STATUS_ALONE = ("r&&!(`value`in t)&&(await this.#m(e,r),await this.#h(r))",
+                "r&&!(`value`in t)&&!(`loading_status`in t&&Object.keys(t).length===1)&&(await this.#m(e,r),"
+                "await this.#h(r))")
 LATE_MS = 10_000  # the longest an event's answer waits for the event stream open when it was sent (STREAM_JS)
 # Runs once on load (look.PAGE_JS). Gradio's page sends an event on the stream of event messages it has open, and
 # the app closes that stream once none of the page's events is left: an event sent just before the page read that
@@ -119,10 +127,10 @@ def asset(name: str) -> tuple[bytes, dict] | None:
         body = gradio_assets().joinpath(name).read_bytes()
     except OSError:
         return None
-    if STATUS_TRACKER.fullmatch(name):
-        mended = mended_status_tracker(name)
-        if mended is not None:  # chatdesk may mend it otherwise next time: the browser asks again
-            return mended.encode(), {"Cache-Control": "no-cache"}
+    mend = mended_status_tracker if STATUS_TRACKER.fullmatch(name) else mended_core if CORE.fullmatch(name) else None
+    mended = mend(name) if mend else None
+    if mended is not None:  # chatdesk may mend it otherwise next time: the browser asks again
+        return mended.encode(), {"Cache-Control": "no-cache"}
     return body, KEPT
 
 
@@ -165,3 +173,18 @@ def statuses_mended(script: str) -> str | None:
             return None
         tracker = tracker.replace(old, new)
     return script[:start] + tracker + script[end:]
+
+
+@cache
+def mended_core(name: str) -> str | None:
+    """Gradio's core script `name` handing a status alone without copying the component's value (STATUS_ALONE);
+    None when there is no such script or it has changed."""
+    try:
+        script = gradio_assets().joinpath(name).read_text("utf-8")
+    except OSError:
+        return None
+    old, new = STATUS_ALONE
+    if script.count(old) != 1:
+        log.warning("Gradio's %s has changed: a loading status copies its component's value", name)
+        return None
+    return script.replace(old, new)

@@ -10,7 +10,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from chatdesk.ui import page_fixes
-from chatdesk.ui.page_fixes import TIMER_LOOP, TIMER_LOOP_MENDED, PageFixes, statuses_mended
+from chatdesk.ui.page_fixes import STATUS_ALONE, TIMER_LOOP, TIMER_LOOP_MENDED, PageFixes, statuses_mended
 
 ASSETS = importlib.resources.files("gradio").joinpath("templates/frontend/assets")
 
@@ -57,6 +57,15 @@ def test_a_status_tracker_changed_by_gradio_keeps_the_mends_that_still_fit(monke
         page_fixes.mended_status_tracker.cache_clear()
     assert mended == original.replace("set_status(", "set_state(").replace(TIMER_LOOP, TIMER_LOOP_MENDED)
     assert "every loading status at every change" in caplog.text
+
+
+def test_gradios_core_script_is_served_handing_a_status_alone_without_copies(http):
+    name = installed("core-", ".js")
+    original = ASSETS.joinpath(name).read_text("utf-8")
+    served = http.get(f"/assets/{name}")
+    assert served.headers["content-type"].startswith("text/javascript")
+    assert served.headers["cache-control"] == "no-cache"
+    assert served.text == original.replace(*STATUS_ALONE) != original  # nothing else changed
 
 
 def test_page_files_are_served_to_be_kept_and_the_mended_one_to_be_asked_again(http):
