@@ -31,17 +31,19 @@ TIMER_LOOP_MENDED = "void`counted once: chatdesk`"
 # (the Chatbot's is the whole chat) for each. Typing and sending a message made about 9,000 of them, and as the
 # reply starts they take the page about a fifth of a core that the model writes slower for. Its status tracker
 # (the class whose `current` the page reads) now gives the page only the statuses that changed since it last read
-# them, and all of them after the page is redrawn (a redraw registers the events again).
+# them, all of them after the page is redrawn (a redraw registers the events again), and an event's inputs theirs
+# again at each of its steps (the page overwrites an input's status as the event starts).
 STATUS_CLASS = re.compile(r"current=\{\};fn_outputs=\{\}.*?\}resolve_args\(\w\)\{", re.S)
-STATUS_MENDS = (
-    ("this.current", "this.all"),  # every status, as the class kept them all
+STATUS_MENDS = (  # (the text, the mended text, how often the text is in the class)
+    ("this.current", "this.all", 12),  # every status, as the class kept them all
     ("current={};", "all={};handed=new Map;get current(){let e={};for(let[t,n]of Object.entries(this.all))"
-                    "this.handed.get(t)!==n&&(this.handed.set(t,n),e[t]=n);return e}"),
-    ("register(e,t,n,r){", "register(e,t,n,r){this.handed.clear(),"),
+                    "this.handed.get(t)!==n&&(this.handed.set(t,n),e[t]=n);return e}", 1),
+    ("register(e,t,n,r){", "register(e,t,n,r){this.handed.clear(),", 1),
+    ("update(e){", "update(e){for(let s of this.fn_inputs[e.fn_index]||[])this.handed.delete(String(s));", 1),
     # an event's change cleared the cache figures of every other status, each a new one even when they were clear
     ("n.fn_index!==e.fn_index&&(", "n.fn_index!==e.fn_index&&[n.used_cache,n.cache_duration,n.avg_time,"
-                                   "n.cache_event_id].some(e=>e!=null)&&("),
-    ("set_status(e,t){this.all[e].status=t}", "set_status(e,t){this.all[e]={...this.all[e],status:t}}"),
+                                   "n.cache_event_id].some(e=>e!=null)&&(", 1),
+    ("set_status(e,t){this.all[e].status=t}", "set_status(e,t){this.all[e]={...this.all[e],status:t}}", 1),
 )
 CORE = re.compile(r"core-[\w-]+\.js")
 # Handing a component its loading status, Gradio 6.31's page first copies the component's value (and each of its
@@ -127,8 +129,7 @@ def asset(name: str) -> tuple[bytes, dict] | None:
         body = gradio_assets().joinpath(name).read_bytes()
     except OSError:
         return None
-    mend = mended_status_tracker if STATUS_TRACKER.fullmatch(name) else mended_core if CORE.fullmatch(name) else None
-    mended = mend(name) if mend else None
+    mended = mended_script(name)
     if mended is not None:  # chatdesk may mend it otherwise next time: the browser asks again
         return mended.encode(), {"Cache-Control": "no-cache"}
     return body, KEPT
@@ -139,10 +140,16 @@ def gradio_assets():
     return importlib.resources.files("gradio").joinpath("templates/frontend/assets")
 
 
+def mended_script(name: str) -> str | None:
+    """The page file `name` as chatdesk mends it; None when it is served as Gradio has it."""
+    if STATUS_TRACKER.fullmatch(name):
+        return mended_status_tracker(name)
+    return mended_core(name) if CORE.fullmatch(name) else None
+
+
 @cache
 def mended_status_tracker(name: str) -> str | None:
-    """The script `name` with its timer and the statuses it hands over mended; None when there is no such script
-    or neither mend fits it."""
+    """The script `name` with its timer and its hand-over mended; None when it is missing or neither mend fits."""
     try:
         script = gradio_assets().joinpath(name).read_text("utf-8")
     except OSError:
@@ -157,19 +164,14 @@ def mended_status_tracker(name: str) -> str | None:
 
 
 def statuses_mended(script: str) -> str | None:
-    """`script` with its status tracker handing over only the statuses that changed (STATUS_MENDS); None when the
-    class is not as expected."""
+    """`script` with its status tracker mended by STATUS_MENDS; None when the class is not as expected."""
     found = list(STATUS_CLASS.finditer(script))
     if len(found) != 1:
         return None
     start, end = found[0].span()
     tracker = script[start:end]
-    first, *others = STATUS_MENDS
-    if tracker.count(first[0]) < 2:
-        return None
-    tracker = tracker.replace(*first)
-    for old, new in others:
-        if tracker.count(old) != 1:
+    for old, new, count in STATUS_MENDS:
+        if tracker.count(old) != count:
             return None
         tracker = tracker.replace(old, new)
     return script[:start] + tracker + script[end:]
@@ -177,8 +179,7 @@ def statuses_mended(script: str) -> str | None:
 
 @cache
 def mended_core(name: str) -> str | None:
-    """Gradio's core script `name` handing a status alone without copying the component's value (STATUS_ALONE);
-    None when there is no such script or it has changed."""
+    """Gradio's core script `name` mended by STATUS_ALONE; None when it is missing or has changed."""
     try:
         script = gradio_assets().joinpath(name).read_text("utf-8")
     except OSError:

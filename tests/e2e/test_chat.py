@@ -5,8 +5,8 @@ import time
 
 from playwright.sync_api import expect
 
-from tests.e2e.chatpage import (box, bot_texts, bots, context_tokens, last_reply, message_button, open_page,
-                                option, send, settled, toast_text, users, wait_idle, wait_words)
+from tests.e2e.chatpage import (box, bot_texts, bots, chat_state, context_tokens, last_reply, message_button,
+                                open_page, option, send, settled, toast_text, users, wait_idle, wait_words)
 from tests.e2e.conftest import artifact
 
 
@@ -129,11 +129,15 @@ def test_stop_answers_at_once_while_two_windows_of_one_browser_follow_the_reply(
 
 def test_escape_stops_a_reply(chromium, long_app):
     page = open_page(chromium, long_app.page_url, new_chat=True)
-    send(page, "Describe every planet of the solar system in detail.", wait=False)
+    message = "Describe every planet of the solar system in detail."
+    send(page, message, wait=False)
+    expect(users(page).last).to_have_text(message)  # the words waited for are this message's reply's
+    expect(bots(page)).to_have_count(1)
     wait_words(page, 20)
     page.keyboard.press("Escape")
     wait_idle(page)
-    assert "stopped" in bots(page).last.get_attribute("data-stats")  # not a reply that ended by itself
+    # not a reply that ended by itself
+    assert "stopped" in bots(page).last.get_attribute("data-stats"), chat_state(page)
     expect(option(page, "Continue")).to_be_visible()
 
 

@@ -165,8 +165,10 @@ def test_typing_and_sending_a_message_hands_the_page_only_the_statuses_that_chan
     box(page).press("Enter")
     wait_idle(page, 1)
     passes = page.evaluate("() => window.__passes")
-    # each pass hands over the statuses of the events that changed: the send's 9 outputs, the most here
-    assert passes and max(passes) <= 12, f"{sum(passes)} statuses handed in {len(passes)} passes: {passes}"
+    # each pass hands over the statuses of the events that changed (the send's 9 outputs, the most here), and all
+    # of them once after a redraw (the files' chips are drawn by a render that may come late)
+    whole = [handed for handed in passes if handed > 12]
+    assert len(passes) >= 10 and len(whole) <= 1, f"{sum(passes)} statuses handed in {len(passes)} passes: {passes}"
     page.context.close()
 
 
@@ -186,6 +188,7 @@ def test_a_message_sent_in_a_long_chat_copies_the_chat_only_when_it_changes(chro
         wait_idle(page, 21)
         copies = page.evaluate("() => window.__copies")
         assert copies <= 3500, f"the page copied its state {copies} times for one message"
+        page.context.close()
     finally:
         assert app.stop() == 0
 

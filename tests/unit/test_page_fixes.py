@@ -42,6 +42,7 @@ def test_the_status_tracker_is_served_with_its_timer_and_its_hand_over_mended(ht
     assert served.headers["content-type"].startswith("text/javascript")
     assert TIMER_LOOP_MENDED in served.text and TIMER_LOOP not in served.text.replace(TIMER_LOOP_MENDED, "")
     assert "get current(){" in served.text and "this.current" not in served.text
+    assert "set_status(e,t){this.all[e]={...this.all[e],status:t}}" in served.text  # a new status, handed over
     assert served.text == statuses_mended(original.replace(TIMER_LOOP, TIMER_LOOP_MENDED))  # nothing else changed
 
 
@@ -66,6 +67,22 @@ def test_gradios_core_script_is_served_handing_a_status_alone_without_copies(htt
     assert served.headers["content-type"].startswith("text/javascript")
     assert served.headers["cache-control"] == "no-cache"
     assert served.text == original.replace(*STATUS_ALONE) != original  # nothing else changed
+
+
+def test_a_core_script_changed_by_gradio_is_served_as_it_is(http, monkeypatch, tmp_path, caplog):
+    name = installed("core-", ".js")
+    changed = ASSETS.joinpath(name).read_text("utf-8").replace(STATUS_ALONE[0], "r&&(await this.#m(e,r))")
+    (tmp_path / name).write_text(changed, "utf-8")
+    monkeypatch.setattr(page_fixes, "gradio_assets", lambda: tmp_path)
+    for cached in (page_fixes.mended_core, page_fixes.asset):
+        cached.cache_clear()
+    try:
+        served = http.get(f"/assets/{name}")
+    finally:
+        for cached in (page_fixes.mended_core, page_fixes.asset):
+            cached.cache_clear()
+    assert served.text == changed and "immutable" in served.headers["cache-control"]
+    assert "a loading status copies its component's value" in caplog.text
 
 
 def test_page_files_are_served_to_be_kept_and_the_mended_one_to_be_asked_again(http):
