@@ -26,25 +26,6 @@ STATUS_TRACKER = re.compile(r"statustracker-[\w-]+\.js")
 # each tracker counts once, when its event starts.
 TIMER_LOOP = "W&&ze()"
 TIMER_LOOP_MENDED = "void`counted once: chatdesk`"
-# At every status change of any event (waiting, started, done), Gradio 6.31's page hands each component an event
-# ever updated its loading status again: a search of the page's layout and a copy of the component's whole state
-# (the Chatbot's is the whole chat) for each. Typing and sending a message made about 9,000 of them, and as the
-# reply starts they take the page about a fifth of a core that the model writes slower for. Its status tracker
-# (the class whose `current` the page reads) now gives the page only the statuses that changed since it last read
-# them, all of them after the page is redrawn (a redraw registers the events again), and an event's inputs theirs
-# again at each of its steps (the page overwrites an input's status as the event starts).
-STATUS_CLASS = re.compile(r"current=\{\};fn_outputs=\{\}.*?\}resolve_args\(\w\)\{", re.S)
-STATUS_MENDS = (  # (the text, the mended text, how often the text is in the class)
-    ("this.current", "this.all", 12),  # every status, as the class kept them all
-    ("current={};", "all={};handed=new Map;get current(){let e={};for(let[t,n]of Object.entries(this.all))"
-                    "this.handed.get(t)!==n&&(this.handed.set(t,n),e[t]=n);return e}", 1),
-    ("register(e,t,n,r){", "register(e,t,n,r){this.handed.clear(),", 1),
-    ("update(e){", "update(e){for(let s of this.fn_inputs[e.fn_index]||[])this.handed.delete(String(s));", 1),
-    # an event's change cleared the cache figures of every other status, each a new one even when they were clear
-    ("n.fn_index!==e.fn_index&&(", "n.fn_index!==e.fn_index&&[n.used_cache,n.cache_duration,n.avg_time,"
-                                   "n.cache_event_id].some(e=>e!=null)&&(", 1),
-    ("set_status(e,t){this.all[e].status=t}", "set_status(e,t){this.all[e]={...this.all[e],status:t}}", 1),
-)
 CORE = re.compile(r"core-[\w-]+\.js")
 # Handing a component its loading status, Gradio 6.31's page first copies the component's value (and each of its
 # children's) into its layout, as for an update of its other properties, which a status leaves alone: for the
@@ -107,7 +88,7 @@ STREAM_JS = """{
 
 
 class PageFixes:
-    """ASGI middleware that serves Gradio's page files from memory, with the status tracker mended."""
+    """ASGI middleware that serves Gradio's page files from memory, with the status tracker and core mended."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -149,32 +130,15 @@ def mended_script(name: str) -> str | None:
 
 @cache
 def mended_status_tracker(name: str) -> str | None:
-    """The script `name` with its timer and its hand-over mended; None when it is missing or neither mend fits."""
+    """The script `name` with its timer mended; None when there is no such script or it has changed."""
     try:
         script = gradio_assets().joinpath(name).read_text("utf-8")
     except OSError:
         return None
-    timed = script.replace(TIMER_LOOP, TIMER_LOOP_MENDED) if script.count(TIMER_LOOP) == 1 else None
-    if timed is None:
+    if script.count(TIMER_LOOP) != 1:
         log.warning("Gradio's %s has changed: its timer is left as it is", name)
-    mended = statuses_mended(timed or script)
-    if mended is None:
-        log.warning("Gradio's %s has changed: the page is handed every loading status at every change", name)
-    return mended or timed
-
-
-def statuses_mended(script: str) -> str | None:
-    """`script` with its status tracker mended by STATUS_MENDS; None when the class is not as expected."""
-    found = list(STATUS_CLASS.finditer(script))
-    if len(found) != 1:
         return None
-    start, end = found[0].span()
-    tracker = script[start:end]
-    for old, new, count in STATUS_MENDS:
-        if tracker.count(old) != count:
-            return None
-        tracker = tracker.replace(old, new)
-    return script[:start] + tracker + script[end:]
+    return script.replace(TIMER_LOOP, TIMER_LOOP_MENDED)
 
 
 @cache

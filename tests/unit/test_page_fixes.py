@@ -10,7 +10,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from chatdesk.ui import page_fixes
-from chatdesk.ui.page_fixes import STATUS_ALONE, TIMER_LOOP, TIMER_LOOP_MENDED, PageFixes, statuses_mended
+from chatdesk.ui.page_fixes import STATUS_ALONE, TIMER_LOOP, TIMER_LOOP_MENDED, PageFixes
 
 ASSETS = importlib.resources.files("gradio").joinpath("templates/frontend/assets")
 
@@ -35,29 +35,13 @@ def http():
         yield client
 
 
-def test_the_status_tracker_is_served_with_its_timer_and_its_hand_over_mended(http):
+def test_the_status_tracker_is_served_with_its_timer_mended(http):
     name = installed_status_tracker()
     original = ASSETS.joinpath(name).read_text("utf-8")
     served = http.get(f"/assets/{name}")
     assert served.headers["content-type"].startswith("text/javascript")
     assert TIMER_LOOP_MENDED in served.text and TIMER_LOOP not in served.text.replace(TIMER_LOOP_MENDED, "")
-    assert "get current(){" in served.text and "this.current" not in served.text
-    assert "set_status(e,t){this.all[e]={...this.all[e],status:t}}" in served.text  # a new status, handed over
-    assert served.text == statuses_mended(original.replace(TIMER_LOOP, TIMER_LOOP_MENDED))  # nothing else changed
-
-
-def test_a_status_tracker_changed_by_gradio_keeps_the_mends_that_still_fit(monkeypatch, tmp_path, caplog):
-    name = installed_status_tracker()
-    original = ASSETS.joinpath(name).read_text("utf-8")
-    (tmp_path / name).write_text(original.replace("set_status(", "set_state("), "utf-8")
-    monkeypatch.setattr(page_fixes, "gradio_assets", lambda: tmp_path)
-    page_fixes.mended_status_tracker.cache_clear()
-    try:
-        mended = page_fixes.mended_status_tracker(name)
-    finally:
-        page_fixes.mended_status_tracker.cache_clear()
-    assert mended == original.replace("set_status(", "set_state(").replace(TIMER_LOOP, TIMER_LOOP_MENDED)
-    assert "every loading status at every change" in caplog.text
+    assert served.text.replace(TIMER_LOOP_MENDED, TIMER_LOOP) == original  # nothing else changed
 
 
 def test_gradios_core_script_is_served_handing_a_status_alone_without_copies(http):
