@@ -34,6 +34,9 @@ CORE = re.compile(r"core-[\w-]+\.js")
 STATUS_ALONE = ("r&&!(`value`in t)&&(await this.#m(e,r),await this.#h(r))",
                 "r&&!(`value`in t)&&!(`loading_status`in t&&Object.keys(t).length===1)&&(await this.#m(e,r),"
                 "await this.#h(r))")
+# (the files, the text, the mended text, what is left as it was when Gradio's file no longer has the text once)
+MENDS = ((STATUS_TRACKER, TIMER_LOOP, TIMER_LOOP_MENDED, "its timer is left as it is"),
+         (CORE, *STATUS_ALONE, "a loading status copies its component's value"))
 LATE_MS = 10_000  # the longest an event's answer waits for the event stream open when it was sent (STREAM_JS)
 # Runs once on load (look.PAGE_JS). Gradio's page sends an event on the stream of event messages it has open, and
 # the app closes that stream once none of the page's events is left: an event sent just before the page read that
@@ -121,35 +124,22 @@ def gradio_assets():
     return importlib.resources.files("gradio").joinpath("templates/frontend/assets")
 
 
+@cache
 def mended_script(name: str) -> str | None:
     """The page file `name` as chatdesk mends it; None when it is served as Gradio has it."""
-    if STATUS_TRACKER.fullmatch(name):
-        return mended_status_tracker(name)
-    return mended_core(name) if CORE.fullmatch(name) else None
+    for files, old, new, left in MENDS:
+        if files.fullmatch(name):
+            return _mended(name, old, new, left)
+    return None
 
 
-@cache
-def mended_status_tracker(name: str) -> str | None:
-    """The script `name` with its timer mended; None when there is no such script or it has changed."""
+def _mended(name: str, old: str, new: str, left: str) -> str | None:
+    """Gradio's script `name` with `old` replaced by `new`; None when it is missing or no longer has `old` once."""
     try:
         script = gradio_assets().joinpath(name).read_text("utf-8")
     except OSError:
         return None
-    if script.count(TIMER_LOOP) != 1:
-        log.warning("Gradio's %s has changed: its timer is left as it is", name)
-        return None
-    return script.replace(TIMER_LOOP, TIMER_LOOP_MENDED)
-
-
-@cache
-def mended_core(name: str) -> str | None:
-    """Gradio's core script `name` mended by STATUS_ALONE; None when it is missing or has changed."""
-    try:
-        script = gradio_assets().joinpath(name).read_text("utf-8")
-    except OSError:
-        return None
-    old, new = STATUS_ALONE
     if script.count(old) != 1:
-        log.warning("Gradio's %s has changed: a loading status copies its component's value", name)
+        log.warning("Gradio's %s has changed: %s", name, left)
         return None
     return script.replace(old, new)

@@ -58,12 +58,12 @@ def test_a_core_script_changed_by_gradio_is_served_as_it_is(http, monkeypatch, t
     changed = ASSETS.joinpath(name).read_text("utf-8").replace(STATUS_ALONE[0], "r&&(await this.#m(e,r))")
     (tmp_path / name).write_text(changed, "utf-8")
     monkeypatch.setattr(page_fixes, "gradio_assets", lambda: tmp_path)
-    for cached in (page_fixes.mended_core, page_fixes.asset):
+    for cached in (page_fixes.mended_script, page_fixes.asset):
         cached.cache_clear()
     try:
         served = http.get(f"/assets/{name}")
     finally:
-        for cached in (page_fixes.mended_core, page_fixes.asset):
+        for cached in (page_fixes.mended_script, page_fixes.asset):
             cached.cache_clear()
     assert served.text == changed and "immutable" in served.headers["cache-control"]
     assert "a loading status copies its component's value" in caplog.text
